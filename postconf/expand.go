@@ -1,0 +1,495 @@
+package postconf
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// This file implements Postfix's $name expansion as postconf(5) describes it
+// ("$name", "${name}", "$(name)", "$$", "${name?value}", "${name:value}", the
+// {value} forms and "${{text} op {text} ? {v1} : {v2}}"), with the semantics
+// of Postfix's mac_parse/mac_expand that are visible from postconf -x:
+//   - $$ is a literal '$' that is not expanded again;
+//   - an undefined name expands to nothing and is reported;
+//   - a callback deeper than 100 levels fails with "unreasonable macro call
+//     nesting", which is how Postfix stops self-reference (a = $a);
+//   - relational operands are compared numerically when both are all digits,
+//     else as strings; "<level" etc. compare compatibility levels
+//     (COMPATIBILITY_README);
+//   - syntax errors make the whole expansion fail.
+
+// LookupFunc returns the raw value of a parameter and whether it is defined.
+type LookupFunc func(name string) (value string, defined bool)
+
+// ExpandError is an expansion failure. Name is the parameter being expanded
+// when the caller knows it.
+type ExpandError struct {
+	Name string
+	Msg  string
+}
+
+func (e *ExpandError) Error() string {
+	if e.Name != "" {
+		return fmt.Sprintf("%s: %s", e.Name, e.Msg)
+	}
+	return e.Msg
+}
+
+// maxNesting is Postfix's mac_expand limit; maxTotalDepth additionally bounds
+// recursion through relational operands, where Postfix restarts its counter
+// (and would recurse until it crashes).
+const (
+	maxNesting    = 100
+	maxTotalDepth = 2000
+)
+
+// Expansion is the outcome of expanding one value.
+type Expansion struct {
+	Value     string
+	Undefined []string // names referenced but not defined, in order, deduplicated
+}
+
+type expander struct {
+	lookup  LookupFunc
+	scan    bool         // MAC_EXP_FLAG_SCAN: visit every branch, output nothing
+	onName  func(string) // called for each name referenced (scan mode)
+	out     strings.Builder
+	level   int
+	total   *int
+	err     *ExpandError
+	undef   []string
+	seenUnd map[string]bool
+}
+
+// Expand expands s recursively (MAC_EXP_FLAG_RECURSE), the way Postfix
+// evaluates a parameter value at use time.
+func Expand(s string, lookup LookupFunc) (Expansion, error) {
+	total := 0
+	e := &expander{lookup: lookup, total: &total}
+	e.parse(s)
+	if e.err != nil {
+		return Expansion{Undefined: e.undef}, e.err
+	}
+	return Expansion{Value: e.out.String(), Undefined: e.undef}, nil
+}
+
+// ScanNames reports every $name that s references in any branch, without
+// expanding, as postconf does to find which user-defined parameters are in
+// use. Syntax errors end the scan and are returned.
+func ScanNames(s string, visit func(name string)) error {
+	total := 0
+	e := &expander{lookup: func(string) (string, bool) { return "", false }, scan: true, onName: visit, total: &total}
+	e.parse(s)
+	if e.err != nil {
+		return e.err
+	}
+	return nil
+}
+
+func (e *expander) fail(format string, args ...any) {
+	if e.err == nil {
+		e.err = &ExpandError{Msg: fmt.Sprintf(format, args...)}
+	}
+}
+
+func (e *expander) noteUndefined(name string) {
+	if e.seenUnd == nil {
+		e.seenUnd = map[string]bool{}
+	}
+	if !e.seenUnd[name] {
+		e.seenUnd[name] = true
+		e.undef = append(e.undef, name)
+	}
+}
+
+func isNameByte(c byte) bool {
+	return c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+}
+
+// parse is mac_parse: it splits value into literal text and macro
+// expressions and hands each to the callback.
+func (e *expander) parse(value string) {
+	var lit strings.Builder
+	i := 0
+	for i < len(value) && e.err == nil {
+		c := value[i]
+		if c != '$' {
+			lit.WriteByte(c)
+			i++
+			continue
+		}
+		if i+1 < len(value) && value[i+1] == '$' {
+			lit.WriteByte('$')
+			i += 2
+			continue
+		}
+		if lit.Len() > 0 {
+			e.callback(false, lit.String())
+			lit.Reset()
+		}
+		i++
+		var expr string
+		if i < len(value) && (value[i] == '{' || value[i] == '(') {
+			open := value[i]
+			closing := byte('}')
+			if open == '(' {
+				closing = ')'
+			}
+			level := 1
+			j := i + 1
+			for level > 0 {
+				if j >= len(value) {
+					e.fail("truncated macro reference: %q", value)
+					return
+				}
+				if value[j] == open {
+					level++
+				} else if value[j] == closing {
+					level--
+				}
+				j++
+			}
+			expr = value[i+1 : j-1]
+			i = j
+		} else {
+			j := i
+			for j < len(value) && isNameByte(value[j]) {
+				j++
+			}
+			expr = value[i:j]
+			i = j
+		}
+		if expr == "" {
+			e.fail("empty macro name: %q", value)
+			return
+		}
+		e.callback(true, expr)
+	}
+	if lit.Len() > 0 && e.err == nil {
+		e.callback(false, lit.String())
+	}
+}
+
+func skipSpace(s string) string {
+	i := 0
+	for i < len(s) && isBlank(s[i]) {
+		i++
+	}
+	return s[i:]
+}
+
+// curlyPayload extracts a balanced {payload} at the start of s (which must
+// begin with '{'), skipping whitespace after the closing brace.
+func (e *expander) curlyPayload(s string) (payload, rest string, ok bool) {
+	level := 1
+	for j := 1; j < len(s); j++ {
+		switch s[j] {
+		case '{':
+			level++
+		case '}':
+			level--
+			if level == 0 {
+				return s[1:j], skipSpace(s[j+1:]), true
+			}
+		}
+	}
+	e.fail("unbalanced {} in attribute expression: %q", s)
+	return "", "", false
+}
+
+// callback is mac_expand_callback.
+func (e *expander) callback(isExpr bool, buf string) {
+	e.level++
+	*e.total++
+	defer func() { e.level--; *e.total-- }()
+	if e.level > maxNesting+1 || *e.total > maxTotalDepth {
+		e.fail("unreasonable macro call nesting: %q", diagShort(buf))
+	}
+	if e.err != nil {
+		return
+	}
+	if !isExpr {
+		if !e.scan {
+			e.out.WriteString(buf)
+		}
+		return
+	}
+	var (
+		value   string
+		defined bool
+		op      byte
+		cp      string
+	)
+	if t := skipSpace(buf); len(t) > 0 && t[0] == '{' {
+		var ok bool
+		value, cp, ok = e.relational(t)
+		if !ok {
+			return
+		}
+		defined = true
+		if cp != "" {
+			if cp[0] != '?' && cp[0] != ':' {
+				e.fail(`"?" or ":" expected at: "...}>>>%.20s"`, cp)
+				return
+			}
+			op, cp = cp[0], cp[1:]
+		}
+	} else {
+		start := skipSpace(buf)
+		name := ""
+		j := 0
+		for {
+			k := j
+			for k < len(start) && isBlank(start[k]) {
+				k++
+			}
+			if k >= len(start) {
+				name = start[:j]
+				break
+			}
+			if start[k] == '?' || start[k] == ':' {
+				name, op, cp = start[:j], start[k], start[k+1:]
+				break
+			}
+			if !isNameByte(start[j]) {
+				e.fail(`attribute name syntax error at: "...%s>>>%.20s"`, start[:j], start[j:])
+				return
+			}
+			j++
+		}
+		if e.onName != nil {
+			e.onName(name)
+		}
+		if !e.scan {
+			value, defined = e.lookup(name)
+			if !defined {
+				e.noteUndefined(name)
+			}
+		}
+	}
+	switch op {
+	case '?':
+		var iftrue string
+		if t := skipSpace(cp); len(t) > 0 && t[0] == '{' {
+			var ok bool
+			if iftrue, cp, ok = e.curlyPayload(t); !ok {
+				return
+			}
+		} else {
+			iftrue, cp = cp, ""
+		}
+		if (defined && value != "") || e.scan {
+			e.parse(iftrue)
+			if e.err != nil {
+				return
+			}
+		}
+		if cp == "" {
+			return
+		}
+		if cp[0] != ':' {
+			e.fail(`":" expected at: "...%s}>>>%.20s"`, iftrue, cp)
+			return
+		}
+		cp = cp[1:]
+		fallthrough
+	case ':':
+		var iffalse string
+		if t := skipSpace(cp); len(t) > 0 && t[0] == '{' {
+			var ok bool
+			if iffalse, cp, ok = e.curlyPayload(t); !ok {
+				return
+			}
+		} else {
+			iffalse, cp = cp, ""
+		}
+		if !defined || value == "" || e.scan {
+			e.parse(iffalse)
+			if e.err != nil {
+				return
+			}
+		}
+		if cp != "" {
+			e.fail(`unexpected input at: "...%s}>>>%.20s"`, iffalse, cp)
+		}
+	default:
+		if defined && value != "" && !e.scan {
+			e.parse(value) // MAC_EXP_FLAG_RECURSE
+		}
+	}
+}
+
+// relational parses and evaluates "{left} op {right}" at the start of s,
+// returning "true" or "" and the text after the right operand.
+func (e *expander) relational(s string) (result, rest string, ok bool) {
+	left, cp, ok := e.curlyPayload(s)
+	if !ok {
+		return "", "", false
+	}
+	n := 0
+	for n < len(cp) && strings.IndexByte("<>!=?+-*/~&|%", cp[n]) >= 0 {
+		n++
+	}
+	opText := cp[:n]
+	switch opText {
+	case "==", "!=", "<", "<=", ">=", ">":
+	default:
+		e.fail(`"==" or "!=" or "<" or "<=" or ">=" or ">" expected at: "...%s}>>>%.20s"`, left, cp)
+		return "", "", false
+	}
+	cp = cp[n:]
+	suffix := ""
+	if len(cp) > 0 && isAlnum(cp[0]) {
+		k := 0
+		for k < len(cp) && isAlnum(cp[k]) {
+			k++
+		}
+		suffix, cp = cp[:k], cp[k:]
+		if suffix != "level" {
+			e.fail(`bad operator suffix at: "...%s>>>%s"`, opText, suffix)
+			return "", "", false
+		}
+	}
+	cp = skipSpace(cp)
+	if len(cp) == 0 || cp[0] != '{' {
+		e.fail(`"{expression}" expected at: "...{%s} %s>>>%.20s"`, left, opText, cp)
+		return "", "", false
+	}
+	right, cp, ok := e.curlyPayload(cp)
+	if !ok {
+		return "", "", false
+	}
+	// Each operand is expanded in a fresh context, as mac_expand does.
+	lv, okl := e.sub(left)
+	rv, okr := e.sub(right)
+	if !okl || !okr {
+		return "", "", false
+	}
+	if e.scan {
+		return "", cp, true
+	}
+	var delta int
+	if suffix == "level" {
+		l, err1 := parseCompatLevel(lv)
+		r, err2 := parseCompatLevel(rv)
+		if err1 != nil || err2 != nil {
+			bad := lv
+			if err1 == nil {
+				bad = rv
+			}
+			e.fail("malformed compatibility level syntax: %q", bad)
+			return "", "", false
+		}
+		delta = compareLevels(l, r)
+	} else if allDigits(lv) && allDigits(rv) {
+		a, err1 := strconv.ParseInt(lv, 10, 64)
+		b, err2 := strconv.ParseInt(rv, 10, 64)
+		if err1 != nil || err2 != nil {
+			e.fail("bad numerical conversion: %q %s %q", lv, opText, rv)
+			return "", "", false
+		}
+		delta = cmpInt(a, b)
+	} else {
+		delta = strings.Compare(lv, rv)
+	}
+	var truth bool
+	switch opText {
+	case "==":
+		truth = delta == 0
+	case "!=":
+		truth = delta != 0
+	case "<":
+		truth = delta < 0
+	case "<=":
+		truth = delta <= 0
+	case ">=":
+		truth = delta >= 0
+	case ">":
+		truth = delta > 0
+	}
+	if truth {
+		return "true", cp, true
+	}
+	return "", cp, true
+}
+
+// sub expands an operand in a fresh nesting context that shares the lookup,
+// the undefined-name record and the absolute depth guard.
+func (e *expander) sub(s string) (string, bool) {
+	c := &expander{lookup: e.lookup, scan: e.scan, onName: e.onName, total: e.total, seenUnd: e.seenUnd}
+	c.parse(s)
+	for _, u := range c.undef {
+		e.noteUndefined(u)
+	}
+	if c.err != nil {
+		if e.err == nil {
+			e.err = c.err
+		}
+		return "", false
+	}
+	return c.out.String(), true
+}
+
+func isAlnum(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+}
+
+func allDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+func cmpInt(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// parseCompatLevel parses "major[.minor[.patch]]" as compat_level.c does
+// for compatibility_level values and <level operands.
+func parseCompatLevel(s string) ([3]int64, error) {
+	var lv [3]int64
+	parts := strings.Split(s, ".")
+	if len(parts) > 3 {
+		return lv, fmt.Errorf("malformed compatibility level %q", s)
+	}
+	for i, p := range parts {
+		if !allDigits(p) {
+			return lv, fmt.Errorf("malformed compatibility level %q", s)
+		}
+		v, err := strconv.ParseInt(p, 10, 32)
+		if err != nil {
+			return lv, fmt.Errorf("malformed compatibility level %q", s)
+		}
+		lv[i] = v
+	}
+	return lv, nil
+}
+
+func compareLevels(a, b [3]int64) int {
+	for i := 0; i < 3; i++ {
+		if c := cmpInt(a[i], b[i]); c != 0 {
+			return c
+		}
+	}
+	return 0
+}
+
+func diagShort(s string) string {
+	if len(s) > 60 {
+		return s[:60] + "..."
+	}
+	return s
+}

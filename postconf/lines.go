@@ -1,0 +1,93 @@
+package postconf
+
+import (
+	"bytes"
+
+	"github.com/pfaudit/pfaudit/postconf/diag"
+)
+
+// logicalLine is one main.cf or master.cf entry after continuation lines were
+// joined. Line is the physical line where it starts.
+type logicalLine struct {
+	Text string
+	Line int
+}
+
+// isBlank mirrors Postfix's ISSPACE for the bytes that matter in config
+// files: space, tab, CR, LF, vertical tab and form feed.
+func isBlank(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f'
+}
+
+// readLogicalLines splits a configuration file into logical lines the way
+// Postfix's readllines() does (postconf(5), "SYNTAX"; master(5)):
+//   - a line whose first non-blank character is '#' is a comment, and a line
+//     holding only whitespace is blank; both are skipped and do NOT end a
+//     logical line that is being continued;
+//   - a line starting with whitespace continues the previous logical line;
+//   - a logical line that starts with whitespace (nothing to continue) is
+//     dropped with the warning Postfix prints.
+//
+// Trailing whitespace (including the CR of CRLF files) is removed. A NUL byte
+// ends the logical line's text, as it does in Postfix's C strings.
+func readLogicalLines(file string, data []byte) ([]logicalLine, []diag.Warning) {
+	var (
+		out     []logicalLine
+		warns   []diag.Warning
+		cur     []byte
+		curLine int
+		have    bool
+		orphan  bool // the current logical line started with whitespace
+	)
+	flush := func() {
+		if !have {
+			return
+		}
+		text := cur
+		if i := bytes.IndexByte(text, 0); i >= 0 {
+			text = text[:i]
+		}
+		text = bytes.TrimRightFunc(text, func(r rune) bool { return r < 0x80 && isBlank(byte(r)) })
+		if orphan {
+			warns = append(warns, diag.Warning{Pos: diag.Pos{File: file, Line: curLine},
+				Msg: "logical line must not start with whitespace: " + quote(diag.Shorten(string(text)))})
+		} else {
+			out = append(out, logicalLine{Text: string(text), Line: curLine})
+		}
+		cur, have, orphan = nil, false, false
+	}
+	lineNo := 0
+	for len(data) > 0 {
+		lineNo++
+		var phys []byte
+		if i := bytes.IndexByte(data, '\n'); i >= 0 {
+			phys, data = data[:i], data[i+1:]
+		} else {
+			phys, data = data, nil
+		}
+		j := 0
+		for j < len(phys) && isBlank(phys[j]) {
+			j++
+		}
+		if j == len(phys) || phys[j] == '#' {
+			continue // blank or comment: skipped, does not end a continuation
+		}
+		if j > 0 { // continuation
+			if have {
+				cur = append(cur, '\n')
+				cur = append(cur, phys...)
+				continue
+			}
+			have, orphan, curLine = true, true, lineNo
+			cur = append(cur[:0], phys...)
+			continue
+		}
+		flush()
+		have, curLine = true, lineNo
+		cur = append(cur[:0:0], phys...)
+	}
+	flush()
+	return out, warns
+}
+
+func quote(s string) string { return `"` + s + `"` }

@@ -1,0 +1,153 @@
+package postconf
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"sort"
+
+	"github.com/pfaudit/pfaudit/postconf/diag"
+)
+
+// MaxFileSize bounds how much of a configuration file pfaudit reads; a
+// main.cf larger than this is certainly not a configuration file.
+const MaxFileSize = 256 << 20
+
+// Assignment is one `name = value` line.
+type Assignment struct {
+	Value string   `json:"value"`
+	Pos   diag.Pos `json:"pos"`
+}
+
+// Param is a main.cf parameter: its winning (last) assignment and any earlier
+// ones it overrode, kept as information (Postfix warns "overriding earlier
+// entry" for them).
+type Param struct {
+	Name    string       `json:"name"`
+	Value   string       `json:"value"` // raw, unexpanded
+	Pos     diag.Pos     `json:"pos"`
+	Earlier []Assignment `json:"earlier,omitempty"`
+}
+
+// MainCF is a parsed main.cf (or a `postconf -n` dump).
+type MainCF struct {
+	File     string
+	Params   map[string]*Param
+	Order    []string // names in order of first appearance
+	Warnings []diag.Warning
+	// NoLines is true when the source carries no line numbers (a postconf
+	// dump), so positions name only the file.
+	NoLines bool
+}
+
+// Get returns the raw value of name and whether main.cf sets it.
+func (m *MainCF) Get(name string) (string, bool) {
+	if m == nil {
+		return "", false
+	}
+	p, ok := m.Params[name]
+	if !ok {
+		return "", false
+	}
+	return p.Value, true
+}
+
+// Names returns the parameter names main.cf sets, sorted.
+func (m *MainCF) Names() []string {
+	names := make([]string, 0, len(m.Params))
+	for n := range m.Params {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Set assigns name = value at pos, keeping the previous assignment as
+// overridden (last assignment wins, as in Postfix).
+func (m *MainCF) Set(name, value string, pos diag.Pos) {
+	if m.Params == nil {
+		m.Params = map[string]*Param{}
+	}
+	if p, ok := m.Params[name]; ok {
+		m.Warnings = append(m.Warnings, diag.Warning{Pos: pos,
+			Msg: fmt.Sprintf("overriding earlier entry: %s=%s", name, diag.Shorten(p.Value))})
+		p.Earlier = append(p.Earlier, Assignment{Value: p.Value, Pos: p.Pos})
+		p.Value, p.Pos = value, pos
+		return
+	}
+	m.Params[name] = &Param{Name: name, Value: value, Pos: pos}
+	m.Order = append(m.Order, name)
+}
+
+// ParseMainCF parses main.cf text. file names the source in positions and
+// messages. Syntax errors that make Postfix exit (a line without '=', an
+// empty name) are returned as *diag.Error; what Postfix merely warns about
+// ends up in Warnings.
+func ParseMainCF(file string, data []byte) (*MainCF, error) {
+	m := &MainCF{File: file, Params: map[string]*Param{}}
+	lines, warns := readLogicalLines(file, data)
+	m.Warnings = warns
+	for _, ll := range lines {
+		name, value, err := splitNameValue(ll.Text)
+		if err != nil {
+			return nil, &diag.Error{Pos: diag.Pos{File: file, Line: ll.Line}, Msg: err.Error(), Text: ll.Text}
+		}
+		m.Set(name, value, diag.Pos{File: file, Line: ll.Line})
+	}
+	return m, nil
+}
+
+// splitNameValue follows Postfix's split_nameval(): the name runs up to
+// whitespace or '=', then '=' must follow (after optional whitespace), and
+// the value is trimmed at both ends.
+func splitNameValue(s string) (name, value string, err error) {
+	i := 0
+	for i < len(s) && !isBlank(s[i]) && s[i] != '=' {
+		i++
+	}
+	name = s[:i]
+	if name == "" {
+		return "", "", fmt.Errorf("missing attribute name")
+	}
+	for i < len(s) && isBlank(s[i]) {
+		i++
+	}
+	if i >= len(s) || s[i] != '=' {
+		return "", "", fmt.Errorf("missing '=' after attribute name")
+	}
+	i++
+	for i < len(s) && isBlank(s[i]) {
+		i++
+	}
+	return name, s[i:], nil
+}
+
+// ReadMainCF reads and parses the main.cf at path.
+func ReadMainCF(path string) (*MainCF, error) {
+	data, err := readConfigFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return ParseMainCF(path, data)
+}
+
+// readConfigFile reads a configuration file with a size bound, so that a
+// device or a runaway file cannot exhaust memory.
+func readConfigFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err == nil && st.IsDir() {
+		return nil, fmt.Errorf("%s: is a directory, not a file", path)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if len(data) > MaxFileSize {
+		return nil, fmt.Errorf("%s: larger than %d MiB: not a Postfix configuration file", path, MaxFileSize>>20)
+	}
+	return data, nil
+}
