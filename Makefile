@@ -1,0 +1,44 @@
+# pfaudit — see README.md.
+GO      ?= go
+BIN     ?= bin/pfaudit
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X github.com/pfaudit/pfaudit/cmd/pfaudit/cli.Version=$(VERSION)
+FUZZTIME ?= 20s
+EXAMPLE ?= testdata/configs/docker-wide
+
+.PHONY: all build test run bench fuzz lint clean
+
+all: lint build test
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/pfaudit
+
+# The whole suite. Tests that need Postfix, root or network namespaces skip
+# with a reason outside CI and fail under CI=true.
+test: lint
+	$(GO) test -count=1 -timeout 20m ./...
+
+# The main job on a bundled example configuration.
+run: build
+	./$(BIN) config -c $(EXAMPLE) -n -x
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+	./scripts/bench-config.sh
+
+# Runs every fuzz target for FUZZTIME each.
+fuzz:
+	@for pkg in $$($(GO) list ./...); do \
+	  for t in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz'); do \
+	    echo "== $$pkg $$t"; \
+	    $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+clean:
+	rm -rf bin
