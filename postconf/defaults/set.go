@@ -1,0 +1,237 @@
+package defaults
+
+import (
+	"bufio"
+	_ "embed"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/pfaudit/pfaudit/postconf/diag"
+)
+
+// Source says where a Set's values come from.
+type Source string
+
+const (
+	// SourcePostconf: the installed Postfix answered `postconf -d`.
+	SourcePostconf Source = "postconf -d"
+	// SourceBuiltin: the table recorded from Postfix 3.7.11 (Debian 12).
+	SourceBuiltin Source = "built-in"
+)
+
+// BuiltinVersion is the Postfix version the built-in table was recorded from.
+const BuiltinVersion = "3.7.11"
+
+// Set is one answer to "which parameters does Postfix know, and what are
+// their defaults". A Set is immutable and safe for concurrent use.
+type Set struct {
+	// Source is where the values come from.
+	Source Source
+	// Version is the default of mail_version in this set ("3.7.11").
+	Version string
+	// Path is the postconf binary that answered (SourcePostconf only).
+	Path string
+	// Reason explains the choice of source when Detect had to fall back to
+	// the built-in table ("postconf not found in $PATH or /usr/sbin"); empty
+	// otherwise.
+	Reason string
+	// Warnings are lines postconf wrote to stderr while succeeding.
+	Warnings []string
+
+	raw    map[string]string
+	listed map[string]bool
+	names  []string // sorted, listed and by-name-only alike
+}
+
+// Raw returns the unexpanded default of name as `postconf -d name` prints it,
+// and whether Postfix knows name at all. For a host- or process-derived name
+// (see Derived) the built-in Set returns the symbolic placeholder, a Set
+// from postconf the value computed on that host; evaluate a configuration
+// with Live instead.
+func (s *Set) Raw(name string) (string, bool) {
+	v, ok := s.raw[name]
+	return v, ok
+}
+
+// Known reports whether Postfix knows name as a built-in parameter. That
+// includes legacy and renamed names (virtual_maps,
+// postscreen_blacklist_action, ...) that `postconf -d name` answers although
+// the full `postconf -d` listing omits them, and that `postconf -n` prints.
+// Service-derived names (smtp_delivery_slot_cost for a master.cf service
+// "smtp") and user-defined ones are not here: they depend on the
+// configuration.
+func (s *Set) Known(name string) bool {
+	_, ok := s.raw[name]
+	return ok
+}
+
+// Listed reports whether the full `postconf -d` listing prints name (true
+// for all known names except the legacy and renamed ones, see Known).
+func (s *Set) Listed(name string) bool { return s.listed[name] }
+
+// Names returns every known name, sorted. The slice is a copy.
+func (s *Set) Names() []string { return slices.Clone(s.names) }
+
+// Len is the number of known names.
+func (s *Set) Len() int { return len(s.names) }
+
+// ForLevel returns the default of name with the compatibility_level
+// expressions resolved for level (see ResolveForLevel).
+func (s *Set) ForLevel(name, level string) (string, bool, error) {
+	raw, ok := s.raw[name]
+	if !ok {
+		return "", false, nil
+	}
+	v, err := ResolveForLevel(raw, level)
+	return v, true, err
+}
+
+// String names the source for messages: "postconf -d (/usr/sbin/postconf,
+// Postfix 3.7.11)" or "built-in (Postfix 3.7.11)".
+func (s *Set) String() string {
+	if s.Path != "" {
+		return fmt.Sprintf("%s (%s, Postfix %s)", s.Source, s.Path, s.Version)
+	}
+	return fmt.Sprintf("%s (Postfix %s)", s.Source, s.Version)
+}
+
+//go:generate go run gen_defaults.go -o postconf-d.txt
+
+// builtinData is `postconf -d` of Postfix 3.7.11 run on an empty
+// configuration directory, host-derived values replaced by placeholders,
+// followed by the names postconf answers only by name. See gen_defaults.go.
+//
+//go:embed postconf-d.txt
+var builtinData string
+
+// hiddenMarker separates, in postconf-d.txt, the listed names from those
+// `postconf -d` answers only when asked by name.
+const hiddenMarker = "#hidden"
+
+var builtinSet = sync.OnceValue(func() *Set {
+	s, err := parseData(builtinData)
+	if err != nil {
+		// The file is generated and tested; failing here is a bug in the
+		// build, not bad input.
+		panic("defaults: embedded postconf-d.txt is broken: " + err.Error())
+	}
+	s.Source = SourceBuiltin
+	return s
+})
+
+// Builtin returns the built-in Set recorded from Postfix 3.7.11. Every call
+// returns the same immutable Set.
+func Builtin() *Set { return builtinSet() }
+
+// parseData reads the embedded file: comment lines, then postconf output,
+// then hiddenMarker and more postconf output.
+func parseData(data string) (*Set, error) {
+	s := newSet()
+	listed := true
+	for n, line := range strings.Split(data, "\n") {
+		pos := diag.Pos{File: "postconf-d.txt", Line: n + 1}
+		switch {
+		case line == hiddenMarker:
+			listed = false
+			continue
+		case line == "" || strings.HasPrefix(line, "#"):
+			continue
+		}
+		name, value, err := splitLine(line)
+		if err != nil {
+			return nil, &diag.Error{Pos: pos, Msg: err.Error(), Text: line}
+		}
+		if err := s.add(name, value, listed); err != nil {
+			return nil, &diag.Error{Pos: pos, Msg: err.Error(), Text: line}
+		}
+	}
+	if err := s.finish(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func newSet() *Set {
+	return &Set{raw: make(map[string]string, 900), listed: make(map[string]bool, 900)}
+}
+
+func (s *Set) add(name, value string, listed bool) error {
+	if _, dup := s.raw[name]; dup {
+		return fmt.Errorf("parameter %s printed twice", name)
+	}
+	s.raw[name] = value
+	if listed {
+		s.listed[name] = true
+	}
+	s.names = append(s.names, name)
+	return nil
+}
+
+// finish sorts the names and checks that the answer came from Postfix: every
+// postconf -d prints mail_version and compatibility_level.
+func (s *Set) finish() error {
+	for _, must := range []string{"mail_version", "compatibility_level"} {
+		if _, ok := s.raw[must]; !ok {
+			return fmt.Errorf("%w: no %s parameter (%d parameters read)", ErrBadOutput, must, len(s.raw))
+		}
+	}
+	s.Version = s.raw["mail_version"]
+	slices.Sort(s.names)
+	return nil
+}
+
+// splitLine splits one line of postconf output, "name = value" or "name ="
+// for an empty value.
+func splitLine(line string) (name, value string, err error) {
+	i := strings.Index(line, " =")
+	if i <= 0 {
+		return "", "", fmt.Errorf("not a \"name = value\" line")
+	}
+	name, value = line[:i], line[i+2:]
+	if !validName(name) {
+		return "", "", fmt.Errorf("bad parameter name %q", name)
+	}
+	switch {
+	case value == "":
+	case value[0] == ' ':
+		value = value[1:]
+	default:
+		return "", "", fmt.Errorf("not a \"name = value\" line")
+	}
+	return name, value, nil
+}
+
+// validName accepts the characters of built-in and service-derived parameter
+// names (service names may contain '-' and '.').
+func validName(name string) bool {
+	if name == "" {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !(isAlnum(c) || c == '_' || c == '-' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+// scanLines iterates over lines of postconf output without a length limit
+// beyond max (bytes per line).
+func scanLines(data []byte, max int, fn func(n int, line string) error) error {
+	sc := bufio.NewScanner(strings.NewReader(string(data)))
+	sc.Buffer(make([]byte, 0, 64*1024), max)
+	n := 0
+	for sc.Scan() {
+		n++
+		if err := fn(n, sc.Text()); err != nil {
+			return err
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("%w: line %d: %v", ErrBadOutput, n+1, err)
+	}
+	return nil
+}
