@@ -1,0 +1,382 @@
+//go:build linux
+
+package netns
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// namePrefix marks this package's namespaces: pfaudit-probe-PID-N.
+const namePrefix = "pfaudit-probe-"
+
+type impl struct {
+	mu     sync.Mutex
+	routes map[netip.Addr]bool
+	closed bool
+}
+
+var seq atomic.Int64
+
+// Available reports why namespaces cannot be made here, or nil.
+func Available() error {
+	if os.Geteuid() != 0 {
+		return fmt.Errorf("%w: needs root", ErrUnsupported)
+	}
+	if _, err := ipBin(); err != nil {
+		return err
+	}
+	return nil
+}
+
+func ipBin() (string, error) {
+	if p, err := exec.LookPath("ip"); err == nil {
+		return p, nil
+	}
+	for _, p := range []string{"/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"} {
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("%w: iproute2's ip command not found", ErrUnsupported)
+}
+
+func ip(args ...string) error {
+	bin, err := ipBin()
+	if err != nil {
+		return err
+	}
+	out, err := exec.Command(bin, args...).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("netns: ip %s: %v: %s", strings.Join(args, " "), err, strings.TrimSpace(string(out)))
+	}
+	return nil
+}
+
+// New creates the namespace and its veth pair. On error nothing is left
+// behind.
+func New(cfg Config) (*Namespace, error) {
+	if err := Available(); err != nil {
+		return nil, err
+	}
+	if cfg.Parent != "" {
+		if _, err := nsPath(cfg.Parent); err != nil {
+			return nil, err
+		}
+	}
+	removeStale()
+	p4, p6 := cfg.Prefix4, cfg.Prefix6
+	if !p4.IsValid() {
+		p4 = DefaultPrefix4
+	}
+	if !p6.IsValid() {
+		p6 = DefaultPrefix6
+	}
+	h4, q4, err := pickPair(p4.Masked(), cfg.Parent == "")
+	if err != nil {
+		return nil, err
+	}
+	h6, q6, err := pickPair(p6.Masked(), cfg.Parent == "")
+	if err != nil {
+		return nil, err
+	}
+	var rnd [4]byte
+	rand.Read(rnd[:])
+	tag := hex.EncodeToString(rnd[:])
+	n := &Namespace{
+		Name:   fmt.Sprintf("%s%d-%d", namePrefix, os.Getpid(), seq.Add(1)),
+		HostIf: "pfh" + tag, PeerIf: "pfp" + tag, // 11 bytes: IFNAMSIZ allows 15
+		Host4: h4, Peer4: q4, Host6: h6, Peer6: q6,
+		parent: cfg.Parent,
+	}
+	n.routes = map[netip.Addr]bool{}
+	register(n)
+	if err := n.setup(); err != nil {
+		n.Close()
+		return nil, err
+	}
+	return n, nil
+}
+
+// inParent prefixes an ip command so that it runs in the parent namespace.
+func (n *Namespace) inParent(args ...string) []string {
+	if n.parent == "" {
+		return args
+	}
+	return append([]string{"-n", n.parent}, args...)
+}
+
+func (n *Namespace) setup() error {
+	steps := [][]string{
+		{"netns", "add", n.Name},
+		n.inParent("link", "add", n.HostIf, "type", "veth", "peer", "name", n.PeerIf, "netns", n.Name),
+		n.inParent("addr", "add", n.Host4.String()+"/32", "peer", n.Peer4.String()+"/32", "dev", n.HostIf),
+		// nodad: without it the addresses stay "tentative" (unusable) for
+		// a second or two while duplicate address detection runs.
+		n.inParent("addr", "add", n.Host6.String()+"/128", "peer", n.Peer6.String()+"/128", "dev", n.HostIf, "nodad"),
+		n.inParent("link", "set", n.HostIf, "up"),
+		{"-n", n.Name, "link", "set", "lo", "up"},
+		{"-n", n.Name, "addr", "add", n.Peer4.String() + "/32", "peer", n.Host4.String() + "/32", "dev", n.PeerIf},
+		{"-n", n.Name, "addr", "add", n.Peer6.String() + "/128", "peer", n.Host6.String() + "/128", "dev", n.PeerIf, "nodad"},
+		{"-n", n.Name, "link", "set", n.PeerIf, "up"},
+	}
+	for _, s := range steps {
+		if err := ip(s...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// pickPair takes a random aligned pair (host = even, peer = odd) from p,
+// avoiding the network's first pair and addresses already on this host.
+func pickPair(p netip.Prefix, checkLocal bool) (netip.Addr, netip.Addr, error) {
+	bits := p.Addr().BitLen() - p.Bits()
+	if bits < 2 {
+		return netip.Addr{}, netip.Addr{}, fmt.Errorf("netns: prefix %s is too small for an address pair", p)
+	}
+	local := map[netip.Addr]bool{}
+	if checkLocal {
+		if addrs, err := net.InterfaceAddrs(); err == nil {
+			for _, a := range addrs {
+				if pp, err := netip.ParsePrefix(a.String()); err == nil {
+					local[pp.Addr().Unmap()] = true
+				}
+			}
+		}
+	}
+	pairs := uint64(1) << min(bits-1, 62)
+	for range 64 {
+		var b [8]byte
+		rand.Read(b[:])
+		k := binary.BigEndian.Uint64(b[:]) % pairs
+		if k == 0 || k == pairs-1 {
+			continue // keep clear of the network and broadcast addresses
+		}
+		h := addOffset(p.Addr(), 2*k)
+		q := h.Next()
+		if !local[h] && !local[q] && p.Contains(q) {
+			return h, q, nil
+		}
+	}
+	return netip.Addr{}, netip.Addr{}, fmt.Errorf("netns: no free address pair in %s", p)
+}
+
+func addOffset(a netip.Addr, off uint64) netip.Addr {
+	b := a.AsSlice()
+	for i := len(b) - 1; i >= 0 && off > 0; i-- {
+		sum := uint64(b[i]) + off&0xff
+		b[i] = byte(sum)
+		off = off>>8 + sum>>8
+	}
+	r, _ := netip.AddrFromSlice(b)
+	return r
+}
+
+// DialContext connects to address (IP:port) from inside the namespace.
+// Loopback and unspecified targets are reached through the host end of the
+// veth pair; any other address gets a host route through it first.
+func (n *Namespace) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
+	ap, err := netip.ParseAddrPort(address)
+	if err != nil {
+		return nil, fmt.Errorf("netns: dial %s: want IP:PORT: %v", address, err)
+	}
+	dst := ap.Addr().Unmap()
+	if dst.IsLoopback() || dst.IsUnspecified() {
+		if dst.Is4() {
+			dst = n.Host4
+		} else {
+			dst = n.Host6
+		}
+	} else if err := n.route(dst); err != nil {
+		return nil, err
+	}
+	path, err := nsPath(n.Name)
+	if err != nil {
+		return nil, err
+	}
+	type result struct {
+		c   net.Conn
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		runtime.LockOSThread()
+		c, back, err := dialInside(ctx, path, network, netip.AddrPortFrom(dst, ap.Port()).String())
+		if back {
+			runtime.UnlockOSThread()
+		}
+		// Not back in our namespace: the goroutine ends locked and the
+		// runtime discards the thread rather than reuse it.
+		ch <- result{c, err}
+	}()
+	r := <-ch
+	return r.c, r.err
+}
+
+func (n *Namespace) route(dst netip.Addr) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.routes[dst] {
+		return nil
+	}
+	via, bits := n.Host4, 32
+	if dst.Is6() {
+		via, bits = n.Host6, 128
+	}
+	if err := ip("-n", n.Name, "route", "replace", netip.PrefixFrom(dst, bits).String(), "via", via.String(), "dev", n.PeerIf); err != nil {
+		return err
+	}
+	n.routes[dst] = true
+	return nil
+}
+
+// dialInside runs on a locked thread: enter the namespace, create the
+// socket and connect, go back. back reports whether the thread is in its
+// original namespace again.
+func dialInside(ctx context.Context, path, network, addr string) (c net.Conn, back bool, err error) {
+	self, err := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, true, fmt.Errorf("netns: own namespace: %v", err)
+	}
+	defer unix.Close(self)
+	target, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, true, fmt.Errorf("netns: %v", err)
+	}
+	defer unix.Close(target)
+	if err := unix.Setns(target, unix.CLONE_NEWNET); err != nil {
+		return nil, true, fmt.Errorf("netns: setns: %v", err)
+	}
+	var d net.Dialer
+	c, err = d.DialContext(ctx, network, addr)
+	if rerr := unix.Setns(self, unix.CLONE_NEWNET); rerr != nil {
+		if c != nil {
+			c.Close()
+		}
+		return nil, false, fmt.Errorf("netns: back to the original namespace: %v", rerr)
+	}
+	return c, true, err
+}
+
+// Close removes the veth pair and the namespace. Safe to call twice.
+func (n *Namespace) Close() error {
+	n.mu.Lock()
+	if n.closed {
+		n.mu.Unlock()
+		return nil
+	}
+	n.closed = true
+	n.mu.Unlock()
+	err := n.teardown()
+	unregister(n)
+	return err
+}
+
+func (n *Namespace) teardown() error {
+	// Deleting one end of a veth pair deletes both; the namespace itself
+	// disappears once its last socket is closed.
+	_ = ip(n.inParent("link", "del", n.HostIf)...)
+	var err error
+	if _, e := nsPath(n.Name); e == nil {
+		err = ip("netns", "del", n.Name)
+	}
+	return err
+}
+
+func nsPath(name string) (string, error) {
+	if name == "" || strings.ContainsAny(name, "/\x00") || name == "." || name == ".." {
+		return "", fmt.Errorf("netns: bad namespace name %q", name)
+	}
+	for _, dir := range []string{"/run/netns", "/var/run/netns"} {
+		p := filepath.Join(dir, name)
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("netns: namespace %q not found", name)
+}
+
+// removeStale deletes namespaces of this package whose process is gone
+// (killed before it could clean up).
+func removeStale() {
+	ents, err := os.ReadDir("/run/netns")
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		rest, ok := strings.CutPrefix(e.Name(), namePrefix)
+		if !ok {
+			continue
+		}
+		pidStr, _, _ := strings.Cut(rest, "-")
+		pid, err := strconv.Atoi(pidStr)
+		if err != nil || pid <= 0 || pid == os.Getpid() {
+			continue
+		}
+		if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
+			_ = ip("netns", "del", e.Name())
+		}
+	}
+}
+
+// Signal handling: while any namespace exists, SIGINT and SIGTERM tear
+// them all down and are then re-raised with the default action.
+var (
+	regMu sync.Mutex
+	live  = map[*Namespace]bool{}
+	sigCh chan os.Signal
+)
+
+func register(n *Namespace) {
+	regMu.Lock()
+	defer regMu.Unlock()
+	live[n] = true
+	if sigCh == nil {
+		sigCh = make(chan os.Signal, 1)
+		signal.Notify(sigCh, syscall.SIGINT, syscall.SIGTERM)
+		go watch(sigCh)
+	}
+}
+
+func unregister(n *Namespace) {
+	regMu.Lock()
+	defer regMu.Unlock()
+	delete(live, n)
+	if len(live) == 0 && sigCh != nil {
+		signal.Stop(sigCh)
+		close(sigCh)
+		sigCh = nil
+	}
+}
+
+func watch(ch chan os.Signal) {
+	for sig := range ch {
+		regMu.Lock()
+		for n := range live {
+			n.teardown()
+		}
+		regMu.Unlock()
+		s, _ := sig.(syscall.Signal)
+		signal.Reset(s)
+		syscall.Kill(os.Getpid(), s)
+	}
+}

@@ -1,0 +1,550 @@
+// Package probe confirms a Postfix server's relay policy live, without ever
+// delivering anything.
+//
+// For each target and vantage it opens SMTP sessions and makes the relay
+// attempts of the catalogue (every row of relay-probes.md, the superset of
+// what nmap smtp-open-relay, abuse.net, Nessus and RBL.JP send, plus HELO
+// identities and a relay after a failed AUTH). Each attempt stops at RCPT:
+// relay is decided there. The probe never sends DATA, BDAT, a body or a
+// header-like line, whatever the server answers: the wire every byte passes
+// through allows envelope commands only (see ErrForbidden).
+//
+// Sessions are planned from the server's limits (Limits): fewer refusals per
+// session than smtpd_soft_error_limit, so Postfix's tarpit never engages;
+// a 421 or a dropped connection moves the remaining attempts to a new
+// session. The greeting is read to its final "220 " line before anything is
+// said (postscreen). STARTTLS is used when offered, implicit TLS on port 465
+// or with an smtps:// target; certificates are not verified (this tests
+// policy, not PKI).
+//
+// Vantages: loopback (a local client; mynetworks trusts it by default, so
+// its verdict describes local clients only), xclient (XCLIENT ADDR= an
+// untrusted documentation address, when the server offers XCLIENT to us),
+// netns (Linux, root: a client in a temporary network namespace, see
+// package audit/netns), remote (dial the target from here), and auto (the
+// best untrusted vantage available).
+//
+// Go-smtp (github.com/emersion/go-smtp) speaks EHLO, MAIL, RCPT and RSET;
+// the raw path (net/textproto over the same wire) speaks STARTTLS, XCLIENT,
+// AUTH, QUIT and the lines go-smtp cannot write byte-exactly (a RCPT
+// without angle brackets, odd spacing, lower-case verbs). Note that go-smtp
+// appends " BODY=8BITMIME" to MAIL when the server offers 8BITMIME; the
+// parameter does not affect relay decisions.
+package probe
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Limits are the server's error limits (smtpd(8) TARPIT CONTROLS). Zero
+// fields take Postfix's defaults; the caller fills them from the
+// configuration when it is at hand.
+type Limits struct {
+	SoftErrorLimit int           // smtpd_soft_error_limit, default 10
+	HardErrorLimit int           // smtpd_hard_error_limit, default 20
+	ErrorSleep     time.Duration // smtpd_error_sleep_time, default 1s
+}
+
+func (l Limits) withDefaults() Limits {
+	if l.SoftErrorLimit <= 0 {
+		l.SoftErrorLimit = 10
+	}
+	if l.HardErrorLimit <= 0 {
+		l.HardErrorLimit = 20
+	}
+	if l.ErrorSleep <= 0 {
+		l.ErrorSleep = time.Second
+	}
+	return l
+}
+
+// perSession is how many attempts one session may make: every attempt can
+// cost one error, and smtpd delays every reply once its error count reaches
+// the soft limit, so a session stays one below it. Reserve counts errors
+// spent on other commands (the bogus AUTH).
+func (l Limits) perSession(reserve int) int {
+	n := min(l.SoftErrorLimit, l.HardErrorLimit) - 1 - reserve
+	return max(n, 1)
+}
+
+// Vantage names accepted in Options.Vantage.
+const (
+	VantageAuto     = "auto"
+	VantageLoopback = "loopback"
+	VantageXClient  = "xclient"
+	VantageNetns    = "netns"
+	VantageRemote   = "remote"
+	// VantageNone is reported when auto finds no untrusted vantage.
+	VantageNone = "none"
+)
+
+// Vantages lists the names Options.Vantage accepts, for flag help.
+var Vantages = []string{VantageAuto, VantageLoopback, VantageXClient, VantageNetns, VantageRemote}
+
+// Options configure Run. Zero values take the documented defaults.
+type Options struct {
+	// Targets are "host:port", "[v6]:port", "host" (port 25) or
+	// "smtps://host:port" (implicit TLS, also implied by port 465). Host
+	// names are resolved here; the first address is used.
+	Targets []string
+	// Vantage is one of Vantages or a comma-separated list of them
+	// (default auto).
+	Vantage string
+	// Timeout bounds the whole run (default 2m).
+	Timeout time.Duration
+	// CommandTimeout bounds each command's reply (default 10s). The
+	// greeting gets max(CommandTimeout, 30s): postscreen holds it back for
+	// postscreen_greet_wait (6s) plus DNSBL time.
+	CommandTimeout time.Duration
+	// TestDomain is the third-party recipient domain X (default
+	// example.net); SenderDomain the third-party sender domain (default
+	// example.org). Both should be reserved names (RFC 2606).
+	TestDomain, SenderDomain string
+	// HELO is the probe's own EHLO name (default probe.example.com).
+	HELO string
+	// Hostname is the server's myhostname when known; it replaces what the
+	// EHLO reply says for the H placeholder.
+	Hostname string
+	// ClientAddr is the untrusted address claimed with XCLIENT (default
+	// 203.0.113.5, RFC 5737 documentation space).
+	ClientAddr netip.Addr
+	// Limits are the server's error limits, for session planning.
+	Limits Limits
+	// Parallel bounds the sessions open at once per target and vantage
+	// (default 4).
+	Parallel int
+	// MaxRetries bounds how often an attempt moves to a new session after
+	// a 421 or a dropped connection (default 2).
+	MaxRetries int
+	// NoSTARTTLS keeps sessions in plaintext even when STARTTLS is offered.
+	NoSTARTTLS bool
+	// Netns configures the netns vantage.
+	Netns NetnsConfig
+	// Dial, when set, replaces the plain dialer of the loopback and remote
+	// vantages (tests use it to dial from a namespace they created).
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	// Progress, when set, receives one line per finished session.
+	Progress io.Writer
+	// Transcript, when set, receives every line sent ("> ") and received
+	// ("< "), prefixed with the target, vantage and session number.
+	Transcript io.Writer
+}
+
+// NetnsConfig configures the netns vantage (see package audit/netns).
+type NetnsConfig struct {
+	// Prefix4 and Prefix6 are the ranges the point-to-point address pair
+	// comes from (defaults in package netns).
+	Prefix4, Prefix6 netip.Prefix
+	// Parent names the network namespace (under /run/netns) where the
+	// host end of the veth pair lives; default: the caller's.
+	Parent string
+}
+
+// DefaultClientAddr is the address XCLIENT claims by default.
+var DefaultClientAddr = netip.MustParseAddr("203.0.113.5")
+
+func (o Options) withDefaults() Options {
+	if o.Vantage == "" {
+		o.Vantage = VantageAuto
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 2 * time.Minute
+	}
+	if o.CommandTimeout <= 0 {
+		o.CommandTimeout = 10 * time.Second
+	}
+	if o.TestDomain == "" {
+		o.TestDomain = DefaultTestDomain
+	}
+	if o.SenderDomain == "" {
+		o.SenderDomain = DefaultSenderDomain
+	}
+	if o.HELO == "" {
+		o.HELO = DefaultHELO
+	}
+	if !o.ClientAddr.IsValid() {
+		o.ClientAddr = DefaultClientAddr
+	}
+	o.Limits = o.Limits.withDefaults()
+	if o.Parallel <= 0 {
+		o.Parallel = 4
+	}
+	if o.MaxRetries <= 0 {
+		o.MaxRetries = 2
+	}
+	return o
+}
+
+// Target is a parsed target.
+type Target struct {
+	Address     string // normalised host:port, as reported
+	Host        string // the host as given (name or address)
+	AddrPort    netip.AddrPort
+	ImplicitTLS bool
+}
+
+// ParseTarget parses one target (see Options.Targets) without resolving
+// names: AddrPort is set only for address literals.
+func ParseTarget(s string) (Target, error) {
+	var t Target
+	in := strings.TrimSpace(s)
+	switch {
+	case strings.HasPrefix(in, "smtps://"):
+		t.ImplicitTLS = true
+		in = strings.TrimPrefix(in, "smtps://")
+	case strings.HasPrefix(in, "smtp://"):
+		in = strings.TrimPrefix(in, "smtp://")
+	}
+	in = strings.TrimSuffix(in, "/")
+	host, port, err := net.SplitHostPort(in)
+	if err != nil {
+		// No port: "host", "192.0.2.1", "::1" or "[::1]".
+		host, port = strings.TrimSuffix(strings.TrimPrefix(in, "["), "]"), "25"
+	}
+	if host == "" || strings.ContainsAny(host, " /@") {
+		return t, fmt.Errorf("probe: bad target %q: want HOST:PORT", s)
+	}
+	p, err := strconv.ParseUint(port, 10, 16)
+	if err != nil || p == 0 {
+		return t, fmt.Errorf("probe: bad target %q: port %q is not a number from 1 to 65535", s, port)
+	}
+	if p == 465 {
+		t.ImplicitTLS = true // submissions (RFC 8314) speaks TLS from the first byte
+	}
+	t.Host = host
+	t.Address = net.JoinHostPort(host, port)
+	if a, err := netip.ParseAddr(host); err == nil {
+		t.AddrPort = netip.AddrPortFrom(a.Unmap(), uint16(p))
+		t.Address = t.AddrPort.String()
+	}
+	return t, nil
+}
+
+// Run probes every target from the vantages asked for and returns the
+// report. An error is returned only for unusable options (bad target,
+// unknown vantage); failures while probing are part of the report.
+func Run(ctx context.Context, opt Options) (*Report, error) {
+	opt = opt.withDefaults()
+	vantages, err := parseVantages(opt.Vantage)
+	if err != nil {
+		return nil, err
+	}
+	if len(opt.Targets) == 0 {
+		return nil, errors.New("probe: no target")
+	}
+	var targets []Target
+	for _, s := range opt.Targets {
+		t, err := ParseTarget(s)
+		if err != nil {
+			return nil, err
+		}
+		targets = append(targets, t)
+	}
+	ctx, cancel := context.WithTimeout(ctx, opt.Timeout)
+	defer cancel()
+
+	env := &runEnv{opt: opt}
+	defer env.close()
+	rep := &Report{}
+	for _, t := range targets {
+		tr := TargetReport{Address: t.Address}
+		if !t.AddrPort.IsValid() {
+			if err := resolve(ctx, &t); err != nil {
+				tr.Vantages = append(tr.Vantages, VantageReport{Vantage: strings.Join(vantages, ","),
+					Verdict: VerdictError, Note: err.Error(), Attempts: []AttemptResult{}})
+				rep.Targets = append(rep.Targets, tr)
+				continue
+			}
+		}
+		for _, v := range vantages {
+			vr, info := env.probe(ctx, t, v)
+			if tr.Host == "" {
+				tr.Host, tr.Banner = info.host, info.banner
+			}
+			tr.Vantages = append(tr.Vantages, vr)
+		}
+		rep.Targets = append(rep.Targets, tr)
+	}
+	return rep, nil
+}
+
+func parseVantages(s string) ([]string, error) {
+	var out []string
+	seen := map[string]bool{}
+	for _, v := range strings.Split(s, ",") {
+		v = strings.ToLower(strings.TrimSpace(v))
+		ok := false
+		for _, k := range Vantages {
+			ok = ok || k == v
+		}
+		if !ok {
+			return nil, fmt.Errorf("probe: unknown vantage %q (want %s)", v, strings.Join(Vantages, ", "))
+		}
+		if !seen[v] {
+			seen[v] = true
+			out = append(out, v)
+		}
+	}
+	return out, nil
+}
+
+func resolve(ctx context.Context, t *Target) error {
+	addrs, err := net.DefaultResolver.LookupNetIP(ctx, "ip", t.Host)
+	if err != nil {
+		return fmt.Errorf("probe: resolving %s: %w", t.Host, err)
+	}
+	if len(addrs) == 0 {
+		return fmt.Errorf("probe: %s has no address", t.Host)
+	}
+	t.AddrPort = netip.AddrPortFrom(addrs[0].Unmap(), t.AddrPort.Port())
+	if t.AddrPort.Port() == 0 {
+		_, port, _ := net.SplitHostPort(t.Address)
+		p, _ := strconv.ParseUint(port, 10, 16)
+		t.AddrPort = netip.AddrPortFrom(addrs[0].Unmap(), uint16(p))
+	}
+	return nil
+}
+
+// targetInfo is what the first session learnt, for the TargetReport.
+type targetInfo struct {
+	host, banner string
+	err          error // why the first session failed, if it did
+}
+
+// plan cuts the attempts into sessions of at most n attempts; an attempt
+// after a bogus AUTH goes into a session of its own so that the AUTH error
+// does not push a full session over the limit.
+func plan(idx []int, attempts []Attempt, n int) [][]int {
+	var out [][]int
+	var cur []int
+	for _, i := range idx {
+		if attempts[i].AfterAuth {
+			out = append(out, []int{i})
+			continue
+		}
+		cur = append(cur, i)
+		if len(cur) == n {
+			out = append(out, cur)
+			cur = nil
+		}
+	}
+	if len(cur) > 0 {
+		out = append(out, cur)
+	}
+	return out
+}
+
+// job is a batch of attempts for one session.
+type job struct {
+	idx   []int
+	tries int
+	sess  *session // an already open session (the discovery one), or nil
+}
+
+// runVantage runs the catalogue for one target from one dialing set-up.
+// The first session discovers the server (its name fills the placeholders)
+// and then makes the first batch; the other batches run in parallel.
+func runVantage(ctx context.Context, opt Options, t Target, cfg sessionConfig, tr transcriptFunc, prog func(string)) (VantageReport, targetInfo) {
+	var vr VantageReport
+	var mu sync.Mutex
+	sessions := 0
+	mkcfg := func() *sessionConfig {
+		mu.Lock()
+		sessions++
+		n := sessions
+		mu.Unlock()
+		c := cfg
+		c.no = n
+		if tr != nil {
+			c.transcript = func(dir byte, line string) { tr(n, dir, line) }
+		}
+		return &c
+	}
+
+	first, err := openSession(ctx, mkcfg())
+	if err != nil {
+		vr.Sessions = sessions
+		vr.Attempts = []AttemptResult{sessionFailure(err, cfg.helo)}
+		vr.Verdict = verdictOf(vr.Attempts)
+		return vr, targetInfo{err: err}
+	}
+	info := first.info
+	vr.Client, vr.TLS = info.ClientAddr, info.TLS
+	host := opt.Hostname
+	if host == "" {
+		host = info.Host
+	}
+	if host == "" {
+		host, _, _ = strings.Cut(info.Banner, " ")
+	}
+	params := Params{TestDomain: opt.TestDomain, SenderDomain: opt.SenderDomain,
+		Host: host, Addr: t.AddrPort.Addr(), HELO: cfg.helo}
+	attempts := Catalogue(params)
+	results := make([]AttemptResult, len(attempts))
+	all := make([]int, len(attempts))
+	for i := range all {
+		all[i] = i
+	}
+	// learned shrinks the batch size when the server hangs up earlier than
+	// its configured limits promised.
+	learned := opt.Limits.perSession(0)
+
+	queue := make(chan job, len(attempts)*(opt.MaxRetries+2)+1)
+	var pending sync.WaitGroup
+	for k, b := range plan(all, attempts, learned) {
+		j := job{idx: b}
+		if k == 0 {
+			j.sess = first
+		}
+		pending.Add(1)
+		queue <- j
+	}
+	go func() { pending.Wait(); close(queue) }()
+
+	worker := func() {
+		for j := range queue {
+			s := j.sess
+			var serr error
+			if s == nil {
+				s, serr = openSession(ctx, mkcfg())
+			}
+			var done map[int]AttemptResult
+			rest := j.idx
+			if serr == nil {
+				done, rest, serr = runJob(s, j.idx, attempts)
+				if serr == nil {
+					s.close()
+				} else {
+					s.abort()
+				}
+			}
+			var se *sessionError
+			retry := serr != nil && errors.As(serr, &se) && se.retry && ctx.Err() == nil
+			is421 := retry && se.reply != nil && se.reply.Code == 421
+			mu.Lock()
+			for i, r := range done {
+				results[i] = r
+			}
+			if is421 && s != nil && s.errors > 0 {
+				learned = min(learned, max(1, s.errors-1))
+			}
+			batch := learned
+			tries := j.tries
+			if !(retry && se.fresh) {
+				tries++
+			}
+			if len(rest) > 0 && !(retry && tries <= opt.MaxRetries) {
+				for _, i := range rest {
+					results[i] = failed(attempts[i], serr)
+				}
+				rest = nil
+			}
+			ndone, nsess := 0, sessions
+			for _, r := range results {
+				if r.Outcome != "" {
+					ndone++
+				}
+			}
+			mu.Unlock()
+			if len(rest) > 0 {
+				if is421 {
+					sleepCtx(ctx, opt.Limits.ErrorSleep)
+				}
+				for _, b := range plan(rest, attempts, batch) {
+					pending.Add(1)
+					queue <- job{idx: b, tries: tries}
+				}
+			}
+			if prog != nil {
+				prog(fmt.Sprintf("%d/%d attempts, %d sessions", ndone, len(attempts), nsess))
+			}
+			pending.Done()
+		}
+	}
+	var workers sync.WaitGroup
+	for range opt.Parallel {
+		workers.Add(1)
+		go func() { defer workers.Done(); worker() }()
+	}
+	workers.Wait()
+
+	for i, r := range results {
+		if r.Outcome == "" {
+			results[i] = failed(attempts[i], errors.New("probe: attempt not made"))
+		}
+	}
+	vr.Sessions = sessions
+	vr.Attempts = results
+	vr.Verdict = verdictOf(results)
+	return vr, targetInfo{host: host, banner: info.Banner}
+}
+
+// runJob makes the attempts of one session in order. It returns the decided
+// results by catalogue index, the attempts still to make, and the error
+// that ended the session early.
+func runJob(s *session, idx []int, attempts []Attempt) (map[int]AttemptResult, []int, error) {
+	done := map[int]AttemptResult{}
+	for k, i := range idx {
+		res, err := s.run(attempts[i])
+		res.Session = s.cfg.no
+		if res.Outcome != "" {
+			done[i] = res
+		}
+		if err != nil {
+			rest := idx[k+1:]
+			if res.Outcome == "" {
+				rest = idx[k:]
+			}
+			return done, append([]int(nil), rest...), err
+		}
+	}
+	return done, nil, nil
+}
+
+func failed(a Attempt, err error) AttemptResult {
+	res := AttemptResult{Variant: a.Variant, Class: a.Class, HELO: a.HELO,
+		MailFrom: a.MailFrom(), RcptTo: a.RcptTo(), Outcome: OutcomeError}
+	var se *sessionError
+	if errors.As(err, &se) {
+		res.Stage = se.stage
+		if se.reply != nil {
+			res.Code, res.EnhancedCode, res.Text = se.reply.Code, se.reply.Enhanced, se.reply.Text
+			if se.reply.Code != 421 {
+				res.Outcome = outcomeOf(se.reply.Code)
+			}
+			return res
+		}
+	}
+	if err != nil {
+		res.Text = err.Error()
+	}
+	return res
+}
+
+// sessionFailure is the single result reported when not even the first
+// session could be set up.
+func sessionFailure(err error, helo string) AttemptResult {
+	res := failed(Attempt{Variant: "session", HELO: helo}, err)
+	if res.Stage == StageXClient && res.Code == 0 {
+		res.Outcome = OutcomeError
+	}
+	return res
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}

@@ -1,0 +1,123 @@
+package probe
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/olekukonko/tablewriter"
+	"github.com/olekukonko/tablewriter/tw"
+)
+
+// WriteJSON writes the report as indented JSON. The schema: top level
+// "targets"; each target has "address", "host", "banner" and "vantages";
+// each vantage has "vantage", "verdict" (open, closed, unknown, error),
+// "note", "client", "tls", "sessions" and "attempts"; each attempt has
+// "variant", "class", "stage", "helo", "mail_from", "rcpt_to", "code",
+// "enhanced_code", "text", "outcome", "note" and "session".
+func WriteJSON(w io.Writer, r *Report) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
+}
+
+// WriteTable writes one table of attempts (variant, vantage, HELO, MAIL
+// FROM, RCPT TO, reply, outcome) per target, followed by a verdict line per
+// target and vantage with its note.
+func WriteTable(w io.Writer, r *Report) error {
+	for i, t := range r.Targets {
+		if i > 0 {
+			if _, err := fmt.Fprintln(w); err != nil {
+				return err
+			}
+		}
+		title := t.Address
+		if t.Host != "" {
+			title += " (" + t.Host + ")"
+		}
+		if _, err := fmt.Fprintf(w, "Target %s\n", title); err != nil {
+			return err
+		}
+		rows := 0
+		for _, v := range t.Vantages {
+			rows += len(v.Attempts)
+		}
+		if rows > 0 {
+			tbl := tablewriter.NewTable(w,
+				tablewriter.WithHeaderAutoFormat(tw.Off),
+				tablewriter.WithRowAutoWrap(tw.WrapNone),
+				tablewriter.WithTrimSpace(tw.Off),
+			)
+			tbl.Header([]string{"#", "VANTAGE", "HELO", "MAIL FROM", "RCPT TO", "REPLY", "OUTCOME"})
+			for _, v := range t.Vantages {
+				for _, a := range v.Attempts {
+					if err := tbl.Append([]string{a.Variant, v.Vantage, a.HELO, a.MailFrom, a.RcptTo, replyCell(a), a.Outcome}); err != nil {
+						return err
+					}
+				}
+			}
+			if err := tbl.Render(); err != nil {
+				return err
+			}
+		}
+		for _, v := range t.Vantages {
+			line := fmt.Sprintf("verdict %s %s: %s", t.Address, v.Vantage, strings.ToUpper(v.Verdict))
+			if s := summary(v); s != "" {
+				line += " (" + s + ")"
+			}
+			if _, err := fmt.Fprintln(w, line); err != nil {
+				return err
+			}
+			if v.Note != "" {
+				if _, err := fmt.Fprintf(w, "  %s\n", v.Note); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// replyCell renders a reply on one line: code, enhanced code, first line
+// of text (truncated), or the error.
+func replyCell(a AttemptResult) string {
+	var parts []string
+	if a.Code != 0 {
+		parts = append(parts, strconv.Itoa(a.Code))
+	}
+	if a.EnhancedCode != "" {
+		parts = append(parts, a.EnhancedCode)
+	}
+	text := firstLine(a.Text)
+	if len(text) > 60 {
+		text = text[:57] + "..."
+	}
+	if text != "" {
+		parts = append(parts, text)
+	}
+	s := strings.Join(parts, " ")
+	if a.Stage != "" && a.Stage != StageRcpt {
+		s = "(" + strings.ToUpper(a.Stage) + ") " + s
+	}
+	return s
+}
+
+// summary counts outcomes: "3 accepted, 30 refused".
+func summary(v VantageReport) string {
+	counts := map[string]int{}
+	for _, a := range v.Attempts {
+		counts[a.Outcome]++
+	}
+	var parts []string
+	for _, o := range []string{OutcomeAccepted, OutcomeRefused, OutcomeDeferred, OutcomeAuthRequired, OutcomeError} {
+		if counts[o] > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", counts[o], o))
+		}
+	}
+	if v.Sessions > 0 {
+		parts = append(parts, fmt.Sprintf("%d sessions", v.Sessions))
+	}
+	return strings.Join(parts, ", ")
+}

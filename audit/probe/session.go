@@ -1,0 +1,443 @@
+package probe
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"net/textproto"
+	"strings"
+	"time"
+
+	smtp "github.com/emersion/go-smtp"
+)
+
+// sessionConfig is what one SMTP session needs to know.
+type sessionConfig struct {
+	no           int    // session number within its vantage, for the report
+	addr         string // host:port to dial (already mapped for the vantage)
+	implicitTLS  bool
+	dial         func(ctx context.Context, addr string) (net.Conn, error)
+	xclient      netip.Addr // when valid: impersonate this address with XCLIENT
+	helo         string     // EHLO name for the set-up
+	noTLS        bool       // do not use STARTTLS even when offered
+	cmdTimeout   time.Duration
+	greetTimeout time.Duration
+	transcript   func(dir byte, line string)
+}
+
+// serverInfo is what the set-up of a session learnt about the server.
+type serverInfo struct {
+	Banner     string // text of the final 220 line
+	Host       string // first word of the EHLO reply (RFC 5321 4.1.1.1)
+	XClient    bool   // XCLIENT offered to us before we used it
+	TLS        bool
+	AuthMechs  []string
+	LocalAddr  netip.AddrPort // our end of the connection
+	ClientAddr string         // what the server believes the client is
+}
+
+// sessionError is a failure of the session itself (set-up, connection,
+// protocol). reply is set when the server answered with a refusal code.
+type sessionError struct {
+	stage string
+	reply *Reply
+	err   error
+	// retry: the failure says nothing about the remaining attempts (421,
+	// dropped connection): they deserve a new session.
+	retry bool
+	// fresh: the session ended because an attempt was decided in a way
+	// that spoils it (a refused EHLO); moving on costs no retry.
+	fresh bool
+}
+
+func (e *sessionError) Error() string {
+	if e.reply != nil {
+		return fmt.Sprintf("probe: %s: %d %s", e.stage, e.reply.Code, e.reply.Text)
+	}
+	return fmt.Sprintf("probe: %s: %v", e.stage, e.err)
+}
+
+func (e *sessionError) Unwrap() error { return e.err }
+
+// session is one SMTP connection. go-smtp's Client speaks EHLO, MAIL, RCPT
+// and RSET; the raw path (textproto over the same wire) speaks STARTTLS,
+// XCLIENT, AUTH, QUIT and the MAIL/RCPT lines go-smtp cannot produce
+// byte-exactly. Both paths write through the wire, so its policy applies to
+// every byte.
+//
+// Why STARTTLS is raw: go-smtp layers TLS above the net.Conn it is given,
+// which would put the plaintext out of the wire's sight. We negotiate TLS
+// ourselves, swap the transport under the wire and hand a fresh go-smtp
+// client the server's greeting again (RFC 3207 4.2: after TLS the session
+// is back at its start, the client sends EHLO first).
+type session struct {
+	cfg      *sessionConfig
+	w        *wire
+	c        *smtp.Client
+	raw      *textproto.Reader
+	info     serverInfo
+	helo     string // name of the last successful EHLO/HELO
+	dirty    bool   // a MAIL was sent since the last EHLO
+	errors   int    // 4xx/5xx replies in this session (smtpd's error counter)
+	stop     func() bool
+	greeting []byte
+}
+
+// openSession dials and sets the session up: greeting, EHLO, STARTTLS when
+// offered, XCLIENT when asked for. Errors are *sessionError.
+func openSession(ctx context.Context, cfg *sessionConfig) (*session, error) {
+	conn, err := cfg.dial(ctx, cfg.addr)
+	if err != nil {
+		return nil, &sessionError{stage: StageConnect, err: err}
+	}
+	deadline, _ := ctx.Deadline()
+	s := &session{cfg: cfg, w: newWire(conn, deadline, cfg.transcript)}
+	// Cancelling ctx closes the socket: go-smtp has no context support and
+	// any blocked read or write then returns at once.
+	s.stop = context.AfterFunc(ctx, func() { conn.Close() })
+	if lp, err := netip.ParseAddrPort(conn.LocalAddr().String()); err == nil {
+		s.info.LocalAddr = lp
+		s.info.ClientAddr = lp.Addr().Unmap().String()
+	}
+	if err := s.setup(ctx); err != nil {
+		s.abort()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *session) setup(ctx context.Context) error {
+	if s.cfg.implicitTLS {
+		if err := s.handshake(ctx); err != nil {
+			return err
+		}
+	}
+	s.raw = textproto.NewReader(bufio.NewReader(s.w))
+	// The greeting is read on the raw path with its own timeout: postscreen
+	// sends "220-" and holds the final "220 " for postscreen_greet_wait
+	// (6 s by default); ReadResponse returns only after the final line, and
+	// nothing is written before it, so there is no PREGREET.
+	r, err := s.readReply(s.cfg.greetTimeout)
+	if err != nil {
+		return &sessionError{stage: StageGreeting, err: err, retry: isDropped(err)}
+	}
+	if r.Code != 220 {
+		return &sessionError{stage: StageGreeting, reply: &r, retry: r.Code == 421}
+	}
+	s.info.Banner = firstLine(r.Text)
+	s.greeting = []byte("220 " + s.info.Banner + "\r\n")
+	if err := s.hello(s.cfg.helo); err != nil {
+		return err
+	}
+	if ok, _ := s.c.Extension("STARTTLS"); ok && !s.info.TLS && !s.cfg.noTLS {
+		r, err := s.rawCmd("STARTTLS")
+		if err != nil {
+			return &sessionError{stage: StageTLS, err: err, retry: isDropped(err)}
+		}
+		if r.Code != 220 {
+			return &sessionError{stage: StageTLS, reply: &r, retry: r.Code == 421}
+		}
+		if err := s.handshake(ctx); err != nil {
+			return err
+		}
+		if err := s.hello(s.cfg.helo); err != nil {
+			return err
+		}
+	}
+	ok, _ := s.c.Extension("XCLIENT")
+	s.info.XClient = ok
+	if s.cfg.xclient.IsValid() {
+		if !ok {
+			return &sessionError{stage: StageXClient, err: errNoXClient}
+		}
+		if err := s.xclient(); err != nil {
+			return err
+		}
+	}
+	if ok, mechs := s.c.Extension("AUTH"); ok {
+		s.info.AuthMechs = strings.Fields(mechs)
+	}
+	return nil
+}
+
+var errNoXClient = errors.New("the server does not offer XCLIENT to this client (smtpd_authorized_xclient_hosts)")
+
+// xclient makes smtpd treat the session as coming from cfg.xclient. Postfix
+// answers with a fresh 220 greeting and expects EHLO again (XCLIENT_README).
+func (s *session) xclient() error {
+	a := s.cfg.xclient.Unmap()
+	addr := a.String()
+	if a.Is6() {
+		addr = "IPV6:" + addr // XCLIENT_README: IPv6 addresses carry the IPV6: prefix
+	}
+	r, err := s.rawCmd("XCLIENT ADDR=" + addr + " NAME=[UNAVAILABLE]")
+	if err != nil {
+		return &sessionError{stage: StageXClient, err: err, retry: isDropped(err)}
+	}
+	if r.Code != 220 {
+		return &sessionError{stage: StageXClient, reply: &r, retry: r.Code == 421}
+	}
+	s.greeting = []byte("220 " + firstLine(r.Text) + "\r\n")
+	s.info.ClientAddr = a.String()
+	s.c = nil // the next hello starts a fresh client on this greeting
+	return s.hello(s.cfg.helo)
+}
+
+// handshake runs TLS over the current transport. We test relay policy, not
+// certificates: verification is off on purpose.
+func (s *session) handshake(ctx context.Context) error {
+	tc := tls.Client(s.w.transport(), &tls.Config{
+		InsecureSkipVerify: true, // policy probe: certificate checks are another tool's job
+		ServerName:         hostOnly(s.cfg.addr),
+	})
+	hctx, cancel := context.WithTimeout(ctx, s.cfg.cmdTimeout)
+	defer cancel()
+	if err := tc.HandshakeContext(hctx); err != nil {
+		return &sessionError{stage: StageTLS, err: fmt.Errorf("TLS handshake: %w", err)}
+	}
+	s.w.swap(tc)
+	s.info.TLS = true
+	s.c = nil
+	// Anything buffered on the raw path before TLS is discarded
+	// (RFC 3207 section 6, command injection).
+	s.raw = textproto.NewReader(bufio.NewReader(s.w))
+	return nil
+}
+
+// hello sends EHLO (go-smtp falls back to HELO on 500/502). A fresh go-smtp
+// client is made when needed; it reads the greeting from the wire's replay.
+func (s *session) hello(name string) error {
+	if s.c == nil {
+		s.w.setReplay(s.greeting)
+		s.c = smtp.NewClient(s.w)
+		s.c.CommandTimeout = s.cfg.cmdTimeout
+	}
+	r, err := s.result(s.c.Hello(name))
+	if err != nil {
+		return &sessionError{stage: StageHelo, err: err, retry: isDropped(err)}
+	}
+	if r.Code >= 400 {
+		s.errors++
+		return &sessionError{stage: StageHelo, reply: &r, retry: r.Code == 421}
+	}
+	s.helo, s.dirty = name, false
+	if s.info.Host == "" {
+		s.info.Host, _, _ = strings.Cut(strings.TrimSpace(firstLine(r.Text)), " ")
+	}
+	return nil
+}
+
+// readReply reads one reply on the raw path within d.
+func (s *session) readReply(d time.Duration) (Reply, error) {
+	s.w.SetDeadline(time.Now().Add(d))
+	defer s.w.SetDeadline(time.Time{})
+	_, _, err := s.raw.ReadResponse(0)
+	if err != nil {
+		var pe textproto.ProtocolError
+		if errors.As(err, &pe) {
+			return Reply{}, fmt.Errorf("malformed reply: %w", err)
+		}
+		if _, isTP := err.(*textproto.Error); !isTP {
+			return Reply{}, err
+		}
+	}
+	r, ok := parseReply(s.w.replyLines())
+	if !ok {
+		return Reply{}, errors.New("malformed reply")
+	}
+	return r, nil
+}
+
+// rawCmd writes one command line on the raw path and reads its reply.
+func (s *session) rawCmd(line string) (Reply, error) {
+	s.w.SetWriteDeadline(time.Now().Add(s.cfg.cmdTimeout))
+	if _, err := io.WriteString(s.w, line+"\r\n"); err != nil {
+		return Reply{}, err
+	}
+	return s.readReply(s.cfg.cmdTimeout)
+}
+
+// result turns the outcome of one go-smtp command into the reply the
+// wire's tap recorded (go-smtp returns no text for successes). A failure
+// that is not an SMTP reply wins over the tap, which may hold a partial
+// reply (an endless "250-" cut off by the budget is no acceptance).
+func (s *session) result(err error) (Reply, error) {
+	var se *smtp.SMTPError
+	if err != nil && !errors.As(err, &se) {
+		return Reply{}, err
+	}
+	if r, ok := parseReply(s.w.replyLines()); ok {
+		return r, nil
+	}
+	if se != nil {
+		return Reply{Code: se.Code, Text: se.Message}, nil
+	}
+	return Reply{}, errors.New("malformed reply")
+}
+
+// run makes one attempt. A non-nil error means the session is unusable
+// afterwards; res then holds whatever was decided (Outcome "" when the
+// attempt must be retried on a new session).
+func (s *session) run(a Attempt) (res AttemptResult, err error) {
+	res = AttemptResult{Variant: a.Variant, Class: a.Class, HELO: a.HELO,
+		MailFrom: a.MailFrom(), RcptTo: a.RcptTo()}
+	if s.dirty || s.helo != a.HELO {
+		if err := s.c.Reset(); err != nil {
+			r, rerr := s.result(err)
+			return res, &sessionError{stage: "rset", reply: replyPtr(r, rerr), err: rerr, retry: true}
+		}
+		if err := s.hello(a.HELO); err != nil {
+			var se *sessionError
+			if errors.As(err, &se) && se.reply != nil && se.reply.Code != 421 {
+				// A refused EHLO/HELO decides this attempt; go-smtp keeps
+				// the error, so the session ends and the rest moves on.
+				fill(&res, StageHelo, *se.reply)
+				se.retry, se.fresh = true, true
+			}
+			return res, err
+		}
+	}
+	if a.AfterAuth {
+		res.Note = s.bogusAuth()
+		if err := s.w.poisonErr(); err != nil {
+			return res, &sessionError{stage: StageAuth, err: err}
+		}
+	}
+	s.dirty = true
+	var r Reply
+	if addr, ok := bracketed(a.Mail, "MAIL FROM:"); ok {
+		r, err = s.result(s.c.Mail(addr, nil))
+	} else {
+		r, err = s.rawCmd(a.Mail)
+	}
+	if done, err := s.judge(&res, StageMail, r, err); done {
+		return res, err
+	}
+	if addr, ok := bracketed(a.Rcpt, "RCPT TO:"); ok {
+		r, err = s.result(s.c.Rcpt(addr, nil))
+	} else {
+		r, err = s.rawCmd(a.Rcpt)
+	}
+	_, err = s.judge(&res, StageRcpt, r, err)
+	if err == nil && res.Outcome == "" {
+		fill(&res, StageRcpt, r)
+	}
+	return res, err
+}
+
+// judge records a MAIL or RCPT reply. done is true when the attempt is
+// decided here (a non-2xx reply or a failure).
+func (s *session) judge(res *AttemptResult, stage string, r Reply, err error) (done bool, _ error) {
+	if err != nil {
+		return true, &sessionError{stage: stage, err: err, retry: isDropped(err)}
+	}
+	if r.Code == 421 {
+		// smtpd is closing (smtpd_hard_error_limit, overload, shutdown):
+		// the attempt is retried on a new session.
+		return true, &sessionError{stage: stage, reply: &r, retry: true}
+	}
+	if r.Code >= 400 {
+		s.errors++
+	}
+	if r.Code >= 200 && r.Code < 300 && stage == StageMail {
+		return false, nil
+	}
+	fill(res, stage, r)
+	return true, nil
+}
+
+func fill(res *AttemptResult, stage string, r Reply) {
+	res.Stage, res.Code, res.EnhancedCode, res.Text = stage, r.Code, r.Enhanced, r.Text
+	res.Outcome = outcomeOf(r.Code)
+}
+
+// bogusAuth sends an AUTH that must fail and returns a note for the
+// report. PLAIN gets an initial response with a made-up identity (never
+// real credentials); any other mechanism is cancelled with "*" at its
+// first challenge (RFC 4954 section 4).
+func (s *session) bogusAuth() string {
+	if len(s.info.AuthMechs) == 0 {
+		return "AUTH not offered: attempt made without it"
+	}
+	mech := s.info.AuthMechs[0]
+	line := "AUTH " + mech
+	for _, m := range s.info.AuthMechs {
+		if strings.EqualFold(m, "PLAIN") {
+			mech = "PLAIN"
+			line = "AUTH PLAIN " + base64.StdEncoding.EncodeToString([]byte("\x00pfaudit-bogus-user\x00pfaudit-bogus-password"))
+			break
+		}
+	}
+	r, err := s.rawCmd(line)
+	if err == nil && r.Code == 334 {
+		r, err = s.rawCmd("*")
+	}
+	if err != nil {
+		return "AUTH " + mech + ": " + err.Error()
+	}
+	if r.Code >= 400 {
+		s.errors++
+	}
+	note := fmt.Sprintf("AUTH %s with bogus credentials: %d %s", mech, r.Code, firstLine(r.Text))
+	if r.Code >= 200 && r.Code < 300 {
+		note += " (AUTHENTICATION SUCCEEDED with bogus credentials)"
+	}
+	return note
+}
+
+// close ends a healthy session with RSET and QUIT; the replies do not
+// matter any more.
+func (s *session) close() {
+	if s.c != nil && s.w.poisonErr() == nil {
+		if s.dirty {
+			s.c.Reset()
+		}
+		s.rawCmd("QUIT")
+	}
+	s.abort()
+}
+
+// abort drops the connection.
+func (s *session) abort() {
+	s.stop()
+	s.w.Close()
+}
+
+func replyPtr(r Reply, err error) *Reply {
+	if err != nil {
+		return nil
+	}
+	return &r
+}
+
+// isDropped reports a connection the server closed or reset: the attempts
+// still to make are worth a new session.
+func isDropped(err error) bool {
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) {
+		return true
+	}
+	var oe *net.OpError
+	if errors.As(err, &oe) && !oe.Timeout() {
+		return oe.Op == "read" || oe.Op == "write"
+	}
+	return false
+}
+
+func firstLine(s string) string {
+	l, _, _ := strings.Cut(s, "\n")
+	return l
+}
+
+func hostOnly(addr string) string {
+	h, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	return h
+}

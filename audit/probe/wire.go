@@ -1,0 +1,241 @@
+package probe
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"sync"
+	"time"
+)
+
+// ErrForbidden is returned (wrapped) when anything tries to put a line on the
+// wire that the probe must never send: DATA, BDAT, any verb outside the
+// envelope-only allowlist, or a header-like "Label:" line. The probe
+// decides relay at RCPT time and stops there (relay-probes.md: "Never send
+// DATA or BDAT, never a body, never a line that looks like a header").
+var ErrForbidden = errors.New("probe: refusing to send a forbidden line")
+
+// allowedVerbs are the only commands the wire lets through. Everything the
+// probe needs is here; DATA and BDAT are deliberately absent, so no code path
+// (go-smtp's Data/SendMail included) can start a message transfer. "*" is
+// the SASL cancellation (RFC 4954 section 4) used after a bogus AUTH.
+var allowedVerbs = map[string]bool{
+	"EHLO": true, "HELO": true, "STARTTLS": true, "XCLIENT": true,
+	"AUTH": true, "MAIL": true, "RCPT": true, "RSET": true,
+	"NOOP": true, "QUIT": true, "*": true,
+}
+
+const (
+	// maxCommandLine bounds one outgoing command line (RFC 5321 4.5.3.1.4
+	// allows 512 octets; our longest catalogue line is far shorter).
+	maxCommandLine = 1024
+	// defaultReplyBudget bounds the bytes of the replies to one command.
+	// Postfix's longest reply (EHLO) is well under 1 KiB; 64 KiB leaves room
+	// for chatty servers while stopping an endless multi-line reply.
+	defaultReplyBudget = 64 << 10
+	// maxReplyLine bounds one reply line. RFC 5321 4.5.3.1.5 allows 512
+	// octets; go-smtp allows 2000; so do we, on the raw path too.
+	maxReplyLine = 2000
+)
+
+// checkLine applies the wire policy to one outgoing line without its CRLF.
+func checkLine(line string) error {
+	if strings.ContainsAny(line, "\r\x00") {
+		return fmt.Errorf("%w: control character in %q", ErrForbidden, line)
+	}
+	verb, _, _ := strings.Cut(line, " ")
+	if strings.Contains(verb, ":") {
+		// "Subject: x" and friends: Postfix treats such a line as an attack
+		// (smtpd_forbidden_commands) and it would be header text anyway.
+		return fmt.Errorf("%w: header-like line %q", ErrForbidden, line)
+	}
+	if !allowedVerbs[strings.ToUpper(verb)] {
+		return fmt.Errorf("%w: verb %q is not an envelope command", ErrForbidden, verb)
+	}
+	return nil
+}
+
+// wire is the net.Conn every byte of a probe session passes through, on
+// both the go-smtp path and the raw path. It sits above TLS (the probe
+// negotiates STARTTLS itself and swaps the transport underneath), so its
+// policy sees the plaintext of every command:
+//
+//   - Write assembles lines and refuses any line checkLine rejects; after
+//     one refusal the wire is poisoned and writes nothing more.
+//   - Read enforces a per-command byte budget and a line-length limit, so
+//     an endless reply or a 10 MB line ends with an error, not a hang or
+//     unbounded memory.
+//   - Deadlines asked for by go-smtp are clamped to the session deadline
+//     (go-smtp resets deadlines to "none" after each command).
+//   - replay serves bytes to the next reader before the transport: used to
+//     hand a fresh go-smtp client the 220 it expects after STARTTLS or
+//     XCLIENT, where the greeting was already read on the raw path.
+//   - The transcript callback and the reply tap record what was said.
+type wire struct {
+	tcp net.Conn // the socket; Close always closes it
+
+	mu       sync.Mutex
+	cur      net.Conn // tcp, or a *tls.Conn over it
+	deadline time.Time
+	poisoned error
+	pending  []byte // outgoing partial line
+	replay   []byte
+	budget   int
+	read     int // reply bytes since the last command
+	lineLen  int // bytes since the last '\n' read
+	inLine   []byte
+	reply    []string // reply lines since the last command
+	onLine   func(dir byte, line string)
+}
+
+func newWire(c net.Conn, deadline time.Time, onLine func(dir byte, line string)) *wire {
+	w := &wire{tcp: c, cur: c, deadline: deadline, budget: defaultReplyBudget, onLine: onLine}
+	if !deadline.IsZero() {
+		c.SetDeadline(deadline)
+	}
+	return w
+}
+
+func (w *wire) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.poisoned != nil {
+		return 0, w.poisoned
+	}
+	w.pending = append(w.pending, p...)
+	var out []byte
+	var lines []string
+	for {
+		i := bytes.IndexByte(w.pending, '\n')
+		if i < 0 {
+			break
+		}
+		raw := w.pending[:i+1]
+		if i == 0 || raw[i-1] != '\r' {
+			return 0, w.poison(fmt.Errorf("%w: bare LF in %q", ErrForbidden, raw))
+		}
+		line := string(raw[:i-1])
+		if err := checkLine(line); err != nil {
+			return 0, w.poison(err)
+		}
+		lines = append(lines, line)
+		out = append(out, raw...)
+		w.pending = w.pending[i+1:]
+	}
+	if len(w.pending) > maxCommandLine {
+		return 0, w.poison(fmt.Errorf("%w: command line longer than %d bytes", ErrForbidden, maxCommandLine))
+	}
+	if len(out) == 0 {
+		return len(p), nil
+	}
+	w.read, w.reply = 0, w.reply[:0]
+	for _, l := range lines {
+		if w.onLine != nil {
+			w.onLine('>', l)
+		}
+	}
+	if _, err := w.cur.Write(out); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+func (w *wire) poison(err error) error {
+	w.poisoned = err
+	w.pending = nil
+	return err
+}
+
+func (w *wire) Read(p []byte) (int, error) {
+	w.mu.Lock()
+	if len(w.replay) > 0 {
+		n := copy(p, w.replay)
+		w.replay = w.replay[n:]
+		w.mu.Unlock()
+		return n, nil
+	}
+	cur := w.cur
+	w.mu.Unlock()
+
+	n, err := cur.Read(p)
+
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.read += n
+	for _, b := range p[:n] {
+		if b == '\n' {
+			line := strings.TrimSuffix(string(w.inLine), "\r")
+			w.reply = append(w.reply, line)
+			if w.onLine != nil {
+				w.onLine('<', line)
+			}
+			w.inLine, w.lineLen = w.inLine[:0], 0
+			continue
+		}
+		w.lineLen++
+		if w.lineLen > maxReplyLine {
+			return 0, fmt.Errorf("probe: reply line longer than %d bytes", maxReplyLine)
+		}
+		w.inLine = append(w.inLine, b)
+	}
+	if w.read > w.budget {
+		return 0, fmt.Errorf("probe: reply longer than %d bytes", w.budget)
+	}
+	return n, err
+}
+
+func (w *wire) poisonErr() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.poisoned
+}
+
+// replyLines returns the reply lines received since the last command.
+func (w *wire) replyLines() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append([]string(nil), w.reply...)
+}
+
+func (w *wire) setReplay(b []byte) {
+	w.mu.Lock()
+	w.replay = append(w.replay[:0], b...)
+	w.mu.Unlock()
+}
+
+// swap replaces the transport (after a TLS handshake). Pending reply state
+// is dropped: RFC 3207 section 4.2 has the client forget everything learnt
+// before TLS.
+func (w *wire) swap(c net.Conn) {
+	w.mu.Lock()
+	w.cur = c
+	w.read, w.lineLen, w.inLine, w.reply = 0, 0, w.inLine[:0], w.reply[:0]
+	w.mu.Unlock()
+}
+
+func (w *wire) transport() net.Conn {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.cur
+}
+
+func (w *wire) clamp(t time.Time) time.Time {
+	if w.deadline.IsZero() {
+		return t
+	}
+	if t.IsZero() || t.After(w.deadline) {
+		return w.deadline
+	}
+	return t
+}
+
+func (w *wire) Close() error                       { return w.tcp.Close() }
+func (w *wire) LocalAddr() net.Addr                { return w.tcp.LocalAddr() }
+func (w *wire) RemoteAddr() net.Addr               { return w.tcp.RemoteAddr() }
+func (w *wire) SetDeadline(t time.Time) error      { return w.transport().SetDeadline(w.clamp(t)) }
+func (w *wire) SetReadDeadline(t time.Time) error  { return w.transport().SetReadDeadline(w.clamp(t)) }
+func (w *wire) SetWriteDeadline(t time.Time) error { return w.transport().SetWriteDeadline(w.clamp(t)) }
+
+var _ net.Conn = (*wire)(nil)
