@@ -208,7 +208,7 @@ func stripBraces(s string) string {
 // single spaces; a -o value with whitespace in braces).
 func (s *Service) FormatM() string {
 	var b strings.Builder
-	b.WriteString(strings.Join([]string{s.Name, s.Type, s.Private, s.Unpriv, s.Chroot, s.Wakeup, s.Maxproc, s.Command}, " "))
+	s.writeFields(&b)
 	for _, a := range s.Args {
 		b.WriteByte(' ')
 		b.WriteString(braceIfSpace(a))
@@ -220,7 +220,7 @@ func (s *Service) FormatM() string {
 // on their own indented lines.
 func (s *Service) FormatMf() string {
 	var b strings.Builder
-	b.WriteString(strings.Join([]string{s.Name, s.Type, s.Private, s.Unpriv, s.Chroot, s.Wakeup, s.Maxproc, s.Command}, " "))
+	s.writeFields(&b)
 	for i := 0; i < len(s.Args); i++ {
 		if s.Args[i] == "-o" && i+1 < len(s.Args) {
 			b.WriteString("\n    -o ")
@@ -239,4 +239,24 @@ func braceIfSpace(a string) string {
 		return "{" + a + "}"
 	}
 	return a
+}
+
+// fieldColumns are where postconf -M starts each of the eight fields; a
+// field that overflows pushes the next one right by a single space.
+var fieldColumns = [8]int{0, 11, 17, 25, 33, 41, 49, 57}
+
+func (s *Service) writeFields(b *strings.Builder) {
+	col := 0
+	for i, f := range [8]string{s.Name, s.Type, s.Private, s.Unpriv, s.Chroot, s.Wakeup, s.Maxproc, s.Command} {
+		if i > 0 {
+			pad := fieldColumns[i] - col
+			if pad < 1 {
+				pad = 1
+			}
+			b.WriteString(strings.Repeat(" ", pad))
+			col += pad
+		}
+		b.WriteString(f)
+		col += len(f)
+	}
 }

@@ -1,0 +1,130 @@
+// Package cli holds pfaudit's cobra commands. Commands stay thin: flags fill
+// an options struct, and a function of a library package does the work, so
+// tests call those functions directly.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/pfaudit/pfaudit/postconf/diag"
+	"github.com/pfaudit/pfaudit/postconf/input"
+)
+
+// Exit codes, declared once (README.md "Exit codes").
+const (
+	ExitOK       = 0 // nothing at or above --fail-on; the command did its job
+	ExitFindings = 1 // audit/probe: something at or above --fail-on (or an open relay)
+	ExitError    = 2 // usage error, unreadable or invalid input, internal error
+)
+
+// Version is set at build time with -ldflags "-X .../cli.Version=...".
+var Version = "dev"
+
+// Streams are the command's standard streams, injected for tests.
+type Streams struct {
+	In       io.Reader
+	Out, Err io.Writer
+}
+
+// exitError carries an exit code through cobra.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+// withCode wraps err so that Main exits with code.
+func withCode(code int, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &exitError{code: code, err: err}
+}
+
+// Main runs pfaudit with args and returns the exit code.
+func Main(args []string, in io.Reader, out, errw io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	st := Streams{In: in, Out: out, Err: errw}
+	root := NewRoot(st)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return ExitOK
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.err != nil && !errors.Is(ee.err, errSilent) {
+			printError(errw, ee.err)
+		}
+		return ee.code
+	}
+	// Anything cobra itself reports (unknown flag, bad args) is usage.
+	printError(errw, err)
+	return ExitError
+}
+
+// errSilent is returned when the command already printed what it had to say.
+var errSilent = errors.New("silent")
+
+func printError(w io.Writer, err error) {
+	var de *diag.Error
+	if errors.As(err, &de) {
+		fmt.Fprintf(w, "pfaudit: %s\n", de.ErrorWithPosition())
+		return
+	}
+	fmt.Fprintf(w, "pfaudit: %v\n", err)
+}
+
+// NewRoot builds the command tree.
+func NewRoot(st Streams) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "pfaudit",
+		Short: "Audit a Postfix server's relay policy",
+		Long: `pfaudit reads Postfix's configuration the way Postfix does, decides for every
+smtpd listener whether an untrusted client can relay, and prints the commands
+that fix what it finds.`,
+		Version:       Version,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetIn(st.In)
+	root.SetOut(st.Out)
+	root.SetErr(st.Err)
+	root.AddCommand(newConfigCmd(st))
+	return root
+}
+
+// inputFlags are the configuration-source flags `config` and `audit` share.
+type inputFlags struct {
+	input.Options
+}
+
+func (f *inputFlags) register(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.StringVarP(&f.Dir, "config-dir", "c", "", "Postfix configuration directory (default /etc/postfix)")
+	fl.StringVar(&f.NDump, "postconf-n", "", "read collected `postconf -n` output from `FILE` (- for stdin) instead of a directory")
+	fl.StringVar(&f.MDump, "postconf-M", "", "read collected `postconf -M` output from `FILE` (- for stdin)")
+	fl.StringVar(&f.PDump, "postconf-P", "", "read collected `postconf -P` output from `FILE` (- for stdin)")
+	fl.StringVar(&f.Defaults, "defaults", "auto", "where defaults come from: auto (postconf -d if installed), postconf, builtin")
+	fl.StringVar(&f.Postconf, "postconf", "", "path of the postconf binary used for defaults")
+}
+
+// inputError maps a loading error to an exit code.
+func inputError(err error) error {
+	var ue *input.UsageError
+	if errors.As(err, &ue) {
+		return withCode(ExitError, err)
+	}
+	return withCode(ExitError, err)
+}

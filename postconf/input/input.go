@@ -1,0 +1,147 @@
+// Package input turns the command line's choice of configuration source (a
+// live directory, or collected postconf dumps) into a postconf.Config with
+// the right defaults. Both `pfaudit config` and `pfaudit audit` use it.
+package input
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/pfaudit/pfaudit/postconf"
+	"github.com/pfaudit/pfaudit/postconf/defaults"
+)
+
+// Options selects the configuration to read.
+type Options struct {
+	// Dir is the configuration directory (default /etc/postfix) when no
+	// dump is given.
+	Dir string
+	// NDump, MDump, PDump are files holding `postconf -n`, `postconf -M`
+	// and `postconf -P` output; "-" reads standard input (at most one).
+	NDump, MDump, PDump string
+	// Defaults is "auto" (postconf -d when the binary is installed, else
+	// built-in), "postconf" or "builtin".
+	Defaults string
+	// Postconf is the postconf binary for -d (default: found in PATH or
+	// /usr/sbin/postconf).
+	Postconf string
+	Stdin    io.Reader
+}
+
+// UsageError marks a problem with how pfaudit was invoked.
+type UsageError struct{ Msg string }
+
+func (e *UsageError) Error() string { return e.Msg }
+
+// Load reads the configuration Options describe.
+func Load(ctx context.Context, o Options) (*postconf.Config, error) {
+	d, err := loadDefaults(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	src := string(d.Source)
+	if o.NDump == "" && o.MDump == "" && o.PDump == "" {
+		dir := o.Dir
+		if dir == "" {
+			dir = "/etc/postfix"
+		}
+		return postconf.LoadDir(dir, d, src)
+	}
+	if o.Dir != "" {
+		return nil, &UsageError{"-c/--config-dir and --postconf-n/-M/-P dumps exclude each other"}
+	}
+	stdinUsed := 0
+	for _, f := range []string{o.NDump, o.MDump, o.PDump} {
+		if f == "-" {
+			stdinUsed++
+		}
+	}
+	if stdinUsed > 1 {
+		return nil, &UsageError{"only one dump can be read from standard input"}
+	}
+	read := func(name string) ([]byte, string, error) {
+		if name == "-" {
+			if o.Stdin == nil {
+				return nil, "", &UsageError{"no standard input"}
+			}
+			b, err := io.ReadAll(io.LimitReader(o.Stdin, postconf.MaxFileSize+1))
+			if err != nil {
+				return nil, "", err
+			}
+			if len(b) > postconf.MaxFileSize {
+				return nil, "", fmt.Errorf("<stdin>: dump larger than %d MiB", postconf.MaxFileSize>>20)
+			}
+			return b, "<stdin>", nil
+		}
+		b, err := readBounded(name)
+		return b, name, err
+	}
+	var main *postconf.MainCF
+	var master *postconf.MasterCF
+	if o.NDump != "" {
+		b, name, err := read(o.NDump)
+		if err != nil {
+			return nil, err
+		}
+		if main, err = postconf.ParseNDump(name, b); err != nil {
+			return nil, err
+		}
+	}
+	if o.MDump != "" {
+		b, name, err := read(o.MDump)
+		if err != nil {
+			return nil, err
+		}
+		if master, err = postconf.ParseMDump(name, b); err != nil {
+			return nil, err
+		}
+	}
+	if o.PDump != "" {
+		if master == nil {
+			master = &postconf.MasterCF{NoLines: true}
+		}
+		b, name, err := read(o.PDump)
+		if err != nil {
+			return nil, err
+		}
+		if err := postconf.ApplyPDump(master, name, b); err != nil {
+			return nil, err
+		}
+	}
+	return postconf.New(main, master, d, src), nil
+}
+
+func readBounded(name string) ([]byte, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, postconf.MaxFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	if len(b) > postconf.MaxFileSize {
+		return nil, fmt.Errorf("%s: larger than %d MiB", name, postconf.MaxFileSize>>20)
+	}
+	return b, nil
+}
+
+func loadDefaults(ctx context.Context, o Options) (*defaults.Set, error) {
+	switch o.Defaults {
+	case "", "auto":
+		return defaults.Detect(ctx), nil
+	case "builtin":
+		return defaults.Builtin(), nil
+	case "postconf":
+		return defaults.FromPostconf(ctx, o.Postconf, defaults.DefaultTimeout)
+	default:
+		return nil, &UsageError{fmt.Sprintf("--defaults: %q is not one of auto, postconf, builtin", o.Defaults)}
+	}
+}
+
+// IsNotFound reports whether err means the configuration could not be found.
+func IsNotFound(err error) bool { return errors.Is(err, postconf.ErrNoConfigDir) }
