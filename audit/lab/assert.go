@@ -25,10 +25,19 @@ var logLine = regexp.MustCompile(`\S+/([a-z0-9_-]+)\[\d+\]: (.*)$`)
 //   - every smtpd session that logged "connect from" also logged its
 //     disconnect (otherwise its command counts are unknown).
 //
+// It first waits (up to 5s) for sessions the test has just closed to log
+// their disconnect and for the incomplete queue file of an aborted
+// transaction (an accepted RCPT opens one; RSET or QUIT discards it) to go.
 // Cleanup calls it after the instance has stopped; tests may call it at any
 // time.
 func (in *Instance) AssertNothingSent(t testing.TB) {
 	t.Helper()
+	in.assertNothingSent(t, 5*time.Second)
+}
+
+func (in *Instance) assertNothingSent(t testing.TB, wait time.Duration) {
+	t.Helper()
+	in.waitQuiet(wait)
 	log := in.Maillog()
 	for _, p := range nothingSentProblems(log) {
 		t.Errorf("lab: %s: %s", in.name, p)
@@ -89,12 +98,16 @@ func openSessions(log string) int {
 	return n
 }
 
-// waitSessionsClosed gives smtpd time to log the disconnect of sessions the
-// test has just closed: smtpd answers QUIT before it logs, and stopping
-// master earlier would lose the line.
-func (in *Instance) waitSessionsClosed(max time.Duration) {
+// waitQuiet gives smtpd time to log the disconnect of sessions the test
+// has just closed (smtpd answers QUIT before it logs; stopping master
+// earlier would lose the line), and cleanup time to remove the incomplete
+// queue file of an aborted transaction.
+func (in *Instance) waitQuiet(max time.Duration) {
 	deadline := time.Now().Add(max)
-	for openSessions(in.Maillog()) > 0 && time.Now().Before(deadline) {
+	for time.Now().Before(deadline) {
+		if openSessions(in.Maillog()) <= 0 && len(queueFiles(in.queue)) == 0 {
+			return
+		}
 		time.Sleep(20 * time.Millisecond)
 	}
 }

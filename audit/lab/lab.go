@@ -300,7 +300,7 @@ func (in *Instance) Postconf(args ...string) (string, error) {
 // Reload runs "postfix -c CONFIGDIR reload": main.cf changes made with
 // Postconf("-e", ...) take effect only after it (new smtpd processes).
 func (in *Instance) Reload() error {
-	_, err := runCmd(bins.postfix, "-c", in.etc, "reload")
+	_, err := runCmd(in.postfixArgv("reload")...)
 	return err
 }
 
