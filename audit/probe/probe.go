@@ -320,15 +320,16 @@ type targetInfo struct {
 	err          error // why the first session failed, if it did
 }
 
-// plan cuts the attempts into sessions of at most n attempts; an attempt
-// after a bogus AUTH goes into a session of its own so that the AUTH error
-// does not push a full session over the limit.
-func plan(idx []int, attempts []Attempt, n int) [][]int {
-	var out [][]int
+// plan cuts the attempts into sessions of at most n attempts. When the
+// server offers AUTH, an attempt after a bogus AUTH gets a session of its
+// own, at the end, so that the AUTH error never pushes a full session over
+// the limit.
+func plan(idx []int, attempts []Attempt, n int, auth bool) [][]int {
+	var out, alone [][]int
 	var cur []int
 	for _, i := range idx {
-		if attempts[i].AfterAuth {
-			out = append(out, []int{i})
+		if auth && attempts[i].AfterAuth {
+			alone = append(alone, []int{i})
 			continue
 		}
 		cur = append(cur, i)
@@ -340,7 +341,7 @@ func plan(idx []int, attempts []Attempt, n int) [][]int {
 	if len(cur) > 0 {
 		out = append(out, cur)
 	}
-	return out
+	return append(out, alone...)
 }
 
 // job is a batch of attempts for one session.
@@ -379,13 +380,7 @@ func runVantage(ctx context.Context, opt Options, t Target, cfg sessionConfig, t
 	}
 	info := first.info
 	vr.Client, vr.TLS = info.ClientAddr, info.TLS
-	host := opt.Hostname
-	if host == "" {
-		host = info.Host
-	}
-	if host == "" {
-		host, _, _ = strings.Cut(info.Banner, " ")
-	}
+	host := serverName(opt.Hostname, info)
 	params := Params{TestDomain: opt.TestDomain, SenderDomain: opt.SenderDomain,
 		Host: host, Addr: t.AddrPort.Addr(), HELO: cfg.helo}
 	attempts := Catalogue(params)
@@ -397,10 +392,11 @@ func runVantage(ctx context.Context, opt Options, t Target, cfg sessionConfig, t
 	// learned shrinks the batch size when the server hangs up earlier than
 	// its configured limits promised.
 	learned := opt.Limits.perSession(0)
+	auth := len(info.AuthMechs) > 0
 
 	queue := make(chan job, len(attempts)*(opt.MaxRetries+2)+1)
 	var pending sync.WaitGroup
-	for k, b := range plan(all, attempts, learned) {
+	for k, b := range plan(all, attempts, learned, auth) {
 		j := job{idx: b}
 		if k == 0 {
 			j.sess = first
@@ -459,7 +455,7 @@ func runVantage(ctx context.Context, opt Options, t Target, cfg sessionConfig, t
 				if is421 {
 					sleepCtx(ctx, opt.Limits.ErrorSleep)
 				}
-				for _, b := range plan(rest, attempts, batch) {
+				for _, b := range plan(rest, attempts, batch, auth) {
 					pending.Add(1)
 					queue <- job{idx: b, tries: tries}
 				}
@@ -486,6 +482,26 @@ func runVantage(ctx context.Context, opt Options, t Target, cfg sessionConfig, t
 	vr.Attempts = results
 	vr.Verdict = verdictOf(results)
 	return vr, targetInfo{host: host, banner: info.Banner}
+}
+
+// serverName picks H: the configured myhostname, else the first word of
+// the EHLO reply (RFC 5321 4.1.1.1 makes it the server's domain; Postfix
+// sends $myhostname), else the banner's first word (Postfix's smtpd_banner
+// starts with $myhostname), whichever looks like a host name first.
+func serverName(configured string, info serverInfo) string {
+	if configured != "" {
+		return configured
+	}
+	banner, _, _ := strings.Cut(info.Banner, " ")
+	for _, h := range []string{info.Host, banner} {
+		if strings.Contains(h, ".") || strings.HasPrefix(h, "[") {
+			return h
+		}
+	}
+	if info.Host != "" {
+		return info.Host
+	}
+	return banner
 }
 
 // runJob makes the attempts of one session in order. It returns the decided

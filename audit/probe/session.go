@@ -86,6 +86,7 @@ type session struct {
 	dirty    bool   // a MAIL was sent since the last EHLO
 	errors   int    // 4xx/5xx replies in this session (smtpd's error counter)
 	stop     func() bool
+	ctx      context.Context
 	greeting []byte
 }
 
@@ -97,7 +98,7 @@ func openSession(ctx context.Context, cfg *sessionConfig) (*session, error) {
 		return nil, &sessionError{stage: StageConnect, err: err}
 	}
 	deadline, _ := ctx.Deadline()
-	s := &session{cfg: cfg, w: newWire(conn, deadline, cfg.transcript)}
+	s := &session{cfg: cfg, w: newWire(conn, deadline, cfg.transcript), ctx: ctx}
 	// Cancelling ctx closes the socket: go-smtp has no context support and
 	// any blocked read or write then returns at once.
 	s.stop = context.AfterFunc(ctx, func() { conn.Close() })
@@ -239,19 +240,25 @@ func (s *session) readReply(d time.Duration) (Reply, error) {
 	defer s.w.SetDeadline(time.Time{})
 	_, _, err := s.raw.ReadResponse(0)
 	if err != nil {
-		var pe textproto.ProtocolError
-		if errors.As(err, &pe) {
-			return Reply{}, fmt.Errorf("malformed reply: %w", err)
-		}
 		if _, isTP := err.(*textproto.Error); !isTP {
-			return Reply{}, err
+			return Reply{}, s.explain(err)
 		}
 	}
-	r, ok := parseReply(s.w.replyLines())
-	if !ok {
-		return Reply{}, errors.New("malformed reply")
+	return s.tapped()
+}
+
+// tapped parses the reply the wire recorded. textproto and bufio hand a
+// line cut short by EOF or a timeout over as if it were complete; the tap
+// only records lines that ended in LF, so a truncated "250 ok" is never
+// taken for an answer.
+func (s *session) tapped() (Reply, error) {
+	if r, ok := parseReply(s.w.replyLines()); ok {
+		return r, nil
 	}
-	return r, nil
+	if err := s.w.failure(); err != nil {
+		return Reply{}, s.explain(err)
+	}
+	return Reply{}, errors.New("malformed reply")
 }
 
 // rawCmd writes one command line on the raw path and reads its reply.
@@ -270,15 +277,12 @@ func (s *session) rawCmd(line string) (Reply, error) {
 func (s *session) result(err error) (Reply, error) {
 	var se *smtp.SMTPError
 	if err != nil && !errors.As(err, &se) {
-		return Reply{}, err
+		if ferr := s.w.failure(); ferr != nil {
+			err = ferr // the cause, rather than go-smtp's view of a cut-off line
+		}
+		return Reply{}, s.explain(err)
 	}
-	if r, ok := parseReply(s.w.replyLines()); ok {
-		return r, nil
-	}
-	if se != nil {
-		return Reply{Code: se.Code, Text: se.Message}, nil
-	}
-	return Reply{}, errors.New("malformed reply")
+	return s.tapped()
 }
 
 // run makes one attempt. A non-nil error means the session is unusable
@@ -427,6 +431,23 @@ func isDropped(err error) bool {
 		return oe.Op == "read" || oe.Op == "write"
 	}
 	return false
+}
+
+// explain makes timeouts and the run's deadline read as such: "i/o
+// timeout" or "use of closed network connection" alone do not say that
+// the server kept us waiting.
+func (s *session) explain(err error) error {
+	if s.ctx != nil && s.ctx.Err() != nil {
+		if errors.Is(s.ctx.Err(), context.DeadlineExceeded) {
+			return fmt.Errorf("timed out: the run's deadline passed while waiting for the server (%v)", err)
+		}
+		return fmt.Errorf("cancelled while waiting for the server (%v)", err)
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return fmt.Errorf("timed out waiting for the server's reply: %w", err)
+	}
+	return err
 }
 
 func firstLine(s string) string {

@@ -87,6 +87,7 @@ type wire struct {
 	lineLen  int // bytes since the last '\n' read
 	inLine   []byte
 	reply    []string // reply lines since the last command
+	readErr  error    // the first read failure: the stream is unusable after it
 	onLine   func(dir byte, line string)
 }
 
@@ -163,6 +164,9 @@ func (w *wire) Read(p []byte) (int, error) {
 
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if err != nil && w.readErr == nil {
+		w.readErr = err
+	}
 	w.read += n
 	for _, b := range p[:n] {
 		if b == '\n' {
@@ -176,12 +180,14 @@ func (w *wire) Read(p []byte) (int, error) {
 		}
 		w.lineLen++
 		if w.lineLen > maxReplyLine {
-			return 0, fmt.Errorf("probe: reply line longer than %d bytes", maxReplyLine)
+			w.readErr = fmt.Errorf("probe: reply line longer than %d bytes", maxReplyLine)
+			return 0, w.readErr
 		}
 		w.inLine = append(w.inLine, b)
 	}
 	if w.read > w.budget {
-		return 0, fmt.Errorf("probe: reply longer than %d bytes", w.budget)
+		w.readErr = fmt.Errorf("probe: reply longer than %d bytes", w.budget)
+		return 0, w.readErr
 	}
 	return n, err
 }
@@ -190,6 +196,13 @@ func (w *wire) poisonErr() error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.poisoned
+}
+
+// failure returns the first read error, if any.
+func (w *wire) failure() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.readErr
 }
 
 // replyLines returns the reply lines received since the last command.

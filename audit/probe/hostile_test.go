@@ -1,0 +1,283 @@
+package probe
+
+import (
+	"context"
+	"io"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	smtp "github.com/emersion/go-smtp"
+	"go.uber.org/goleak"
+)
+
+// Each hostile server must end the run within its deadline with a clear
+// error, and leave no goroutine behind.
+func TestHostileServers(t *testing.T) {
+	const timeout = 3 * time.Second
+	tests := []struct {
+		name      string
+		configure func(*fakeServer)
+		verdict   string
+		text      string // substring of the first attempt's text
+	}{
+		{
+			name: "endless multi-line greeting",
+			configure: func(s *fakeServer) {
+				s.greet = func(c *fakeConn) {
+					for !c.done {
+						if _, err := c.c.Write([]byte("220-still greeting you\r\n")); err != nil {
+							return
+						}
+					}
+				}
+			},
+			verdict: VerdictError, text: "reply longer than 65536 bytes",
+		},
+		{
+			name: "endless multi-line EHLO reply",
+			configure: func(s *fakeServer) {
+				s.handle = func(c *fakeConn, line string) {
+					for {
+						if _, err := c.c.Write([]byte("250-EXTENSION\r\n")); err != nil {
+							c.close()
+							return
+						}
+					}
+				}
+			},
+			verdict: VerdictError, text: "reply longer than 65536 bytes",
+		},
+		{
+			name: "10 MB line",
+			configure: func(s *fakeServer) {
+				s.greet = func(c *fakeConn) {
+					c.c.Write([]byte("220 " + strings.Repeat("A", 10<<20) + "\r\n"))
+				}
+			},
+			verdict: VerdictError, text: "reply line longer than 2000 bytes",
+		},
+		{
+			name:      "banner never comes",
+			configure: func(s *fakeServer) { s.greet = func(c *fakeConn) {} },
+			verdict:   VerdictError, text: "timed out",
+		},
+		{
+			name: "slow drip",
+			configure: func(s *fakeServer) {
+				s.greet = func(c *fakeConn) {
+					for _, b := range []byte("220 mx.example.com ESMTP\r\n") {
+						if _, err := c.c.Write([]byte{b}); err != nil {
+							return
+						}
+						time.Sleep(300 * time.Millisecond)
+					}
+				}
+			},
+			verdict: VerdictError, text: "timed out",
+		},
+		{
+			name: "slow drip replies to commands",
+			configure: func(s *fakeServer) {
+				s.handle = func(c *fakeConn, line string) {
+					if strings.HasPrefix(strings.ToUpper(line), "EHLO") {
+						c.send("250 mx.example.com")
+						return
+					}
+					for _, b := range []byte("250 2.0.0 Ok\r\n") {
+						if _, err := c.c.Write([]byte{b}); err != nil {
+							return
+						}
+						time.Sleep(200 * time.Millisecond)
+					}
+				}
+			},
+			verdict: VerdictError, text: "timed out",
+		},
+		{
+			name: "TLS garbage after STARTTLS",
+			configure: func(s *fakeServer) {
+				s.handle = func(c *fakeConn, line string) {
+					switch strings.ToUpper(line) {
+					case "STARTTLS":
+						c.send("220 Ready")
+						c.c.Write([]byte(strings.Repeat("\x16\x03\x01garbage", 100)))
+					default:
+						c.send("250-mx.example.com", "250 STARTTLS")
+					}
+				}
+			},
+			verdict: VerdictError, text: "TLS handshake",
+		},
+		{
+			name: "421 on every RCPT",
+			configure: func(s *fakeServer) {
+				s.handle = func(c *fakeConn, line string) {
+					if strings.HasPrefix(strings.ToUpper(line), "RCPT") {
+						c.send("421 4.3.2 Service shutting down")
+						c.close()
+						return
+					}
+					defaultHandle(c, line)
+				}
+			},
+			verdict: VerdictError, text: "Service shutting down",
+		},
+		{
+			name: "greeting 554",
+			configure: func(s *fakeServer) {
+				s.greet = func(c *fakeConn) { c.send("554 5.7.1 No SMTP service here"); c.close() }
+			},
+			verdict: VerdictClosed, text: "No SMTP service here",
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+			srv := startFake(t, tc.configure)
+			start := time.Now()
+			done := make(chan *Report, 1)
+			go func() {
+				rep, err := Run(context.Background(), Options{Targets: []string{srv.addr()}, Vantage: VantageRemote,
+					Timeout: timeout, CommandTimeout: 500 * time.Millisecond, Limits: Limits{ErrorSleep: 10 * time.Millisecond}})
+				if err != nil {
+					t.Error(err)
+				}
+				done <- rep
+			}()
+			var rep *Report
+			select {
+			case rep = <-done:
+			case <-time.After(timeout + 5*time.Second):
+				t.Fatal("Run did not return within its deadline")
+			}
+			srv.stop()
+			if took := time.Since(start); took > timeout+time.Second {
+				t.Errorf("Run took %v, past its %v deadline", took, timeout)
+			}
+			if rep == nil {
+				t.Fatal("no report")
+			}
+			v := rep.Targets[0].Vantages[0]
+			if v.Verdict != tc.verdict {
+				t.Errorf("verdict %s, want %s", v.Verdict, tc.verdict)
+			}
+			if len(v.Attempts) == 0 || !strings.Contains(v.Attempts[0].Text, tc.text) {
+				t.Errorf("first attempt text %q, want it to contain %q", firstText(v), tc.text)
+			}
+			assertNoData(t, append(srv.lines(), "NOOP"))
+		})
+	}
+}
+
+func firstText(v VantageReport) string {
+	if len(v.Attempts) == 0 {
+		return ""
+	}
+	return v.Attempts[0].Text
+}
+
+// acceptAll is a go-smtp backend that takes every recipient and records
+// whether Data was ever called.
+type acceptAll struct{ data *atomic.Int32 }
+
+func (b acceptAll) NewSession(*smtp.Conn) (smtp.Session, error) { return b, nil }
+func (acceptAll) Reset()                                        {}
+func (acceptAll) Logout() error                                 { return nil }
+func (acceptAll) Mail(string, *smtp.MailOptions) error          { return nil }
+func (acceptAll) Rcpt(string, *smtp.RcptOptions) error          { return nil }
+func (b acceptAll) Data(r io.Reader) error {
+	b.data.Add(1)
+	io.Copy(io.Discard, r)
+	return nil
+}
+
+var _ smtp.Backend = acceptAll{}
+
+// TestAcceptEverything: an open server (go-smtp's own server, STARTTLS
+// offered, CHUNKING advertised) gets verdict open, and Data is never
+// called.
+func TestAcceptEverything(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	for _, implicit := range []bool{false, true} {
+		name := "starttls"
+		if implicit {
+			name = "implicit TLS"
+		}
+		t.Run(name, func(t *testing.T) {
+			var data atomic.Int32
+			s := smtp.NewServer(acceptAll{&data})
+			s.Domain = "open.example.com"
+			s.TLSConfig = testTLSConfig(t)
+			s.EnableBINARYMIME = true
+			s.ErrorLog = discardLogger{}
+			ln, err := listenLocal(implicit, s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			served := make(chan error, 1)
+			go func() { served <- s.Serve(ln) }()
+			target := ln.Addr().String()
+			if implicit {
+				target = "smtps://" + target
+			}
+			rep, err := Run(context.Background(), Options{Targets: []string{target}, Vantage: VantageRemote, Timeout: 10 * time.Second})
+			s.Close()
+			<-served
+			if err != nil {
+				t.Fatal(err)
+			}
+			v := rep.Targets[0].Vantages[0]
+			if v.Verdict != VerdictOpen || !v.TLS {
+				t.Errorf("verdict %s tls %v, want open over TLS", v.Verdict, v.TLS)
+			}
+			if rep.Targets[0].Host != "open.example.com" {
+				t.Errorf("host %q", rep.Targets[0].Host)
+			}
+			accepted := 0
+			for _, a := range v.Attempts {
+				if a.Outcome == OutcomeAccepted {
+					accepted++
+				}
+			}
+			if accepted < 25 || v.Attempts[1].Outcome != OutcomeAccepted {
+				for _, a := range v.Attempts {
+					if a.Outcome != OutcomeAccepted {
+						t.Logf("%s %s %s: %d %s", a.Variant, a.MailFrom, a.RcptTo, a.Code, a.Text)
+					}
+				}
+				t.Errorf("only %d of %d attempts accepted", accepted, len(v.Attempts))
+			}
+			if n := data.Load(); n != 0 {
+				t.Fatalf("Data was called %d times", n)
+			}
+		})
+	}
+}
+
+type discardLogger struct{}
+
+func (discardLogger) Printf(string, ...interface{}) {}
+func (discardLogger) Println(...interface{})        {}
+
+// TestContextCancel: cancelling the caller's context ends a run stuck on a
+// silent server at once.
+func TestContextCancel(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	srv := startFake(t, func(s *fakeServer) { s.greet = func(c *fakeConn) {} })
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(200*time.Millisecond, cancel)
+	start := time.Now()
+	rep, err := Run(ctx, Options{Targets: []string{srv.addr()}, Vantage: VantageRemote, Timeout: time.Minute})
+	srv.stop()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if time.Since(start) > 5*time.Second {
+		t.Fatalf("cancel took %v", time.Since(start))
+	}
+	if v := rep.Targets[0].Vantages[0]; v.Verdict != VerdictError {
+		t.Errorf("verdict %s", v.Verdict)
+	}
+}
