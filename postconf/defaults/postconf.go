@@ -38,6 +38,10 @@ const DefaultTimeout = 10 * time.Second
 // A binary that floods stdout is not postconf.
 const maxOutput = 8 << 20
 
+// maxLine caps one line of postconf output; the longest 3.7 default
+// (proxy_read_maps) has about 2 KB.
+const maxLine = 1 << 20
+
 // legacyNames are registered by postconf_builtin.c as legacy parameters:
 // `postconf -d name` answers for them but the full listing does not print
 // them. The renamed 3.6 names (postscreen_blacklist_action, ...) are found
@@ -87,7 +91,7 @@ func FromPostconf(ctx context.Context, postconfPath string, timeout time.Duratio
 	s.Source = SourcePostconf
 	s.Path = path
 	src := diag.Pos{File: "postconf -d output"}
-	err = scanLines(out, maxOutput, func(n int, line string) error {
+	err = scanLines(out, maxLine, func(n int, line string) error {
 		name, value, err := splitLine(line)
 		if err == nil {
 			err = s.add(name, value, true)
@@ -146,7 +150,7 @@ func (s *Set) addHidden(ctx context.Context, path string, timeout time.Duration,
 		return err
 	}
 	src := diag.Pos{File: "postconf -d NAME... output"}
-	err = scanLines(out, maxOutput, func(n int, line string) error {
+	err = scanLines(out, maxLine, func(n int, line string) error {
 		name, value, err := splitLine(line)
 		if err == nil && !cand[name] {
 			err = fmt.Errorf("parameter %s was not asked for", name)
@@ -235,22 +239,27 @@ func runPostconf(ctx context.Context, path string, timeout time.Duration, args .
 // limitedBuffer keeps at most max bytes and notes that more were offered.
 // It never returns a write error: postconf must not die of SIGPIPE while we
 // decide what to report.
+// The buffer is a field, not embedded: an embedded bytes.Buffer would lend
+// its ReadFrom to io.Copy, which would then bypass the limit.
 type limitedBuffer struct {
-	bytes.Buffer
+	buf      bytes.Buffer
 	max      int
 	overflow bool
 }
 
 func (b *limitedBuffer) Write(p []byte) (int, error) {
-	if room := b.max - b.Len(); len(p) > room {
+	if room := b.max - b.buf.Len(); len(p) > room {
 		b.overflow = true
 		if room > 0 {
-			b.Buffer.Write(p[:room])
+			b.buf.Write(p[:room])
 		}
 		return len(p), nil
 	}
-	return b.Buffer.Write(p)
+	return b.buf.Write(p)
 }
+
+func (b *limitedBuffer) Bytes() []byte  { return b.buf.Bytes() }
+func (b *limitedBuffer) String() string { return b.buf.String() }
 
 var _ io.Writer = (*limitedBuffer)(nil)
 

@@ -2,7 +2,9 @@ package defaults
 
 import (
 	"bufio"
+	"bytes"
 	_ "embed"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -218,10 +220,10 @@ func validName(name string) bool {
 	return true
 }
 
-// scanLines iterates over lines of postconf output without a length limit
-// beyond max (bytes per line).
+// scanLines calls fn for each line of postconf output; lines longer than
+// max bytes are an error.
 func scanLines(data []byte, max int, fn func(n int, line string) error) error {
-	sc := bufio.NewScanner(strings.NewReader(string(data)))
+	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(make([]byte, 0, 64*1024), max)
 	n := 0
 	for sc.Scan() {
@@ -231,6 +233,9 @@ func scanLines(data []byte, max int, fn func(n int, line string) error) error {
 		}
 	}
 	if err := sc.Err(); err != nil {
+		if errors.Is(err, bufio.ErrTooLong) {
+			return fmt.Errorf("%w: line %d: line too long (more than %d bytes)", ErrBadOutput, n+1, max)
+		}
 		return fmt.Errorf("%w: line %d: %v", ErrBadOutput, n+1, err)
 	}
 	return nil
