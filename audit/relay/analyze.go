@@ -1,0 +1,230 @@
+package relay
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+
+	"github.com/pfaudit/pfaudit/postconf"
+)
+
+// Untrusted documentation addresses (RFC 5737, RFC 3849) stand in for an
+// Internet client; reserved names (RFC 2606) for the third-party domain.
+var (
+	internetV4 = netip.MustParseAddr("203.0.113.5")
+	internetV6 = netip.MustParseAddr("2001:db8::5")
+)
+
+const (
+	testDomain   = "example.net"
+	senderDomain = "example.org"
+)
+
+// Guard runs smtpd's startup check on the two RCPT lists in this scope.
+func (m *Model) Guard() Guard {
+	for _, p := range []string{"smtpd_relay_restrictions", "smtpd_recipient_restrictions"} {
+		l := m.getList(p)
+		if ok, _ := m.hasGuard(l.Items, 0); ok {
+			return Guard{OK: true, Reason: p + " has a working guard", Pos: l.Pos}
+		}
+	}
+	l := m.getList("smtpd_relay_restrictions")
+	return Guard{Reason: "neither smtpd_relay_restrictions nor smtpd_recipient_restrictions has a working reject_unauth_destination, defer_unauth_destination, reject, defer, defer_if_permit or check_relay_domains (a bare permit ends the search, warn_if_reject disarms the next one): smtpd exits on every connection with \"fatal: specify at least one working instance of...\"", Pos: l.Pos}
+}
+
+// hasGuard follows smtpd_check.c: restriction classes are followed, a bare
+// permit truncates the list, and a guard right after warn_if_reject does
+// not count.
+func (m *Model) hasGuard(items []restriction, depth int) (bool, string) {
+	if depth > 10 {
+		return false, ""
+	}
+	warn := false
+	for _, r := range items {
+		switch {
+		case r.Name == "permit":
+			return false, ""
+		case r.Name == "warn_if_reject":
+			warn = true
+			continue
+		case guardRestrictions[r.Name]:
+			if !warn {
+				return true, r.Text
+			}
+		case m.classes[r.Text]:
+			v := m.expand(r.Text)
+			if ok, g := m.hasGuard(parseList(splitRestrictions(v)), depth+1); ok {
+				return true, g
+			}
+		}
+		warn = false
+	}
+	return false, ""
+}
+
+// Analyze computes the relay analysis of every smtpd listener.
+func Analyze(cfg *postconf.Config, opt Options) []*Analysis {
+	var out []*Analysis
+	for _, l := range Listeners(cfg) {
+		out = append(out, AnalyzeListener(cfg, l, opt))
+	}
+	return out
+}
+
+// Requests builds the relay attempts of an untrusted client for a listener
+// whose host name is h, mail domain d and address literal ip: the
+// relay-probe catalogue's sender and recipient tricks and HELO identities.
+func Requests(c Client, h, d, ip string) []Request {
+	x := testDomain
+	u := "relaytest"
+	s := "relaytest"
+	type row struct{ trick, from, to string }
+	rows := []row{
+		{"null sender", "", u + "@" + x},
+		{"third-party sender", s + "@" + senderDomain, u + "@" + x},
+		{"random host in test domain", s + "@random." + senderDomain, u + "@" + x},
+		{"localhost sender", s + "@localhost", u + "@" + x},
+		{"unqualified sender", s, u + "@" + x},
+		{"sender spoofs the server's host", s + "@" + h, u + "@" + x},
+		{"IP-literal sender", s + "@" + ip, u + "@" + x},
+		{"sender spoofs the own domain", "postmaster@" + d, u + "@" + x},
+		{"quoted sender", `"` + s + "@" + senderDomain + `"@` + h, u + "@" + x},
+		{"percent hack", s + "@" + senderDomain, u + "%" + x + "@" + h},
+		{"percent hack at IP literal", s + "@" + senderDomain, u + "%" + x + "@" + ip},
+		{"quoted local part", s + "@" + senderDomain, `"` + u + "@" + x + `"`},
+		{"quoted percent", s + "@" + senderDomain, `"` + u + "%" + x + `"`},
+		{"double @ at IP literal", s + "@" + senderDomain, u + "@" + x + "@" + ip},
+		{"quoted at IP literal", s + "@" + senderDomain, `"` + u + "@" + x + `"@` + ip},
+		{"double @ at host", s + "@" + senderDomain, u + "@" + x + "@" + h},
+		{"quoted at host", s + "@" + senderDomain, `"` + u + "@" + x + `"@` + h},
+		{"source route via IP literal", s + "@" + senderDomain, "@" + ip + ":" + u + "@" + x},
+		{"source route via host", s + "@" + senderDomain, "@" + h + ":" + u + "@" + x},
+		{"bang path", s + "@" + senderDomain, x + "!" + u},
+		{"bang path at IP literal", s + "@" + senderDomain, x + "!" + u + "@" + ip},
+		{"bang path at host", s + "@" + senderDomain, x + "!" + u + "@" + h},
+		{"percent hack, null domain", s + "@" + senderDomain, u + "%" + x + "@"},
+		{"double @, null domain", s + "@" + senderDomain, u + "@" + x + "@"},
+		{"upper case", s + "@" + senderDomain, strings.ToUpper(u + "@" + x)},
+	}
+	var out []Request
+	helos := []string{"relaytest." + senderDomain, "localhost", h, x}
+	for i, hl := range helos {
+		cl := c
+		cl.HELO = hl
+		for j, r := range rows {
+			if i > 0 && j > 1 {
+				continue // the HELO variants matter for the plain attempts
+			}
+			trick := r.trick
+			if i > 0 {
+				trick += ", HELO " + hl
+			}
+			out = append(out, Request{Client: cl, Sender: r.from, Recipient: r.to, Trick: trick})
+		}
+	}
+	return out
+}
+
+// AnalyzeListener computes one listener's verdicts.
+func AnalyzeListener(cfg *postconf.Config, l Listener, opt Options) *Analysis {
+	m := NewModel(cfg, l.Service, opt)
+	a := &Analysis{Listener: l, Guard: m.Guard()}
+	if !a.Guard.OK {
+		a.Verdict, a.Local = Broken, Broken
+		a.Reason = a.Guard.Reason
+		if l.LoopbackOnly {
+			a.Verdict, a.WouldBe = Closed, Broken
+		}
+		return a
+	}
+	h := m.expand("myhostname")
+	d := m.expand("mydomain")
+	ip := "[" + l.Host + "]"
+	if _, err := netip.ParseAddr(l.Host); err != nil {
+		ip = "[192.0.2.25]"
+		if len(m.ifaceAddrs) > 0 {
+			ip = "[" + m.ifaceAddrs[0].String() + "]"
+		}
+	}
+	var clients []Client
+	if l.IPv4 || !l.IPv6 {
+		clients = append(clients, Client{Class: "internet-v4", Addr: internetV4, Name: "unknown"})
+	}
+	if l.IPv6 {
+		clients = append(clients, Client{Class: "internet-v6", Addr: internetV6, Name: "unknown"})
+	}
+	verdict, reason, deciding := Closed, "every relay attempt from an untrusted client is refused", (*Case)(nil)
+	unknownCase := (*Case)(nil)
+	for _, c := range clients {
+		for _, req := range Requests(c, h, d, ip) {
+			cs := Case{Request: req, Decision: m.Decide(req)}
+			a.Cases = append(a.Cases, cs)
+			switch cs.Decision.Result {
+			case Accept:
+				if verdict != Open {
+					verdict, deciding = Open, &a.Cases[len(a.Cases)-1]
+					reason = fmt.Sprintf("an untrusted client (%s) relays to %s: %s", c.Addr, req.Recipient, cs.Decision.Reason)
+				}
+			case Undecidable:
+				if unknownCase == nil {
+					unknownCase = &a.Cases[len(a.Cases)-1]
+				}
+			}
+		}
+	}
+	if verdict != Open && unknownCase != nil {
+		verdict, deciding = Unknown, unknownCase
+		reason = "the decision depends on something pfaudit cannot evaluate: " + unknownCase.Decision.Reason
+	}
+	if verdict == Closed && len(a.Cases) > 0 {
+		deciding = &a.Cases[1] // the plain third-party attempt
+		// Every RCPT failing with a server-side error is a broken listener:
+		// check a local recipient too.
+		ctl := Request{Client: clients[0], Sender: "relaytest@" + senderDomain, Recipient: "postmaster@" + firstLocal(m, h)}
+		ctlCase := Case{Request: ctl, Decision: m.Decide(ctl)}
+		if isServerError(ctlCase.Decision) && isServerError(deciding.Decision) {
+			verdict, deciding = Broken, &ctlCase
+			reason = "every RCPT fails with a server error: " + ctlCase.Decision.Reason
+			a.Cases = append(a.Cases, ctlCase)
+		} else {
+			reason = "every relay attempt from an untrusted client is refused; the plain attempt: " + deciding.Decision.Reason
+		}
+	}
+	a.Reason = reason
+	if deciding != nil {
+		dc := *deciding
+		a.Deciding = &dc
+	}
+	a.Verdict = verdict
+	if l.LoopbackOnly {
+		a.WouldBe = verdict
+		a.Verdict = Closed
+		a.Reason = "listens on loopback only; exposed, it would be " + string(verdict) + ": " + reason
+	}
+	lo := Request{Client: Client{Class: "loopback", Addr: netip.MustParseAddr("127.0.0.1"), Name: "localhost", HELO: "localhost"},
+		Sender: "relaytest@" + senderDomain, Recipient: "relaytest@" + testDomain, Trick: "loopback client"}
+	loCase := Case{Request: lo, Decision: m.Decide(lo)}
+	a.Cases = append(a.Cases, loCase)
+	switch loCase.Decision.Result {
+	case Accept:
+		a.Local = Open
+	case Undecidable:
+		a.Local = Unknown
+	default:
+		a.Local = Closed
+	}
+	return a
+}
+
+func firstLocal(m *Model, h string) string {
+	for _, d := range postconf.SplitList(m.expand("mydestination")) {
+		if !strings.Contains(d, ":") && !strings.HasPrefix(d, "/") {
+			return d
+		}
+	}
+	return h
+}
+
+func isServerError(d Decision) bool {
+	return d.Result == Defer && (strings.HasPrefix(d.Enhanced, "4.3.") || d.Code == 451)
+}

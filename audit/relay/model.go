@@ -1,0 +1,481 @@
+package relay
+
+import (
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+
+	"github.com/pfaudit/pfaudit/postconf"
+	"github.com/pfaudit/pfaudit/postconf/diag"
+	"github.com/pfaudit/pfaudit/postconf/table"
+)
+
+// Options tune the model.
+type Options struct {
+	// Tables controls how lookup tables are read (offline root, ...).
+	Tables table.Options
+	// LocalAddrs are this host's addresses when the configuration is the
+	// live one (for inet_interfaces = all and default mynetworks); nil for
+	// offline dumps.
+	LocalAddrs []netip.Addr
+	// Mynetworks, when not empty, replaces an unset mynetworks (the
+	// host-derived default computed by the caller for this host).
+	Mynetworks string
+}
+
+// Model decides RCPT requests for one smtpd listener's effective settings.
+type Model struct {
+	cfg  *postconf.Config
+	svc  *postconf.Service
+	opt  Options
+	lists map[string]*list
+	classes map[string]bool
+	tables  map[string]tableOrErr
+	mynet   hostMatcher
+	mynetErr error
+	local   domainMatcher // mydestination
+	relayD  domainMatcher // relay_domains
+	virtA   domainMatcher
+	virtM   domainMatcher
+	ifaceAddrs []netip.Addr
+	ifaceUnknown bool
+}
+
+type tableOrErr struct {
+	t   table.Table
+	err error
+}
+
+// list is an expanded restriction list.
+type list struct {
+	Param string
+	Items []restriction
+	Pos   diag.Pos
+	Src   postconf.Source
+}
+
+// NewModel prepares the model of svc's scope (nil: main.cf only).
+func NewModel(cfg *postconf.Config, svc *postconf.Service, opt Options) *Model {
+	m := &Model{cfg: cfg, svc: svc, opt: opt, lists: map[string]*list{}, tables: map[string]tableOrErr{}}
+	m.classes = map[string]bool{}
+	for _, c := range postconf.SplitList(m.expand("smtpd_restriction_classes")) {
+		m.classes[c] = true
+	}
+	mn, mnPos := m.value("mynetworks")
+	if v, _ := m.cfg.Raw(svc, "mynetworks"); v.Source == postconf.SourceDefault && opt.Mynetworks != "" {
+		mn = opt.Mynetworks
+	}
+	m.mynet, m.mynetErr = buildHostList("mynetworks", mn, mnPos, m)
+	m.local = m.domainList("mydestination")
+	m.relayD = m.domainList("relay_domains")
+	m.virtA = m.domainList("virtual_alias_domains")
+	m.virtM = m.domainList("virtual_mailbox_domains")
+	m.ifaceAddrs, m.ifaceUnknown = m.interfaceAddrs()
+	return m
+}
+
+func (m *Model) expand(name string) string {
+	v, err := m.cfg.Expand(m.svc, name)
+	if err != nil {
+		return ""
+	}
+	return v
+}
+
+func (m *Model) value(name string) (string, diag.Pos) {
+	raw, _ := m.cfg.Raw(m.svc, name)
+	return m.expand(name), raw.Pos
+}
+
+func (m *Model) yes(name string) bool {
+	return strings.EqualFold(strings.TrimSpace(m.expand(name)), "yes")
+}
+
+func (m *Model) domainList(name string) domainMatcher {
+	v, pos := m.value(name)
+	d, err := buildDomainList(name, v, pos, m)
+	if err != nil {
+		return errDomainList{err}
+	}
+	return d
+}
+
+// interfaceAddrs returns the addresses inet_interfaces and
+// proxy_interfaces name (resolve_local: a recipient at [addr] is local).
+func (m *Model) interfaceAddrs() ([]netip.Addr, bool) {
+	var out []netip.Addr
+	unknown := false
+	for _, p := range []string{"inet_interfaces", "proxy_interfaces"} {
+		for _, it := range postconf.SplitList(m.expand(p)) {
+			switch strings.ToLower(it) {
+			case "all":
+				if m.opt.LocalAddrs == nil {
+					unknown = true
+				}
+				out = append(out, m.opt.LocalAddrs...)
+			case "loopback-only":
+				out = append(out, netip.MustParseAddr("127.0.0.1"), netip.MustParseAddr("::1"))
+			default:
+				if a, err := netip.ParseAddr(strings.Trim(it, "[]")); err == nil {
+					out = append(out, a.Unmap())
+				} else if strings.EqualFold(it, "localhost") {
+					out = append(out, netip.MustParseAddr("127.0.0.1"), netip.MustParseAddr("::1"))
+				} else {
+					unknown = true
+				}
+			}
+		}
+	}
+	return out, unknown
+}
+
+func (m *Model) getList(param string) *list {
+	if l, ok := m.lists[param]; ok {
+		return l
+	}
+	raw, _ := m.cfg.Raw(m.svc, param)
+	l := &list{Param: param, Pos: raw.Pos, Src: raw.Source}
+	l.Items = parseList(splitRestrictions(m.expand(param)))
+	m.lists[param] = l
+	return l
+}
+
+// RestrictionList returns the parsed restrictions of a list parameter in
+// this scope, as "name [arg]" strings, with where the list is set.
+func (m *Model) RestrictionList(param string) ([]string, diag.Pos, postconf.Source) {
+	l := m.getList(param)
+	out := make([]string, len(l.Items))
+	for i, r := range l.Items {
+		out[i] = r.Text
+	}
+	return out, l.Pos, l.Src
+}
+
+func (m *Model) openTable(spec string) (table.Table, error) {
+	if t, ok := m.tables[spec]; ok {
+		return t.t, t.err
+	}
+	topt := m.opt.Tables
+	if topt.Dir == "" {
+		topt.Dir = m.expand("queue_directory")
+	}
+	t, err := table.Open(spec, diag.Pos{}, topt)
+	m.tables[spec] = tableOrErr{t, err}
+	return t, err
+}
+
+// outcome of evaluating restrictions.
+type outcome int
+
+const (
+	oDunno outcome = iota
+	oPermit
+	oReject
+	oDefer
+	oUnknown
+)
+
+type state struct {
+	req   Request
+	trace []Step
+	code  int
+	enh   string
+	text  string
+	why   string
+	deferIfPermit bool
+	deferIfReject bool
+	warnIfReject  bool
+	depth int
+}
+
+// Decide computes smtpd's answer to RCPT for req in this scope. Client,
+// HELO and sender restrictions are evaluated at RCPT time as with the
+// default smtpd_delay_reject = yes; then both RCPT lists, the relay list
+// first when smtpd_relay_before_recipient_restrictions = yes. Each list
+// stops at its first permit, reject or defer, its end being a permit; the
+// recipient is refused when any list refuses (SMTPD_ACCESS_README).
+func (m *Model) Decide(req Request) Decision {
+	st := &state{req: req}
+	lists := []string{"smtpd_client_restrictions", "smtpd_helo_restrictions", "smtpd_sender_restrictions"}
+	if m.yes("smtpd_relay_before_recipient_restrictions") {
+		lists = append(lists, "smtpd_relay_restrictions", "smtpd_recipient_restrictions")
+	} else {
+		lists = append(lists, "smtpd_recipient_restrictions", "smtpd_relay_restrictions")
+	}
+	for _, p := range lists {
+		l := m.getList(p)
+		o := m.evalList(st, l.Param, l.Items, l.Pos)
+		switch o {
+		case oReject, oDefer:
+			return m.finish(st, o)
+		case oUnknown:
+			return m.finish(st, o)
+		}
+		st.deferIfPermit, st.deferIfReject, st.warnIfReject = false, false, false
+	}
+	st.why = "no restriction list refused the recipient"
+	return m.finish(st, oPermit)
+}
+
+func (m *Model) finish(st *state, o outcome) Decision {
+	d := Decision{Trace: st.trace, Reason: st.why, Code: st.code, Enhanced: st.enh, Text: st.text}
+	switch o {
+	case oPermit:
+		d.Result = Accept
+		d.Code, d.Enhanced, d.Text = 250, "2.1.5", "Ok"
+	case oReject:
+		d.Result = Reject
+	case oDefer:
+		d.Result = Defer
+	default:
+		d.Result = Undecidable
+		d.Code, d.Enhanced = 0, ""
+	}
+	// soft_bounce turns 5xx into 4xx replies (postconf(5) soft_bounce).
+	if m.yes("soft_bounce") && d.Result == Reject && d.Code >= 500 {
+		d.Result = Defer
+		d.Code -= 100
+		if strings.HasPrefix(d.Enhanced, "5") {
+			d.Enhanced = "4" + d.Enhanced[1:]
+		}
+		d.Reason += " (soft_bounce = yes turns the 5xx into 4xx)"
+	}
+	return d
+}
+
+func (m *Model) step(st *state, list string, idx int, r restriction, out, detail string, pos diag.Pos) {
+	st.trace = append(st.trace, Step{List: list, Index: idx, Restriction: r.Text, Outcome: out, Detail: detail, Pos: pos})
+}
+
+func (m *Model) setReply(st *state, code int, enh, text, why string) {
+	st.code, st.enh, st.text, st.why = code, enh, text, why
+}
+
+func (m *Model) intParam(name string, def int) int {
+	if v, err := strconv.Atoi(strings.TrimSpace(m.expand(name))); err == nil {
+		return v
+	}
+	return def
+}
+
+// evalList evaluates one restriction list; reaching its end is oDunno
+// (the caller treats it as permit for that list).
+func (m *Model) evalList(st *state, name string, items []restriction, pos diag.Pos) outcome {
+	st.depth++
+	defer func() { st.depth-- }()
+	if st.depth > 20 {
+		st.why = "restriction classes nest too deeply (a loop?)"
+		return oUnknown
+	}
+	for i, r := range items {
+		o := m.evalOne(st, name, i+1, r, pos)
+		switch o {
+		case oDunno:
+			continue
+		case oPermit:
+			if st.deferIfPermit {
+				m.setReply(st, m.intParam("defer_code", 450), "4.7.1", "Service unavailable", "defer_if_permit earlier in the list turns this permit into a deferral")
+				return oDefer
+			}
+			return oPermit
+		case oReject:
+			if st.warnIfReject {
+				st.warnIfReject = false
+				st.trace[len(st.trace)-1].Outcome = "warn"
+				st.trace[len(st.trace)-1].Detail += " (warn_if_reject: logged only)"
+				continue
+			}
+			if st.deferIfReject {
+				m.setReply(st, m.intParam("defer_code", 450), "4.7.1", "Service unavailable", "defer_if_reject turns this reject into a deferral")
+				return oDefer
+			}
+			return oReject
+		default:
+			return o
+		}
+	}
+	return oDunno
+}
+
+func (m *Model) evalOne(st *state, list string, idx int, r restriction, pos diag.Pos) outcome {
+	req := st.req
+	warn := st.warnIfReject
+	if r.Name != "warn_if_reject" {
+		defer func() {
+			if warn {
+				st.warnIfReject = false
+			}
+		}()
+	}
+	switch r.Name {
+	case "permit":
+		m.step(st, list, idx, r, "permit", "", pos)
+		st.why = fmt.Sprintf("%s: %s", list, r.Text)
+		return oPermit
+	case "reject":
+		m.step(st, list, idx, r, "reject", "", pos)
+		m.setReply(st, m.intParam("reject_code", 554), "5.7.1", "Access denied", fmt.Sprintf("%s: reject", list))
+		return oReject
+	case "defer":
+		m.step(st, list, idx, r, "defer", "", pos)
+		m.setReply(st, m.intParam("defer_code", 450), "4.7.1", "Service unavailable", fmt.Sprintf("%s: defer", list))
+		return oDefer
+	case "defer_if_permit":
+		st.deferIfPermit = true
+		m.step(st, list, idx, r, "flag", "a later permit in this list becomes a deferral", pos)
+		return oDunno
+	case "defer_if_reject":
+		st.deferIfReject = true
+		m.step(st, list, idx, r, "flag", "a later reject in this list becomes a deferral", pos)
+		return oDunno
+	case "warn_if_reject":
+		st.warnIfReject = true
+		m.step(st, list, idx, r, "flag", "the next restriction only logs instead of rejecting", pos)
+		return oDunno
+	case "permit_mynetworks":
+		if m.mynetErr != nil {
+			m.step(st, list, idx, r, "defer", m.mynetErr.Error(), pos)
+			m.setReply(st, 451, "4.3.0", "Temporary lookup failure", "mynetworks cannot be evaluated by Postfix: "+m.mynetErr.Error())
+			return oDefer
+		}
+		hm := m.mynet.MatchHost(req.Client.Addr, req.Client.Name)
+		ok, unknown, why := hm.Matched, hm.Unknown, hm.Why
+		switch {
+		case hm.Fail:
+			m.step(st, list, idx, r, "defer", why, pos)
+			m.setReply(st, 451, "4.3.0", "Temporary lookup failure", "mynetworks lookup fails: "+why)
+			return oDefer
+		case unknown:
+			m.step(st, list, idx, r, "unknown", why, pos)
+			st.why = "mynetworks: " + why
+			return oUnknown
+		case ok:
+			m.step(st, list, idx, r, "permit", fmt.Sprintf("client %s matches mynetworks (%s)", req.Client.Addr, why), pos)
+			st.why = fmt.Sprintf("%s: permit_mynetworks (client %s in mynetworks: %s)", list, req.Client.Addr, why)
+			return oPermit
+		}
+		m.step(st, list, idx, r, "dunno", fmt.Sprintf("client %s not in mynetworks", req.Client.Addr), pos)
+		return oDunno
+	case "permit_sasl_authenticated":
+		if req.Client.SASLLogin != "" && m.yes("smtpd_sasl_auth_enable") {
+			m.step(st, list, idx, r, "permit", "client authenticated as "+req.Client.SASLLogin, pos)
+			st.why = fmt.Sprintf("%s: permit_sasl_authenticated", list)
+			return oPermit
+		}
+		m.step(st, list, idx, r, "dunno", "client not authenticated", pos)
+		return oDunno
+	case "permit_tls_all_clientcerts":
+		if req.Client.ClientCert {
+			m.step(st, list, idx, r, "permit", "client presented a certificate a trusted CA signed", pos)
+			st.why = fmt.Sprintf("%s: permit_tls_all_clientcerts", list)
+			return oPermit
+		}
+		m.step(st, list, idx, r, "dunno", "no client certificate", pos)
+		return oDunno
+	case "permit_tls_clientcerts":
+		if req.Client.CertTrusted {
+			m.step(st, list, idx, r, "permit", "client certificate listed in relay_clientcerts", pos)
+			st.why = fmt.Sprintf("%s: permit_tls_clientcerts", list)
+			return oPermit
+		}
+		m.step(st, list, idx, r, "dunno", "no listed client certificate", pos)
+		return oDunno
+	case "permit_inet_interfaces":
+		for _, a := range m.ifaceAddrs {
+			if a == req.Client.Addr.Unmap() {
+				m.step(st, list, idx, r, "permit", "client address is one of inet_interfaces", pos)
+				st.why = fmt.Sprintf("%s: permit_inet_interfaces", list)
+				return oPermit
+			}
+		}
+		if m.ifaceUnknown && req.Client.Addr.IsLoopback() {
+			m.step(st, list, idx, r, "unknown", "inet_interfaces cannot be resolved offline", pos)
+			st.why = "permit_inet_interfaces with inet_interfaces that cannot be resolved offline"
+			return oUnknown
+		}
+		m.step(st, list, idx, r, "dunno", "client is not a local interface address", pos)
+		return oDunno
+	case "permit_mx_backup":
+		res := m.resolve(req.Recipient)
+		if res.class == classDefault && !res.routed && res.invalid == "" && res.unknown == "" {
+			m.step(st, list, idx, r, "unknown", "permits when this host is an MX for "+res.domain+": depends on DNS the sender's domain owner controls", pos)
+			st.why = "permit_mx_backup: relay depends on DNS MX records (the recipient domain's owner can point an MX at this host)"
+			return oUnknown
+		}
+		m.step(st, list, idx, r, "dunno", "", pos)
+		return oDunno
+	case "reject_unauth_destination", "defer_unauth_destination", "check_relay_domains", "permit_auth_destination":
+		return m.authDestination(st, list, idx, r, pos)
+	case "check_client_access", "check_reverse_client_hostname_access":
+		return m.accessCheck(st, list, idx, r, pos, m.clientKeys(req.Client, r.Name))
+	case "check_helo_access":
+		return m.accessCheck(st, list, idx, r, pos, domainKeys(req.Client.HELO, true))
+	case "check_sender_access":
+		return m.accessCheck(st, list, idx, r, pos, m.addressKeys(req.Sender, true))
+	case "check_recipient_access":
+		return m.accessCheck(st, list, idx, r, pos, m.addressKeys(req.Recipient, false))
+	case "check_policy_service":
+		m.step(st, list, idx, r, "unknown", "an external policy service decides; pfaudit cannot evaluate it", pos)
+		st.why = fmt.Sprintf("%s: check_policy_service %s decides (not evaluated offline)", list, r.Arg)
+		return oUnknown
+	}
+	if dnsAccess(r.Name) {
+		t, err := m.openTable(r.Arg)
+		if err != nil || tableCanPermit(t) {
+			m.step(st, list, idx, r, "unknown", "looks up DNS data the client chooses in a table that can permit", pos)
+			st.why = fmt.Sprintf("%s: %s permits on DNS data the client controls", list, r.Text)
+			return oUnknown
+		}
+		m.step(st, list, idx, r, "dunno", "table cannot permit", pos)
+		return oDunno
+	}
+	if attackerControlled[r.Name] {
+		m.step(st, list, idx, r, "dunno", "can only refuse, on properties the client chooses: not a relay protection", pos)
+		return oDunno
+	}
+	if m.classes[r.Text] {
+		v, err := m.cfg.Expand(m.svc, r.Text)
+		if err != nil {
+			m.step(st, list, idx, r, "unknown", err.Error(), pos)
+			st.why = err.Error()
+			return oUnknown
+		}
+		raw, _ := m.cfg.Raw(m.svc, r.Text)
+		m.step(st, list, idx, r, "class", "restriction class: "+v, pos)
+		return m.evalList(st, r.Text, parseList(splitRestrictions(v)), raw.Pos)
+	}
+	if knownNoArg[r.Name] {
+		m.step(st, list, idx, r, "dunno", "does not apply to this request", pos)
+		return oDunno
+	}
+	// smtpd logs "unknown smtpd restriction" and answers 451 4.3.5 Server
+	// configuration error (smtpd_check.c).
+	m.step(st, list, idx, r, "defer", "unknown restriction: smtpd answers 451 4.3.5 Server configuration error", pos)
+	m.setReply(st, 451, "4.3.5", "Server configuration error", fmt.Sprintf("%s: unknown restriction %q", list, r.Text))
+	return oDefer
+}
+
+// tableCanPermit reports whether a table holds a result that permits (OK,
+// PERMIT, or something that is not a plain refusal).
+func tableCanPermit(t table.Table) bool {
+	type lister interface{ Values() []string }
+	if l, ok := t.(lister); ok {
+		for _, v := range l.Values() {
+			f := strings.Fields(v)
+			if len(f) == 0 {
+				continue
+			}
+			switch strings.ToUpper(f[0]) {
+			case "REJECT", "DEFER", "DUNNO", "WARN", "INFO", "HOLD", "DISCARD", "PREPEND", "FILTER", "REDIRECT", "BCC", "DEFER_IF_PERMIT", "DEFER_IF_REJECT":
+				continue
+			}
+			if len(f[0]) == 3 && (f[0][0] == '4' || f[0][0] == '5') {
+				continue
+			}
+			return true
+		}
+		return false
+	}
+	return true
+}
