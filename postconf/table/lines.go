@@ -1,0 +1,169 @@
+package table
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+
+	"github.com/pfaudit/pfaudit/postconf/diag"
+)
+
+// Line is one logical line of a table source file.
+type Line struct {
+	Text  string
+	First int // line number of the first physical line
+	Last  int // line number of the last physical line
+}
+
+// LogicalLines splits data into logical lines as readllines() does
+// (readlline.c): blank lines and lines whose first non-blank character is
+// '#' are dropped and do not end a logical line; a line starting with
+// whitespace continues the previous one (its whitespace is kept). A logical
+// line that itself starts with whitespace is dropped with a warning. Text
+// after a NUL byte is cut, as the C string functions that parse it would.
+func LogicalLines(data []byte, file string) ([]Line, []diag.Warning) {
+	var (
+		lines  []Line
+		warns  []diag.Warning
+		buf    []byte
+		first  int
+		last   int
+		lineno int
+	)
+	flush := func() {
+		if len(buf) == 0 {
+			return
+		}
+		text := string(buf)
+		if i := strings.IndexByte(text, 0); i >= 0 {
+			warns = append(warns, diag.Warning{Pos: diag.Pos{File: file, Line: first},
+				Msg: "text after null byte is ignored"})
+			text = text[:i]
+		}
+		if isSpace(buf[0]) {
+			warns = append(warns, diag.Warning{Pos: diag.Pos{File: file, Line: first},
+				Msg: fmt.Sprintf("logical line must not start with whitespace: %q", diag.Shorten(text))})
+		} else if text != "" {
+			lines = append(lines, Line{Text: text, First: first, Last: last})
+		}
+		buf = buf[:0]
+	}
+	for len(data) > 0 {
+		var phys []byte
+		if i := bytes.IndexByte(data, '\n'); i >= 0 {
+			phys, data = data[:i], data[i+1:]
+		} else {
+			phys, data = data, nil
+		}
+		lineno++
+		j := 0
+		for j < len(phys) && isSpace(phys[j]) {
+			j++
+		}
+		if j == len(phys) || phys[j] == '#' {
+			continue
+		}
+		if j == 0 || len(buf) == 0 {
+			// Text at the left margin starts a logical line; so does
+			// indented text when nothing precedes it (it is then dropped).
+			if j == 0 {
+				flush()
+			}
+			if len(buf) == 0 {
+				first = lineno
+			}
+		}
+		buf = append(buf, phys...)
+		last = lineno
+	}
+	flush()
+	return lines, warns
+}
+
+// inlineRules converts "{ {rule}, {rule} ... }" to one rule per line, as
+// dict_stream_open() does for cidr:, regexp: and pcre: tables given inline
+// (Postfix 3.7 and later). The result is parsed as if it were a file.
+func inlineRules(name string) ([]string, error) {
+	inner, err := extpar(name, false)
+	if err != nil {
+		return nil, err
+	}
+	var rules []string
+	for _, tok := range splitBraced(inner, ", \t\r\n") {
+		r, err := extpar(tok, true)
+		if err != nil {
+			return nil, err
+		}
+		rules = append(rules, r)
+	}
+	return rules, nil
+}
+
+// balpar returns the length of the balanced {...} text at the start of s,
+// or 0 (balpar.c).
+func balpar(s string) int {
+	if s == "" || s[0] != '{' {
+		return 0
+	}
+	level := 1
+	for i := 1; i < len(s); i++ {
+		switch s[i] {
+		case '}':
+			level--
+			if level == 0 {
+				return i + 1
+			}
+		case '{':
+			level++
+		}
+	}
+	return 0
+}
+
+// extpar strips the outer {} from s (extpar.c), optionally trimming
+// whitespace inside them.
+func extpar(s string, strip bool) (string, error) {
+	if s == "" || s[0] != '{' {
+		return "", fmt.Errorf("no '{' at start of text in %q", s)
+	}
+	n := balpar(s)
+	if n == 0 {
+		return "", fmt.Errorf("missing '}' in %q", s)
+	}
+	if n != len(s) {
+		return "", fmt.Errorf("syntax error after '}' in %q", s)
+	}
+	inner := s[1 : n-1]
+	if strip {
+		inner = trimSpace(inner)
+	}
+	return inner, nil
+}
+
+// splitBraced splits s on runs of separator characters, keeping text
+// between balanced braces together (mystrtokq() with "{}"). A closing brace
+// at level zero is an ordinary character.
+func splitBraced(s, seps string) []string {
+	var out []string
+	i := 0
+	for {
+		for i < len(s) && strings.IndexByte(seps, s[i]) >= 0 {
+			i++
+		}
+		if i >= len(s) {
+			return out
+		}
+		start, level := i, 0
+		for ; i < len(s); i++ {
+			c := s[i]
+			if c == '{' {
+				level++
+			} else if level > 0 && c == '}' {
+				level--
+			} else if level == 0 && strings.IndexByte(seps, c) >= 0 {
+				break
+			}
+		}
+		out = append(out, s[start:i])
+	}
+}
