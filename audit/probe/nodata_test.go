@@ -226,3 +226,49 @@ func plainDialer(ctx context.Context, addr string) (net.Conn, error) {
 	var d net.Dialer
 	return d.DialContext(ctx, "tcp", addr)
 }
+
+// TestLearnsHardLimit: a server that hangs up with 421 after five refusals
+// (lower than the limits the probe was told) makes the probe move the rest
+// to new, smaller sessions; every attempt still gets its answer.
+func TestLearnsHardLimit(t *testing.T) {
+	srv := startFake(t, func(s *fakeServer) {
+		s.handle = func(c *fakeConn, line string) {
+			if strings.HasPrefix(strings.ToUpper(line), "RCPT") {
+				n, _ := c.data["refused"].(int)
+				if n == 5 {
+					c.send("421 4.7.0 mx.example.com Error: too many errors")
+					c.close()
+					return
+				}
+				c.data["refused"] = n + 1
+			}
+			defaultHandle(c, line)
+		}
+	})
+	rep, err := Run(context.Background(), Options{Targets: []string{srv.addr()}, Vantage: VantageRemote,
+		Parallel: 1, Limits: Limits{ErrorSleep: time.Millisecond}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := rep.Targets[0].Vantages[0]
+	if v.Verdict != VerdictClosed {
+		for _, a := range v.Attempts {
+			t.Logf("%s %s %d %s", a.Variant, a.Outcome, a.Code, a.Text)
+		}
+		t.Fatalf("verdict %s", v.Verdict)
+	}
+	// Session 1 makes 5 attempts before the 421; the remaining 30 go in
+	// sessions of 4: 1 + 8 = 9 sessions, and no later session is cut.
+	if v.Sessions != 9 {
+		t.Errorf("%d sessions, want 9", v.Sessions)
+	}
+	hangups := 0
+	for _, l := range srv.lines() {
+		if strings.HasPrefix(l, "QUIT") {
+			hangups++
+		}
+	}
+	if hangups != 8 {
+		t.Errorf("%d sessions ended with QUIT, want 8 (all but the first)", hangups)
+	}
+}

@@ -39,6 +39,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -320,43 +321,92 @@ type targetInfo struct {
 	err          error // why the first session failed, if it did
 }
 
-// plan cuts the attempts into sessions of at most n attempts. When the
-// server offers AUTH, an attempt after a bogus AUTH gets a session of its
-// own, at the end, so that the AUTH error never pushes a full session over
-// the limit.
-func plan(idx []int, attempts []Attempt, n int, auth bool) [][]int {
-	var out, alone [][]int
-	var cur []int
-	for _, i := range idx {
-		if auth && attempts[i].AfterAuth {
-			alone = append(alone, []int{i})
-			continue
-		}
-		cur = append(cur, i)
-		if len(cur) == n {
-			out = append(out, cur)
-			cur = nil
-		}
-	}
-	if len(cur) > 0 {
-		out = append(out, cur)
-	}
-	return append(out, alone...)
+// pool hands attempts to sessions. Sessions take their attempts when they
+// start, so a limit learnt from one session's 421 applies to every later
+// one; attempts a failed session did not finish go back to the pool.
+type pool struct {
+	mu       sync.Mutex
+	cond     *sync.Cond
+	attempts []Attempt
+	todo     []int // catalogue indices waiting, in catalogue order
+	tries    []int // per attempt: sessions it was lost in
+	inflight int
+	batch    int  // attempts per session
+	auth     bool // the server offers AUTH: after-auth attempts go alone
 }
 
-// job is a batch of attempts for one session.
-type job struct {
-	idx   []int
-	tries int
-	sess  *session // an already open session (the discovery one), or nil
+func newPool(attempts []Attempt, batch int, auth bool) *pool {
+	p := &pool{attempts: attempts, tries: make([]int, len(attempts)), batch: batch, auth: auth}
+	p.cond = sync.NewCond(&p.mu)
+	for i := range attempts {
+		p.todo = append(p.todo, i)
+	}
+	return p
+}
+
+// take returns the next session's attempts, waiting while sessions in
+// flight may still return some; nil when everything is done. When the
+// server offers AUTH, an attempt after a bogus AUTH gets a session of its
+// own, so that the AUTH error never pushes a session over the limit.
+func (p *pool) take() []int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for len(p.todo) == 0 && p.inflight > 0 {
+		p.cond.Wait()
+	}
+	if len(p.todo) == 0 {
+		return nil
+	}
+	var got, keep []int
+	for _, i := range p.todo {
+		if len(got) < p.batch && !(p.auth && p.attempts[i].AfterAuth) {
+			got = append(got, i)
+		} else {
+			keep = append(keep, i)
+		}
+	}
+	if len(got) == 0 {
+		got, keep = keep[:1], keep[1:]
+	}
+	p.todo = keep
+	p.inflight++
+	return got
+}
+
+// giveBack ends a session: rest goes back to the pool (in catalogue
+// order), or, when it may not be retried, is reported failed.
+func (p *pool) giveBack(rest []int, retry, costsTry bool, maxRetries int, fail func(i int)) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, i := range rest {
+		if costsTry {
+			p.tries[i]++
+		}
+		if retry && p.tries[i] <= maxRetries {
+			p.todo = append(p.todo, i)
+		} else {
+			fail(i)
+		}
+	}
+	sort.Ints(p.todo)
+	p.inflight--
+	p.cond.Broadcast()
+}
+
+// learn lowers the batch size after the server hung up with 421 having
+// counted errs errors: later sessions stay below that.
+func (p *pool) learn(errs int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.batch = max(1, min(p.batch, errs-1))
 }
 
 // runVantage runs the catalogue for one target from one dialing set-up.
 // The first session discovers the server (its name fills the placeholders)
-// and then makes the first batch; the other batches run in parallel.
+// and then makes the first batch; the others run in parallel.
 func runVantage(ctx context.Context, opt Options, t Target, cfg sessionConfig, tr transcriptFunc, prog func(string)) (VantageReport, targetInfo) {
 	var vr VantageReport
-	var mu sync.Mutex
+	var mu sync.Mutex // guards sessions and results
 	sessions := 0
 	mkcfg := func() *sessionConfig {
 		mu.Lock()
@@ -385,65 +435,45 @@ func runVantage(ctx context.Context, opt Options, t Target, cfg sessionConfig, t
 		Host: host, Addr: t.AddrPort.Addr(), HELO: cfg.helo}
 	attempts := Catalogue(params)
 	results := make([]AttemptResult, len(attempts))
-	all := make([]int, len(attempts))
-	for i := range all {
-		all[i] = i
-	}
-	// learned shrinks the batch size when the server hangs up earlier than
-	// its configured limits promised.
-	learned := opt.Limits.perSession(0)
-	auth := len(info.AuthMechs) > 0
+	pl := newPool(attempts, opt.Limits.perSession(0), len(info.AuthMechs) > 0)
 
-	queue := make(chan job, len(attempts)*(opt.MaxRetries+2)+1)
-	var pending sync.WaitGroup
-	for k, b := range plan(all, attempts, learned, auth) {
-		j := job{idx: b}
-		if k == 0 {
-			j.sess = first
+	runSession := func(s *session, idx []int) {
+		var serr error
+		if s == nil {
+			s, serr = openSession(ctx, mkcfg())
 		}
-		pending.Add(1)
-		queue <- j
-	}
-	go func() { pending.Wait(); close(queue) }()
-
-	worker := func() {
-		for j := range queue {
-			s := j.sess
-			var serr error
-			if s == nil {
-				s, serr = openSession(ctx, mkcfg())
-			}
-			var done map[int]AttemptResult
-			rest := j.idx
+		var done map[int]AttemptResult
+		rest := idx
+		if serr == nil {
+			done, rest, serr = runJob(s, idx, attempts)
 			if serr == nil {
-				done, rest, serr = runJob(s, j.idx, attempts)
-				if serr == nil {
-					s.close()
-				} else {
-					s.abort()
-				}
+				s.close()
+			} else {
+				s.abort()
 			}
-			var se *sessionError
-			retry := serr != nil && errors.As(serr, &se) && se.retry && ctx.Err() == nil
-			is421 := retry && se.reply != nil && se.reply.Code == 421
+		}
+		var se *sessionError
+		retry := serr != nil && errors.As(serr, &se) && se.retry && ctx.Err() == nil
+		if retry && se.reply != nil && se.reply.Code == 421 {
+			if s != nil && s.errors > 0 {
+				pl.learn(s.errors)
+			}
+			if len(rest) > 0 {
+				sleepCtx(ctx, opt.Limits.ErrorSleep) // smtpd is closing: give it a moment
+			}
+		}
+		mu.Lock()
+		for i, r := range done {
+			results[i] = r
+		}
+		mu.Unlock()
+		pl.giveBack(rest, retry, !(retry && se.fresh), opt.MaxRetries, func(i int) {
 			mu.Lock()
-			for i, r := range done {
-				results[i] = r
-			}
-			if is421 && s != nil && s.errors > 0 {
-				learned = min(learned, max(1, s.errors-1))
-			}
-			batch := learned
-			tries := j.tries
-			if !(retry && se.fresh) {
-				tries++
-			}
-			if len(rest) > 0 && !(retry && tries <= opt.MaxRetries) {
-				for _, i := range rest {
-					results[i] = failed(attempts[i], serr)
-				}
-				rest = nil
-			}
+			results[i] = failed(attempts[i], serr)
+			mu.Unlock()
+		})
+		if prog != nil {
+			mu.Lock()
 			ndone, nsess := 0, sessions
 			for _, r := range results {
 				if r.Outcome != "" {
@@ -451,25 +481,23 @@ func runVantage(ctx context.Context, opt Options, t Target, cfg sessionConfig, t
 				}
 			}
 			mu.Unlock()
-			if len(rest) > 0 {
-				if is421 {
-					sleepCtx(ctx, opt.Limits.ErrorSleep)
-				}
-				for _, b := range plan(rest, attempts, batch, auth) {
-					pending.Add(1)
-					queue <- job{idx: b, tries: tries}
-				}
-			}
-			if prog != nil {
-				prog(fmt.Sprintf("%d/%d attempts, %d sessions", ndone, len(attempts), nsess))
-			}
-			pending.Done()
+			prog(fmt.Sprintf("%d/%d attempts, %d sessions", ndone, len(attempts), nsess))
 		}
 	}
+
+	firstBatch := pl.take()
 	var workers sync.WaitGroup
-	for range opt.Parallel {
+	for w := range opt.Parallel {
 		workers.Add(1)
-		go func() { defer workers.Done(); worker() }()
+		go func() {
+			defer workers.Done()
+			if w == 0 {
+				runSession(first, firstBatch)
+			}
+			for idx := pl.take(); idx != nil; idx = pl.take() {
+				runSession(nil, idx)
+			}
+		}()
 	}
 	workers.Wait()
 
