@@ -8,18 +8,7 @@ import (
 	"strings"
 )
 
-// Placeholders expanded in Options.Main, Options.Master, Options.SMTPArgs,
-// Listener.Args and Table.Content:
-//
-//	{etc}        the configuration directory (Postfix's own $config_directory
-//	             works as well)
-//	{host}       the address the listeners bind to (127.0.0.1, or the
-//	             server namespace's address)
-//	{port:NAME}  the port of listener NAME
-//	{addr:NAME}  HOST:PORT of listener NAME
-//
-// Postfix's own syntax (${name}, $name, "-o { name = value }") never matches
-// these patterns and is left alone.
+// placeholder matches the placeholders of the package documentation.
 var placeholder = regexp.MustCompile(`\{(etc|host|port:[A-Za-z0-9_.-]+|addr:[A-Za-z0-9_.-]+)\}`)
 
 type expander struct {
@@ -80,7 +69,10 @@ var forbiddenCommands = map[string]bool{
 	"smtp": true, "lmtp": true, "local": true, "virtual": true, "pipe": true, "spawn": true,
 }
 
-var paramName = regexp.MustCompile(`^[A-Za-z0-9_]+$`)
+var (
+	paramName = regexp.MustCompile(`^[A-Za-z0-9_]+$`)
+	compatRE  = regexp.MustCompile(`^[0-9]+(\.[0-9]+){0,2}$`)
+)
 
 // setting is one main.cf line.
 type setting struct{ name, value string }
@@ -148,6 +140,9 @@ func buildMain(l *layout, opt *Options, ex *expander) (string, error) {
 	level := opt.CompatibilityLevel
 	if level == "" {
 		level = "3.6"
+	}
+	if !compatRE.MatchString(level) {
+		return "", fmt.Errorf("CompatibilityLevel %q: want a level such as 3.6 or 2", level)
 	}
 	m.set("compatibility_level", level)
 	m.set("queue_directory", l.queue)

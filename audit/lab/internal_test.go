@@ -58,6 +58,7 @@ func TestBuildMain(t *testing.T) {
 		{name: "fixed queue", opt: Options{Main: []string{"queue_directory = /var/spool/postfix"}}, wantErr: "fixed"},
 		{name: "no equals", opt: Options{Main: []string{"mynetworks"}}, wantErr: `want "name = value"`},
 		{name: "line break", opt: Options{Main: []string{"a = b\nDATA"}}, wantErr: "line break"},
+		{name: "bad compatibility level", opt: Options{CompatibilityLevel: "3.6\nsmtpd_data_restrictions ="}, wantErr: "CompatibilityLevel"},
 		{name: "unknown listener", opt: Options{Main: []string{"a = {port:nope}"}}, wantErr: `no listener named "nope"`},
 	}
 	for _, tc := range cases {

@@ -12,6 +12,20 @@
 // Postfix binaries or root the test is skipped with the reason, unless the
 // environment variable CI is "true", in which case it fails.
 //
+// Placeholders are expanded in Options.Main, Options.Master,
+// Options.SMTPArgs, Listener.Args and Table.Content, because ports are only
+// known once Start has chosen them:
+//
+//	{etc}        the configuration directory (Postfix's own $config_directory
+//	             works as well)
+//	{host}       the address the listeners bind to (127.0.0.1, or the
+//	             server namespace's address)
+//	{port:NAME}  the port of listener NAME ("smtp" is the main listener)
+//	{addr:NAME}  HOST:PORT of listener NAME
+//
+// Postfix's own syntax (${name}, $name, "-o { name = value }") never matches
+// these patterns and is left alone.
+//
 // The recipe follows shared/reference/postfix-lab.md: tried on Debian 12 with
 // Postfix 3.7.
 package lab
@@ -49,7 +63,7 @@ type Options struct {
 	// duplicate wins. The settings that keep the instance private and
 	// non-delivering (directories, identities, logging, the transports,
 	// smtpd_data_restrictions) cannot be overridden. Placeholders are
-	// expanded, see Expand.
+	// expanded (see the package documentation).
 	Main []string
 
 	// Master holds extra master.cf lines, written verbatim after placeholder

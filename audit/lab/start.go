@@ -58,7 +58,7 @@ func Start(t testing.TB, opt Options) *Instance {
 		t.Fatalf("lab: temporary directory %q contains blanks, commas or '$'; set TMPDIR", root)
 	}
 	in := &Instance{
-		name:       nextName(label),
+		name:       nextName(label + "-"),
 		root:       root,
 		etc:        filepath.Join(root, "etc"),
 		queue:      filepath.Join(root, "queue"),
@@ -452,6 +452,11 @@ func (in *Instance) stop() error {
 		return nil
 	}
 	_, stopErr := runCmd(in.postfixArgv("stop")...)
+	if stopErr != nil && alive(pid, st) {
+		// postfix stop could not run (say, the namespace is gone): send
+		// the signal it would have sent. master(8) stops on SIGTERM.
+		_ = syscall.Kill(pid, syscall.SIGTERM)
+	}
 	deadline := time.Now().Add(10 * time.Second)
 	for alive(pid, st) {
 		if time.Now().After(deadline) {
