@@ -12,6 +12,11 @@
 // Postfix binaries or root the test is skipped with the reason, unless the
 // environment variable CI is "true", in which case it fails.
 //
+// Ready-made profiles (Defaults36, Strict, Open, MynetworksAll, Subnet,
+// TrustNone, SubmissionOpen, Postscreen, Tarpit) return Options to start or
+// adjust; they all authorise XCLIENT from loopback, so RCPTCheck can ask as
+// an untrusted client (ClientOpts.Addr = "203.0.113.5").
+//
 // Placeholders are expanded in Options.Main, Options.Master,
 // Options.SMTPArgs, Listener.Args and Table.Content, because ports are only
 // known once Start has chosen them:
@@ -107,7 +112,8 @@ type Options struct {
 	// n.Client only, never from the root namespace.
 	Netns *Netns
 
-	// StartTimeout bounds the wait for every listener's 220 (default 15s).
+	// StartTimeout bounds the wait, after "postfix start" has returned, for
+	// every listener's 220 (default 15s).
 	StartTimeout time.Duration
 }
 
@@ -292,8 +298,8 @@ func (in *Instance) MasterPID() int {
 	return in.masterPID
 }
 
-// StartDuration is the time Start took from writing the configuration to
-// the last listener's 220.
+// StartDuration is the time Start took, from its call to the last
+// listener's 220.
 func (in *Instance) StartDuration() time.Duration { return in.started }
 
 // Maillog returns the instance's maillog so far ("" when there is none).

@@ -106,7 +106,7 @@ func Start(t testing.TB, opt Options) *Instance {
 	if timeout <= 0 {
 		timeout = 15 * time.Second
 	}
-	if err := in.waitReady(begin.Add(timeout)); err != nil {
+	if err := in.waitReady(time.Now().Add(timeout)); err != nil {
 		t.Fatalf("lab: %s: %v\nmaillog (tail):\n%s", in.name, err, tail(in.Maillog(), 20))
 	}
 	in.started = time.Since(begin)
