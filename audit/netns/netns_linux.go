@@ -125,18 +125,21 @@ func (n *Namespace) inParent(args ...string) []string {
 }
 
 func (n *Namespace) setup() error {
+	// Links go up before the addresses are added: an IPv6 address with a
+	// peer added while its link is down gets no route to the peer when the
+	// link comes up.
 	steps := [][]string{
 		{"netns", "add", n.Name},
 		n.inParent("link", "add", n.HostIf, "type", "veth", "peer", "name", n.PeerIf, "netns", n.Name),
+		n.inParent("link", "set", n.HostIf, "up"),
+		{"-n", n.Name, "link", "set", "lo", "up"},
+		{"-n", n.Name, "link", "set", n.PeerIf, "up"},
 		n.inParent("addr", "add", n.Host4.String()+"/32", "peer", n.Peer4.String()+"/32", "dev", n.HostIf),
 		// nodad: without it the addresses stay "tentative" (unusable) for
 		// a second or two while duplicate address detection runs.
 		n.inParent("addr", "add", n.Host6.String()+"/128", "peer", n.Peer6.String()+"/128", "dev", n.HostIf, "nodad"),
-		n.inParent("link", "set", n.HostIf, "up"),
-		{"-n", n.Name, "link", "set", "lo", "up"},
 		{"-n", n.Name, "addr", "add", n.Peer4.String() + "/32", "peer", n.Host4.String() + "/32", "dev", n.PeerIf},
 		{"-n", n.Name, "addr", "add", n.Peer6.String() + "/128", "peer", n.Host6.String() + "/128", "dev", n.PeerIf, "nodad"},
-		{"-n", n.Name, "link", "set", n.PeerIf, "up"},
 	}
 	for _, s := range steps {
 		if err := ip(s...); err != nil {
@@ -168,7 +171,7 @@ func pickPair(p netip.Prefix, checkLocal bool) (netip.Addr, netip.Addr, error) {
 		var b [8]byte
 		rand.Read(b[:])
 		k := binary.BigEndian.Uint64(b[:]) % pairs
-		if k == 0 || k == pairs-1 {
+		if (k == 0 && pairs > 1) || (k == pairs-1 && pairs > 2) {
 			continue // keep clear of the network and broadcast addresses
 		}
 		h := addOffset(p.Addr(), 2*k)
