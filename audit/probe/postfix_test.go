@@ -237,5 +237,3 @@ func TestPostfixNetns(t *testing.T) {
 	}
 	checkNothingSent(t, in)
 }
-
-
