@@ -30,8 +30,9 @@ var (
 )
 
 // DefaultTimeout bounds one postconf run when the caller gives none.
-// postconf -d takes about 20 ms; a second is generous even on a loaded host
-// while keeping a wedged binary from stalling an audit.
+// postconf -d takes about 20 ms; ten seconds leave room for a loaded host
+// (or a slow NSS setup) while keeping a wedged binary from stalling an
+// audit.
 const DefaultTimeout = 10 * time.Second
 
 // maxOutput caps what is read from postconf: 3.7's listing is about 50 KB.
@@ -182,8 +183,16 @@ func scratchDir() (string, error) {
 	if dir, err = filepath.Abs(dir); err != nil {
 		return "", fmt.Errorf("postconf scratch directory: %w", err)
 	}
+	// Postfix waits for a main.cf younger than a few seconds to settle (an
+	// editor may still be writing it); backdated files spare that pause.
+	old := time.Now().Add(-time.Minute)
 	for _, f := range []string{"main.cf", "master.cf"} {
-		if err := os.WriteFile(filepath.Join(dir, f), nil, 0o644); err != nil {
+		p := filepath.Join(dir, f)
+		if err := os.WriteFile(p, nil, 0o644); err != nil {
+			os.RemoveAll(dir)
+			return "", fmt.Errorf("postconf scratch directory: %w", err)
+		}
+		if err := os.Chtimes(p, old, old); err != nil {
 			os.RemoveAll(dir)
 			return "", fmt.Errorf("postconf scratch directory: %w", err)
 		}
