@@ -562,7 +562,8 @@ func failed(a Attempt, err error) AttemptResult {
 		res.Stage = se.stage
 		if se.reply != nil {
 			res.Code, res.EnhancedCode, res.Text = se.reply.Code, se.reply.Enhanced, se.reply.Text
-			if se.reply.Code != 421 {
+			// A refused XCLIENT or STARTTLS says nothing about relay.
+			if se.reply.Code != 421 && se.stage != StageXClient && se.stage != StageTLS {
 				res.Outcome = outcomeOf(se.reply.Code)
 			}
 			return res
@@ -577,11 +578,7 @@ func failed(a Attempt, err error) AttemptResult {
 // sessionFailure is the single result reported when not even the first
 // session could be set up.
 func sessionFailure(err error, helo string) AttemptResult {
-	res := failed(Attempt{Variant: "session", HELO: helo}, err)
-	if res.Stage == StageXClient && res.Code == 0 {
-		res.Outcome = OutcomeError
-	}
-	return res
+	return failed(Attempt{Variant: "session", HELO: helo}, err)
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) {

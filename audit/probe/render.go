@@ -20,6 +20,7 @@ import (
 func WriteJSON(w io.Writer, r *Report) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false) // addresses are <...>: keep them readable
 	return enc.Encode(r)
 }
 
@@ -91,8 +92,8 @@ func replyCell(a AttemptResult) string {
 		parts = append(parts, a.EnhancedCode)
 	}
 	text := firstLine(a.Text)
-	if len(text) > 60 {
-		text = text[:57] + "..."
+	if r := []rune(text); len(r) > 60 {
+		text = string(r[:57]) + "..."
 	}
 	if text != "" {
 		parts = append(parts, text)
@@ -116,7 +117,10 @@ func summary(v VantageReport) string {
 			parts = append(parts, fmt.Sprintf("%d %s", counts[o], o))
 		}
 	}
-	if v.Sessions > 0 {
+	switch {
+	case v.Sessions == 1:
+		parts = append(parts, "1 session")
+	case v.Sessions > 1:
 		parts = append(parts, fmt.Sprintf("%d sessions", v.Sessions))
 	}
 	return strings.Join(parts, ", ")
