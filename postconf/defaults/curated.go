@@ -20,12 +20,12 @@ type Param struct {
 // LevelDependent reports whether the default changes with
 // compatibility_level.
 func (p Param) LevelDependent() bool {
-	return ResolveForLevelDiffers(p.Default)
+	return levelDiffers(p.Default)
 }
 
-// ResolveForLevelDiffers reports whether raw resolves differently for some
+// levelDiffers reports whether raw resolves differently for some
 // compatibility level that Postfix 3.7 distinguishes (0, 1, 2, 3.6).
-func ResolveForLevelDiffers(raw string) bool {
+func levelDiffers(raw string) bool {
 	first := ""
 	for i, l := range []string{"0", "1", "2", "3.6"} {
 		v, err := ResolveForLevel(raw, l)
