@@ -27,7 +27,8 @@ const (
 const BuiltinVersion = "3.7.11"
 
 // Set is one answer to "which parameters does Postfix know, and what are
-// their defaults". A Set is immutable and safe for concurrent use.
+// their defaults". A Set is immutable (callers must not modify its fields)
+// and safe for concurrent use.
 type Set struct {
 	// Source is where the values come from.
 	Source Source
