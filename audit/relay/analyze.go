@@ -105,6 +105,8 @@ func Requests(c Client, h, d, ip string) []Request {
 		{"percent hack, null domain", s + "@" + senderDomain, u + "%" + x + "@"},
 		{"double @, null domain", s + "@" + senderDomain, u + "@" + x + "@"},
 		{"upper case", s + "@" + senderDomain, strings.ToUpper(u + "@" + x)},
+		{"role address postmaster", s + "@" + senderDomain, "postmaster@" + x},
+		{"role address abuse", s + "@" + senderDomain, "abuse@" + x},
 	}
 	var out []Request
 	helos := []string{"relaytest." + senderDomain, "localhost", h, x}

@@ -26,19 +26,19 @@ type Options struct {
 
 // Model decides RCPT requests for one smtpd listener's effective settings.
 type Model struct {
-	cfg  *postconf.Config
-	svc  *postconf.Service
-	opt  Options
-	lists map[string]*list
-	classes map[string]bool
-	tables  map[string]tableOrErr
-	mynet   hostMatcher
-	mynetErr error
-	local   domainMatcher // mydestination
-	relayD  domainMatcher // relay_domains
-	virtA   domainMatcher
-	virtM   domainMatcher
-	ifaceAddrs []netip.Addr
+	cfg          *postconf.Config
+	svc          *postconf.Service
+	opt          Options
+	lists        map[string]*list
+	classes      map[string]bool
+	tables       map[string]tableOrErr
+	mynet        hostMatcher
+	mynetErr     error
+	local        domainMatcher // mydestination
+	relayD       domainMatcher // relay_domains
+	virtA        domainMatcher
+	virtM        domainMatcher
+	ifaceAddrs   []netip.Addr
 	ifaceUnknown bool
 }
 
@@ -177,16 +177,22 @@ const (
 )
 
 type state struct {
-	req   Request
-	trace []Step
-	code  int
-	enh   string
-	text  string
-	why   string
+	req           Request
+	trace         []Step
+	code          int
+	enh           string
+	text          string
+	why           string
 	deferIfPermit bool
 	deferIfReject bool
 	warnIfReject  bool
-	depth int
+	depth         int
+	// policy names the check_policy_service restrictions passed over,
+	// per list: the model assumes DUNNO (the service neither permits nor
+	// refuses); a refusal later in the same list then depends on the
+	// service (it could have answered OK first).
+	policy  map[string]string
+	assumed []string
 }
 
 // Decide computes smtpd's answer to RCPT for req in this scope. Client,
@@ -215,6 +221,9 @@ func (m *Model) Decide(req Request) Decision {
 		st.deferIfPermit, st.deferIfReject, st.warnIfReject = false, false, false
 	}
 	st.why = "no restriction list refused the recipient"
+	if len(st.assumed) > 0 {
+		st.why += " (assuming " + strings.Join(st.assumed, ", ") + " does not refuse)"
+	}
 	return m.finish(st, oPermit)
 }
 
@@ -279,6 +288,8 @@ func (m *Model) evalList(st *state, name string, items []restriction, pos diag.P
 				return oDefer
 			}
 			return oPermit
+		}
+		switch o {
 		case oReject:
 			if st.warnIfReject {
 				st.warnIfReject = false
@@ -288,14 +299,26 @@ func (m *Model) evalList(st *state, name string, items []restriction, pos diag.P
 			}
 			if st.deferIfReject {
 				m.setReply(st, m.intParam("defer_code", 450), "4.7.1", "Service unavailable", "defer_if_reject turns this reject into a deferral")
-				return oDefer
+				return m.policyDecides(st, name, r, oDefer)
 			}
-			return oReject
+			return m.policyDecides(st, name, r, oReject)
+		case oDefer:
+			return m.policyDecides(st, name, r, oDefer)
 		default:
 			return o
 		}
 	}
 	return oDunno
+}
+
+// policyDecides turns a refusal into unknown when a check_policy_service
+// earlier in the same list could have answered OK and ended the list.
+func (m *Model) policyDecides(st *state, list string, r restriction, o outcome) outcome {
+	if p, ok := st.policy[list]; ok {
+		st.why = fmt.Sprintf("%s: %s comes before %s: the policy service's answer decides (OK would permit)", list, p, r.Text)
+		return oUnknown
+	}
+	return o
 }
 
 func (m *Model) evalOne(st *state, list string, idx int, r restriction, pos diag.Pos) outcome {
@@ -416,9 +439,13 @@ func (m *Model) evalOne(st *state, list string, idx int, r restriction, pos diag
 	case "check_recipient_access":
 		return m.accessCheck(st, list, idx, r, pos, m.addressKeys(req.Recipient, false))
 	case "check_policy_service":
-		m.step(st, list, idx, r, "unknown", "an external policy service decides; pfaudit cannot evaluate it", pos)
-		st.why = fmt.Sprintf("%s: check_policy_service %s decides (not evaluated offline)", list, r.Arg)
-		return oUnknown
+		m.step(st, list, idx, r, "unknown", "an external policy service answers here; pfaudit assumes DUNNO and marks what depends on it", pos)
+		if st.policy == nil {
+			st.policy = map[string]string{}
+		}
+		st.policy[list] = r.Text
+		st.assumed = append(st.assumed, r.Text)
+		return oDunno
 	}
 	if dnsAccess(r.Name) {
 		t, err := m.openTable(r.Arg)
