@@ -36,6 +36,8 @@ type matcher struct {
 	negate  bool
 	nsub    int
 	unknown string
+	// upper: match against the upper-cased subject (POSIX REG_ICASE).
+	upper bool
 }
 
 type replPart struct {
@@ -285,7 +287,7 @@ func (t *patternTable) compile(p rawPattern, pos diag.Pos, line string) (*matche
 		}
 		return nil, false
 	}
-	m := &matcher{negate: p.negate, nsub: nsub}
+	m := &matcher{negate: p.negate, nsub: nsub, upper: t.typ == "regexp" && p.opts.icase}
 	if err != nil {
 		m.unknown = err.Error()
 		t.warn(pos, "pattern /%s/ cannot be evaluated offline: %s", diag.Shorten(p.re), err)
@@ -389,12 +391,12 @@ func (t *patternTable) Lookup(key string) (Result, error) {
 	if i := strings.IndexByte(key, 0); i >= 0 {
 		key = key[:i]
 	}
-	subject := latin1(key)
+	s := &subject{plain: latin1(key)}
 	for i := 0; i < len(t.rules); i++ {
 		r := &t.rules[i]
 		switch r.op {
 		case OpMatch:
-			ok, loc, err := r.first.match(subject, !r.literal)
+			ok, loc, err := r.first.match(s, !r.literal)
 			if err != nil {
 				return Result{}, t.unknownAt(r, err)
 			}
@@ -402,7 +404,7 @@ func (t *patternTable) Lookup(key string) (Result, error) {
 				continue
 			}
 			if r.second != nil {
-				ok2, _, err := r.second.match(subject, false)
+				ok2, _, err := r.second.match(s, false)
 				if err != nil {
 					return Result{}, t.unknownAt(r, err)
 				}
@@ -410,9 +412,9 @@ func (t *patternTable) Lookup(key string) (Result, error) {
 					continue
 				}
 			}
-			return Result{Value: expand(r.repl, subject, loc), Found: true, Pos: r.pos}, nil
+			return Result{Value: expand(r.repl, s.plain, loc), Found: true, Pos: r.pos}, nil
 		case OpIf:
-			ok, _, err := r.first.match(subject, false)
+			ok, _, err := r.first.match(s, false)
 			if err != nil {
 				return Result{}, t.unknownAt(r, err)
 			}
@@ -432,10 +434,39 @@ func (t *patternTable) unknownAt(r *patRule, err error) error {
 	return &UnknownError{Spec: t.spec, Pos: r.pos, Reason: err.Error()}
 }
 
-func (m *matcher) match(subject string, wantSub bool) (bool, []int, error) {
+// subject is a lookup key prepared for matching; the upper-cased form is
+// made on first use. Both have the same byte offsets.
+type subject struct {
+	plain    string
+	upper    string
+	hasUpper bool
+}
+
+func (s *subject) get(upper bool) string {
+	if !upper {
+		return s.plain
+	}
+	if !s.hasUpper {
+		s.upper, s.hasUpper = asciiUpper(s.plain), true
+	}
+	return s.upper
+}
+
+func asciiUpper(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if c >= 'a' && c <= 'z' {
+			b[i] = c - 'a' + 'A'
+		}
+	}
+	return string(b)
+}
+
+func (m *matcher) match(s *subject, wantSub bool) (bool, []int, error) {
 	if m.re == nil {
 		return false, nil, fmt.Errorf("%s", m.unknown)
 	}
+	subject := s.get(m.upper)
 	if !wantSub {
 		return m.re.MatchString(subject) != m.negate, nil, nil
 	}

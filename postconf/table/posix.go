@@ -11,8 +11,8 @@ import (
 //
 // *invalidRE means regcomp() rejects the pattern (Postfix skips the rule);
 // *unsupportedRE means the pattern is valid but has no faithful Go
-// equivalent (back-references, \< \>, multi-character collating elements,
-// repetition counts above Go's limit of 1000). The parser keeps going after
+// equivalent (back-references, \< \>, repetition counts above Go's limit
+// of 1000). The parser keeps going after
 // an unsupported construct so that an error later in the pattern is still
 // recognised and the subexpressions are still counted.
 //
@@ -20,11 +20,15 @@ import (
 // test): inside brackets a backslash is literal; a lone ')' in an ERE is an
 // ordinary character; "{,n}" means "{0,n}"; stacked repetitions ("a**",
 // "a{1,2}{2}") are allowed in an ERE and an error in a BRE; a repetition
-// operator first in a branch or after an anchor is an error; with REG_ICASE
-// an escaped letter that is not a GNU operator matches nothing when lower
-// case and its letter in either case when upper case (so "\d" is no digit
-// class and, by default, matches nothing at all); case folding leaves bytes
-// above 127 alone.
+// operator first in a branch or after an anchor is an error.
+//
+// REG_ICASE is modelled the way glibc implements it: the subject and the
+// pattern are converted to upper case (ASCII only in the C locale), except
+// for escaped characters, and then matched case-sensitively. The caller
+// must upper-case the subject (matcher.upper). This reproduces, among
+// others, that "\d" is no digit class and with the default flags matches
+// nothing at all, that "[_-z]" is an invalid range under REG_ICASE, and
+// that "[[:lower:]]" then means "[[:alpha:]]".
 func translatePOSIX(pat string, o patOptions) (string, int, error) {
 	p := &posixParser{s: pat, ere: o.extended, icase: o.icase, newline: o.newline}
 	body, err := p.parseAlt(false)
@@ -38,16 +42,11 @@ func translatePOSIX(pat string, o patOptions) (string, int, error) {
 	if p.unsup != nil {
 		return "", p.nsub, p.unsup
 	}
-	flags := "(?"
-	if o.icase {
-		flags += "i"
-	}
+	flags := "(?s)"
 	if o.newline {
-		flags += "m"
-	} else {
-		flags += "s"
+		flags = "(?m)"
 	}
-	return flags + ")" + body, p.nsub, nil
+	return flags + body, p.nsub, nil
 }
 
 type posixParser struct {
@@ -316,14 +315,22 @@ func (p *posixParser) parseAtom(branchStart bool) (string, int, error) {
 	return p.literal(c), atomNormal, nil
 }
 
-// literal writes one byte as a Go regexp literal. Case folding in the C
-// locale leaves bytes above 127 alone.
+// literal writes one unescaped pattern byte as a Go regexp literal,
+// upper-cased under REG_ICASE.
 func (p *posixParser) literal(c byte) string {
+	return litByte(p.fold(c))
+}
+
+func (p *posixParser) fold(c byte) byte {
+	if p.icase && c >= 'a' && c <= 'z' {
+		return c - 'a' + 'A'
+	}
+	return c
+}
+
+func litByte(c byte) string {
 	if isAlnum(c) {
 		return string(c)
-	}
-	if c >= 0x80 && p.icase {
-		return "(?-i:" + hexRune(rune(c)) + ")"
 	}
 	return hexRune(rune(c))
 }
@@ -365,12 +372,9 @@ func (p *posixParser) parseEscape() (string, int, error) {
 		p.unsupported("back-reference")
 		return "", atomNormal, nil
 	}
-	if p.icase && c >= 'a' && c <= 'z' {
-		// glibc compares the escaped letter untranslated against
-		// case-folded input: it can never match.
-		return `[^\x00-\x{10FFFF}]`, atomNormal, nil
-	}
-	return p.literal(c), atomNormal, nil
+	// Escaped characters keep their case: under REG_ICASE a lower-case one
+	// never matches the upper-cased subject.
+	return litByte(c), atomNormal, nil
 }
 
 var posixClasses = map[string]bool{
@@ -409,16 +413,21 @@ func (p *posixParser) parseBracket() (string, error) {
 				if !posixClasses[name] {
 					return 0, "", &invalidRE{"Invalid character class name"}
 				}
+				if p.icase && (name == "upper" || name == "lower") {
+					// build_charclass(): both mean "alpha" under REG_ICASE.
+					name = "alpha"
+				}
 				return 0, name, nil
 			default:
 				if len(name) != 1 {
-					p.unsupported("collating element [%c%s%c]", kind, name, kind)
-					return 'a', "", nil
+					// The C locale has no multi-character collating
+					// elements.
+					return 0, "", &invalidRE{"Invalid collation character"}
 				}
-				return name[0], "", nil
+				return p.fold(name[0]), "", nil
 			}
 		}
-		c = p.s[p.i]
+		c = p.fold(p.s[p.i])
 		p.i++
 		return c, "", nil
 	}
@@ -465,10 +474,7 @@ func (p *posixParser) parseBracket() (string, error) {
 	if neg && p.newline {
 		cls.ranges = append(cls.ranges, [2]byte{'\n', '\n'})
 	}
-	out, why := cls.goSyntax(neg, p.icase)
-	if why != "" {
-		p.unsupported("%s", why)
-	}
+	out, _ := cls.goSyntax(neg, false)
 	return out, nil
 }
 
