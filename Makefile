@@ -20,7 +20,7 @@ test: lint
 
 # The main job on a bundled example configuration.
 run: build
-	./$(BIN) config -c $(EXAMPLE) -n -x
+	./$(BIN) audit --no-probe -c $(EXAMPLE) || test $$? -eq 1
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...

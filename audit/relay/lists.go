@@ -153,6 +153,18 @@ func parseNet(s string) (netip.Prefix, bool, error) {
 		}
 		return netip.Prefix{}, false, nil // a hostname
 	}
+	if a.Is4In6() && hasLen {
+		// [::ffff:a.b.c.d]/len: the IPv4-mapped form of an IPv4 network.
+		var v int
+		if _, err := fmt.Sscanf(bits, "%d", &v); err != nil || v < 96 || v > 128 {
+			return netip.Prefix{}, false, fmt.Errorf("bad mask length in %q", s)
+		}
+		p := netip.PrefixFrom(a.Unmap(), v-96)
+		if p.Masked().Addr() != a.Unmap() {
+			return netip.Prefix{}, false, fmt.Errorf("non-null host address bits in %q (Postfix then fails every lookup: 451 4.3.0)", s)
+		}
+		return p, true, nil
+	}
 	a = a.Unmap()
 	if a.Is6() && !bracketed && hasLen {
 		return netip.Prefix{}, false, fmt.Errorf("IPv6 network %q must be written in brackets, [addr]/len", s)

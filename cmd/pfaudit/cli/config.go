@@ -60,9 +60,9 @@ func RunConfig(cmd *cobra.Command, o *ConfigOptions, st Streams) error {
 	if o.Format != "text" && o.Format != "json" {
 		return withCode(ExitError, fmt.Errorf("--format: %q is not one of text, json", o.Format))
 	}
-	cfg, err := input.Load(cmd.Context(), o.Input)
+	cfg, err := loadInput(cmd, inputFlags{o.Input})
 	if err != nil {
-		return inputError(err)
+		return err
 	}
 	v, err := cfg.Query(o.View)
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/pfaudit/pfaudit/postconf"
 	"github.com/pfaudit/pfaudit/postconf/diag"
 	"github.com/pfaudit/pfaudit/postconf/input"
 )
@@ -102,6 +103,7 @@ that fix what it finds.`,
 	root.SetOut(st.Out)
 	root.SetErr(st.Err)
 	root.AddCommand(newConfigCmd(st))
+	root.AddCommand(newAuditCmd(st))
 	return root
 }
 
@@ -120,11 +122,12 @@ func (f *inputFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.Postconf, "postconf", "", "path of the postconf binary used for defaults")
 }
 
-// inputError maps a loading error to an exit code.
-func inputError(err error) error {
-	var ue *input.UsageError
-	if errors.As(err, &ue) {
-		return withCode(ExitError, err)
+// loadInput reads the configuration the flags name; every failure to do so
+// is exit code 2.
+func loadInput(cmd *cobra.Command, f inputFlags) (*postconf.Config, error) {
+	cfg, err := input.Load(cmd.Context(), f.Options)
+	if err != nil {
+		return nil, withCode(ExitError, err)
 	}
-	return withCode(ExitError, err)
+	return cfg, nil
 }
