@@ -509,7 +509,27 @@ func runVantage(ctx context.Context, opt Options, t Target, cfg sessionConfig, t
 	vr.Sessions = sessions
 	vr.Attempts = results
 	vr.Verdict = verdictOf(results)
+	vr.Note = verdictNote(results)
 	return vr, targetInfo{host: host, banner: info.Banner}
+}
+
+// verdictNote explains an unknown verdict.
+func verdictNote(rs []AttemptResult) string {
+	n := map[string]int{}
+	for _, r := range rs {
+		if r.Class != ClassLocal {
+			n[r.Outcome]++
+		}
+	}
+	switch {
+	case n[OutcomeAccepted] > 0:
+		return ""
+	case n[OutcomeDeferred] > 0:
+		return fmt.Sprintf("%d relay attempts deferred with 4xx (454 4.7.1 is defer_unauth_destination): a 4xx is not proof of closed, soft_bounce = yes turns every reject into one", n[OutcomeDeferred])
+	case n[OutcomeAuthRequired] > 0:
+		return "authentication required (530): relay without credentials was not accepted; authenticated relay was not tested"
+	}
+	return ""
 }
 
 // serverName picks H: the configured myhostname, else the first word of

@@ -95,15 +95,16 @@ func (e *runEnv) probe(ctx context.Context, t Target, vantage string) (VantageRe
 	switch vantage {
 	case VantageLoopback:
 		vr, info := e.run(ctx, t, vantage, e.baseConfig(t))
+		desc := "loopback: the view of local clients only; mynetworks trusts 127.0.0.0/8 and ::1 by default, so an open verdict here does not make the server an open relay"
 		if !t.AddrPort.Addr().IsLoopback() {
-			vr.Note = join("the target is not a loopback address: this is the view of a client on this host at "+vr.Client, vr.Note)
+			desc = "loopback: the target is not a loopback address, so this is the view of a client on this host at " + vr.Client
 		}
-		vr.Note = join(vr.Note, "loopback: the view of local clients only; mynetworks trusts 127.0.0.0/8 and ::1 by default, so an open verdict here does not make the server an open relay")
+		vr.Note = join(desc, vr.Note)
 		return vr, info
 	case VantageRemote:
 		vr, info := e.run(ctx, t, vantage, e.baseConfig(t))
 		if vr.Client != "" {
-			vr.Note = "remote: the view of a client at " + vr.Client + " (as the server sees it unless NAT or a proxy stands between)"
+			vr.Note = join("remote: the view of a client at "+vr.Client+" (as the server sees it unless NAT or a proxy stands between)", vr.Note)
 		}
 		return vr, info
 	case VantageXClient:
@@ -143,7 +144,7 @@ func (e *runEnv) xclient(ctx context.Context, t Target) (VantageReport, targetIn
 	cfg.xclient = e.opt.ClientAddr
 	vr, info := e.run(ctx, t, VantageXClient, cfg)
 	if isXClientUnavailable(vr) {
-		vr.Note = "XCLIENT unavailable: " + vr.Attempts[0].Text
+		vr.Note = join("XCLIENT unavailable: "+vr.Attempts[0].Text, vr.Note)
 		return vr, info
 	}
 	vr.Note = join("xclient: every session claims to come from "+e.opt.ClientAddr.String()+
@@ -168,7 +169,7 @@ func (e *runEnv) netns(ctx context.Context, t Target) (VantageReport, targetInfo
 	vr, info := e.run(ctx, t, VantageNetns, cfg)
 	peer := ns.Peer(t.AddrPort.Addr())
 	vr.Note = join("netns: a client at "+peer.String()+" in a temporary network namespace, joined to this host by a point-to-point veth pair: the view of an untrusted outside client", vr.Note)
-	if len(vr.Attempts) == 1 && vr.Attempts[0].Stage == StageConnect && errors.Is(info.err, syscall.ECONNREFUSED) {
+	if errors.Is(info.err, syscall.ECONNREFUSED) {
 		vr.Note = join(vr.Note, "connection refused from outside: the listener accepts local connections only (inet_interfaces), so outside clients cannot reach it")
 	}
 	return vr, info
