@@ -81,4 +81,8 @@ type Finding struct {
 	// Evidence is the probe's observation when it confirmed, refuted or
 	// contradicted the finding.
 	Evidence string `json:"evidence,omitempty"`
+
+	// severitySet marks a severity chosen by the check itself (a policy
+	// expectation's own severity) rather than the catalogue's.
+	severitySet bool
 }

@@ -1,0 +1,318 @@
+package rules
+
+import (
+	"net/netip"
+	"path"
+	"slices"
+	"strings"
+
+	"github.com/pfaudit/pfaudit/audit/relay"
+	"github.com/pfaudit/pfaudit/postconf"
+	"github.com/pfaudit/pfaudit/postconf/diag"
+)
+
+// Context is what a check sees: the configuration, the relay analysis of
+// its smtpd listeners, and the site policy (nil: none).
+type Context struct {
+	Cfg      *postconf.Config
+	Analyses []*relay.Analysis
+	Policy   *Policy
+	// Listeners are the smtpd listeners to check. When nil, they are taken
+	// from Analyses, or (no analyses) found in master.cf the way smtpd's
+	// services are: inet entries running smtpd, and postscreen with the
+	// "smtpd pass" service behind it.
+	Listeners []relay.Listener
+}
+
+// listeners returns the smtpd listeners in master.cf order.
+func (c *Context) listeners() []relay.Listener {
+	if c.Listeners != nil {
+		return c.Listeners
+	}
+	if len(c.Analyses) > 0 {
+		out := make([]relay.Listener, 0, len(c.Analyses))
+		for _, a := range c.Analyses {
+			if a != nil {
+				out = append(out, a.Listener)
+			}
+		}
+		return out
+	}
+	c.Listeners = FindListeners(c.Cfg)
+	return c.Listeners
+}
+
+// FindListeners lists the smtpd listeners of master.cf: inet services whose
+// command is smtpd, and postscreen services with the pass service named by
+// smtpd_service_name behind them (master(5), POSTSCREEN_README). It is the
+// fallback when no relay analysis supplies them.
+func FindListeners(cfg *postconf.Config) []relay.Listener {
+	if cfg == nil || cfg.Master == nil {
+		return nil
+	}
+	var out []relay.Listener
+	for _, s := range cfg.Master.Services {
+		if s.Type != "inet" {
+			continue
+		}
+		l := relay.Listener{Key: s.Key(), Front: s, Service: s}
+		switch path.Base(s.Command) {
+		case "smtpd":
+		case "postscreen":
+			name, _ := cfg.Expand(s, "smtpd_service_name")
+			if name == "" {
+				name = "smtpd"
+			}
+			pass := cfg.Master.Lookup(name + "/pass")
+			if pass == nil {
+				continue
+			}
+			l.Service, l.Postscreen = pass, true
+		default:
+			continue
+		}
+		l.Host, l.Port = SplitInetName(s.Name)
+		l.IPv4, l.IPv6 = protocols(cfg)
+		if l.Host != "" {
+			if a, err := netip.ParseAddr(l.Host); err == nil {
+				l.IPv4, l.IPv6 = a.Unmap().Is4(), a.Is6() && !a.Is4In6()
+			}
+			l.LoopbackOnly = isLoopbackHost(l.Host)
+		} else {
+			l.LoopbackOnly = interfacesLoopbackOnly(cfg)
+		}
+		out = append(out, l)
+	}
+	return out
+}
+
+// SplitInetName splits a master.cf inet service name into host and port:
+// "smtp" -> ("", "smtp"), "127.0.0.1:10025", "[::1]:25" -> ("::1", "25").
+func SplitInetName(name string) (host, port string) {
+	if strings.HasPrefix(name, "[") {
+		if i := strings.Index(name, "]:"); i > 0 {
+			return name[1:i], name[i+2:]
+		}
+	}
+	if i := strings.LastIndexByte(name, ':'); i >= 0 {
+		return name[:i], name[i+1:]
+	}
+	return "", name
+}
+
+// protocols reports which address families inet_protocols enables.
+func protocols(cfg *postconf.Config) (v4, v6 bool) {
+	v, _ := cfg.Expand(nil, "inet_protocols")
+	for _, f := range postconf.SplitList(strings.ToLower(v)) {
+		switch f {
+		case "all":
+			return true, true
+		case "ipv4":
+			v4 = true
+		case "ipv6":
+			v6 = true
+		}
+	}
+	return v4, v6
+}
+
+func isLoopbackHost(h string) bool {
+	h = strings.Trim(h, "[]")
+	if strings.EqualFold(h, "localhost") {
+		return true
+	}
+	a, err := netip.ParseAddr(h)
+	return err == nil && a.Unmap().IsLoopback()
+}
+
+// interfacesLoopbackOnly reports whether inet_interfaces (a global setting:
+// master binds the sockets, so -o cannot change it) names only loopback
+// addresses.
+func interfacesLoopbackOnly(cfg *postconf.Config) bool {
+	v, _ := cfg.Expand(nil, "inet_interfaces")
+	f := postconf.SplitList(v)
+	if len(f) == 0 {
+		return false
+	}
+	for _, x := range f {
+		if strings.EqualFold(x, "loopback-only") || isLoopbackHost(x) {
+			continue
+		}
+		return false
+	}
+	return true
+}
+
+// portNumber maps the service names master.cf uses for SMTP to numbers.
+func portNumber(port string) string {
+	switch strings.ToLower(port) {
+	case "smtp":
+		return "25"
+	case "submission":
+		return "587"
+	case "submissions", "smtps", "urd":
+		return "465"
+	}
+	return port
+}
+
+// isSubmission reports whether the listener is a message submission port
+// (587) or implicit-TLS submission (465).
+func isSubmission(l relay.Listener) bool {
+	p := portNumber(l.Port)
+	return p == "587" || p == "465"
+}
+
+func isPort25(l relay.Listener) bool { return portNumber(l.Port) == "25" }
+
+// param is an effective value as seen by one listener (or globally).
+type param struct {
+	Name  string
+	Raw   postconf.Value
+	Value string // expanded; "" when expansion failed
+	Err   error
+	// Svc is the master.cf service whose -o set the value, nil when the
+	// value comes from main.cf or the defaults.
+	Svc *postconf.Service
+}
+
+// param returns name's effective value in svc's scope (nil: global).
+func (c *Context) param(svc *postconf.Service, name string) param {
+	raw, _ := c.Cfg.Raw(svc, name)
+	p := param{Name: name, Raw: raw}
+	if raw.Source == postconf.SourceOverride {
+		p.Svc = svc
+	}
+	p.Value, p.Err = c.Cfg.Expand(svc, name)
+	return p
+}
+
+// value is the expanded effective value, lower-cased and trimmed, for
+// comparisons with keywords.
+func (c *Context) value(svc *postconf.Service, name string) string {
+	v, _ := c.Cfg.Expand(svc, name)
+	return strings.ToLower(strings.TrimSpace(v))
+}
+
+// isYes reports whether a boolean parameter is on (Postfix accepts yes/no,
+// case-insensitively; true/false too since 2.x).
+func (c *Context) isYes(svc *postconf.Service, name string) bool {
+	switch c.value(svc, name) {
+	case "yes", "true", "1":
+		return true
+	}
+	return false
+}
+
+// isSet reports whether main.cf or an override of svc sets name.
+func (p param) isSet() bool {
+	return p.Raw.Source == postconf.SourceMainCF || p.Raw.Source == postconf.SourceOverride
+}
+
+// pos is where a finding about p points: the -o line, the main.cf line, or
+// (a default) main.cf itself with no line, since that is where a fix goes.
+func (c *Context) pos(p param) diag.Pos {
+	if !p.Raw.Pos.IsZero() {
+		return p.Raw.Pos
+	}
+	return diag.Pos{File: c.Cfg.Main.File}
+}
+
+// scope is the Service a finding about p names: the listener when the
+// value is the listener's own override, "" when it comes from main.cf.
+func scope(l relay.Listener, p param) string {
+	if p.Svc != nil {
+		return l.Key
+	}
+	return ""
+}
+
+// tlsLevel is the effective smtpd TLS security level in svc's scope:
+// smtpd_tls_security_level when set, else the legacy smtpd_enforce_tls and
+// smtpd_use_tls booleans (postconf(5) smtpd_tls_security_level).
+func (c *Context) tlsLevel(svc *postconf.Service) string {
+	if v := c.value(svc, "smtpd_tls_security_level"); v != "" {
+		return v
+	}
+	if c.isYes(svc, "smtpd_enforce_tls") {
+		return "encrypt"
+	}
+	if c.isYes(svc, "smtpd_use_tls") {
+		return "may"
+	}
+	return "none"
+}
+
+// exposed reports whether Internet clients can reach the listener.
+func exposed(l relay.Listener) bool { return !l.LoopbackOnly }
+
+// Roles returns the host roles the rules run for: the policy's, or those
+// inferred from the configuration (InferRoles).
+func (c *Context) Roles() []string {
+	if c.Policy != nil && len(c.Policy.Roles) > 0 {
+		return c.Policy.Roles
+	}
+	return c.InferRoles()
+}
+
+// InferRoles guesses the host's roles when no policy names them:
+//   - mx: an smtpd listener on port 25 that Internet clients can reach,
+//     and domains this host receives mail for;
+//   - submission: a listener on 587 or 465;
+//   - smarthost-client: relayhost is set;
+//   - null-client: relayhost set, nothing delivered locally
+//     (mydestination empty) and no exposed listener
+//     (STANDARD_CONFIGURATION_README "Postfix on a null client");
+//   - send-only: no exposed listener and no relayhost.
+func (c *Context) InferRoles() []string {
+	var roles []string
+	exposedAny, mx, sub := false, false, false
+	for _, l := range c.listeners() {
+		if !exposed(l) {
+			continue
+		}
+		exposedAny = true
+		if isPort25(l) {
+			mx = true
+		}
+		if isSubmission(l) {
+			sub = true
+		}
+	}
+	inbound := c.value(nil, "mydestination") != "" || c.value(nil, "virtual_mailbox_domains") != "" ||
+		c.value(nil, "virtual_alias_domains") != "" || c.value(nil, "relay_domains") != ""
+	relayhost := c.value(nil, "relayhost") != ""
+	if mx && inbound {
+		roles = append(roles, RoleMX)
+	}
+	if sub {
+		roles = append(roles, RoleSubmission)
+	}
+	if relayhost {
+		roles = append(roles, RoleSmarthostClient)
+		if c.value(nil, "mydestination") == "" && !exposedAny {
+			roles = append(roles, RoleNullClient)
+		}
+	}
+	if !exposedAny && !relayhost {
+		roles = append(roles, RoleSendOnly)
+	}
+	if !mx && !sub && exposedAny && !slices.Contains(roles, RoleMX) {
+		// An exposed smtpd on another port (a relay hub, a filter): treat
+		// as an MX for the rules that care about inbound exposure.
+		roles = append(roles, RoleMX)
+	}
+	return roles
+}
+
+// Host roles a site policy can name (and InferRoles guesses).
+const (
+	RoleMX              = "mx"
+	RoleSubmission      = "submission"
+	RoleSmarthostClient = "smarthost-client"
+	RoleNullClient      = "null-client"
+	RoleSendOnly        = "send-only"
+)
+
+// AllRoles lists the valid roles.
+var AllRoles = []string{RoleMX, RoleSubmission, RoleSmarthostClient, RoleNullClient, RoleSendOnly}

@@ -1,0 +1,178 @@
+package rules
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/pfaudit/pfaudit/audit/relay"
+)
+
+// Exposure family: what the listeners show and accept from the Internet
+// (postconf(5) inet_interfaces, smtpd_banner, disable_vrfy_command; the
+// submission entries of Postfix's master.cf; CIS and DISA STIG mail
+// benchmarks).
+
+// exposedListeners are the listeners Internet clients can reach.
+func (c *Context) exposedListeners() []relay.Listener {
+	var out []relay.Listener
+	for _, l := range c.listeners() {
+		if exposed(l) {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+func checkSendOnlyExposed(c *Context) []Finding {
+	ls := c.exposedListeners()
+	if len(ls) == 0 {
+		return nil
+	}
+	var keys []string
+	for _, l := range ls {
+		keys = append(keys, l.Key)
+	}
+	p := c.param(nil, "inet_interfaces")
+	msg := fmt.Sprintf("this host's role (%s) does not receive mail from other machines, but %s accept connections from the network (inet_interfaces = %s); a send-only host should listen on loopback only (CIS: local-only mode)",
+		strings.Join(c.Roles(), ", "), strings.Join(keys, ", "), strings.TrimSpace(p.Value))
+	f := at(Finding{Parameter: "inet_interfaces", Message: msg}, c.pos(p))
+	for _, l := range ls {
+		if l.Host != "" {
+			// Bound to an explicit address: inet_interfaces does not apply.
+			f.Remediation = append(f.Remediation, c.postconf()+" -MX "+quote(l.Front.Key()))
+		}
+	}
+	if len(f.Remediation) < len(ls) {
+		f.Remediation = append([]string{c.mainSet("inet_interfaces", "loopback-only")}, f.Remediation...)
+	}
+	f.Apply = "restart"
+	return []Finding{f}
+}
+
+func checkSASLOnPort25(c *Context) []Finding {
+	var out []Finding
+	for _, l := range c.exposedListeners() {
+		if !isPort25(l) || !c.isYes(l.Service, "smtpd_sasl_auth_enable") {
+			continue
+		}
+		p := c.param(l.Service, "smtpd_sasl_auth_enable")
+		msg := fmt.Sprintf("%s (port 25, the MX port) offers SASL AUTH (smtpd_sasl_auth_enable = yes from %s): password guessing and stolen-credential relaying hit the port every MX must expose; offer AUTH on submission (587) and submissions (465) only", l.Key, sourceName(p))
+		f := at(Finding{Service: l.Key, Parameter: p.Name, Message: msg}, c.pos(p))
+		f.Remediation = []string{c.svcSet(l.Service, p.Name, "no")}
+		out = append(out, f)
+	}
+	return out
+}
+
+func sourceName(p param) string {
+	switch {
+	case p.Svc != nil:
+		return "its master.cf -o"
+	case p.isSet():
+		return "main.cf"
+	}
+	return "the default"
+}
+
+func checkVRFY(c *Context) []Finding {
+	if len(c.exposedListeners()) == 0 {
+		return nil
+	}
+	var out []Finding
+	for _, s := range c.netScopes("disable_vrfy_command") {
+		if s.Key != "" && !slices.ContainsFunc(c.exposedListeners(), func(l relay.Listener) bool { return l.Key == s.Key }) {
+			continue
+		}
+		if c.isYes(s.P.Svc, "disable_vrfy_command") {
+			continue
+		}
+		msg := fmt.Sprintf("VRFY is enabled (disable_vrfy_command = %s, %s): anyone can probe which addresses exist here (Lynis MAIL-8820)", strings.TrimSpace(s.P.Value), scopeName(s.Key))
+		f := at(Finding{Service: s.Key, Parameter: s.P.Name, Message: msg}, c.pos(s.P))
+		f.Remediation = []string{c.set(s.P, "yes")}
+		out = append(out, f)
+	}
+	return out
+}
+
+var bannerDisclosure = regexp.MustCompile(`(?i)\$\{?\(?mail_(name|version)\b|postfix|debian|ubuntu|centos|red ?hat|rhel|fedora|freebsd|openbsd|netbsd|suse|alpine|\b\d+\.\d+\.\d+\b`)
+
+func checkBanner(c *Context) []Finding {
+	if len(c.exposedListeners()) == 0 {
+		return nil
+	}
+	var out []Finding
+	for _, s := range c.netScopes("smtpd_banner") {
+		raw := s.P.Raw.Raw
+		if !bannerDisclosure.MatchString(raw) {
+			continue
+		}
+		msg := fmt.Sprintf("the SMTP greeting discloses software or version details (smtpd_banner = %s, %s, shown as %q): it tells attackers which exploits to try (Lynis MAIL-8818); RFC 5321 requires only the host name", raw, scopeName(s.Key), strings.TrimSpace(s.P.Value))
+		f := at(Finding{Service: s.Key, Parameter: s.P.Name, Message: msg}, c.pos(s.P))
+		f.Remediation = []string{c.set(s.P, "$myhostname ESMTP")}
+		out = append(out, f)
+	}
+	return out
+}
+
+func checkSubmissionEncrypt(c *Context) []Finding {
+	var out []Finding
+	for _, l := range c.exposedListeners() {
+		if portNumber(l.Port) != "587" {
+			continue
+		}
+		lvl := c.tlsLevel(l.Service)
+		if lvl == "encrypt" || lvl == "dane" || lvl == "verify" || lvl == "secure" || c.isYes(l.Service, "smtpd_tls_wrappermode") {
+			continue
+		}
+		p := c.param(l.Service, "smtpd_tls_security_level")
+		msg := fmt.Sprintf("%s (submission, port 587) does not require TLS (smtpd_tls_security_level = %s): mail clients may send passwords and mail in clear text; Postfix's master.cf template sets -o smtpd_tls_security_level=encrypt", l.Key, lvl)
+		f := at(Finding{Service: l.Key, Parameter: p.Name, Message: msg}, c.pos(p))
+		if p.Svc == nil {
+			f = at(f, l.Service.Pos)
+		}
+		f.Remediation = []string{c.svcSet(l.Service, p.Name, "encrypt")}
+		out = append(out, f)
+	}
+	return out
+}
+
+func checkSmtpsWrapper(c *Context) []Finding {
+	var out []Finding
+	for _, l := range c.exposedListeners() {
+		if portNumber(l.Port) != "465" || c.isYes(l.Service, "smtpd_tls_wrappermode") {
+			continue
+		}
+		p := c.param(l.Service, "smtpd_tls_wrappermode")
+		msg := fmt.Sprintf("%s (submissions, port 465) does not set smtpd_tls_wrappermode = yes: clients expect TLS from the first byte (RFC 8314) and fail, or talk to a plain-text SMTP server on a port they believe encrypted", l.Key)
+		f := at(Finding{Service: l.Key, Parameter: p.Name, Message: msg}, l.Service.Pos)
+		if p.Svc != nil {
+			f = at(f, p.Raw.Pos)
+		}
+		f.Remediation = []string{c.svcSet(l.Service, p.Name, "yes")}
+		out = append(out, f)
+	}
+	return out
+}
+
+func checkNonMXClientRestrictions(c *Context) []Finding {
+	roles := c.Roles()
+	if slices.Contains(roles, RoleMX) || slices.Contains(roles, RoleSubmission) {
+		return nil
+	}
+	var out []Finding
+	for _, l := range c.exposedListeners() {
+		p := c.param(l.Service, "smtpd_client_restrictions")
+		got := parseRestrictionsText(p.Value)
+		if sameList(got, []string{"permit_mynetworks", "reject"}) {
+			continue
+		}
+		key := scope(l, p)
+		msg := fmt.Sprintf("this host is not a mail server (role %s) but smtpd_client_restrictions (%s) is %q, not \"permit_mynetworks, reject\": clients outside mynetworks can still talk SMTP to it (DISA STIG: prevent unrestricted mail relaying)", strings.Join(roles, ", "), scopeName(key), strings.TrimSpace(p.Value))
+		f := at(Finding{Service: key, Parameter: p.Name, Message: msg}, c.pos(p))
+		f.Remediation = c.setList(p, []string{"permit_mynetworks", "reject"})
+		out = append(out, f)
+	}
+	return out
+}

@@ -1,0 +1,429 @@
+package rules
+
+import (
+	"bufio"
+	"bytes"
+	"io"
+	"net/netip"
+	"os"
+	"strings"
+
+	"github.com/pfaudit/pfaudit/postconf/diag"
+)
+
+// netKind is what a network-list element (mynetworks,
+// smtpd_authorized_xclient_hosts, ...) is to Postfix's match_list.
+type netKind int
+
+const (
+	netPrefix      netKind = iota // address or net/mask
+	netUnbracketed                // IPv6 without []: Postfix reads it as type:table
+	netBad                        // malformed net/mask
+	netHostname                   // a host or domain name pattern
+	netFile                       // /file/name (its contents follow as entries)
+	netTable                      // type:table
+	netComment                    // after a '#' inside the value: not a comment to Postfix
+)
+
+// netEntry is one element of a network list.
+type netEntry struct {
+	Text     string // as written, including any '!'
+	Neg      bool
+	Kind     netKind
+	Prefix   netip.Prefix // masked; valid for netPrefix and netUnbracketed
+	HostBits bool         // the address had bits set beyond the mask
+	Why      string       // for netBad
+	File     string       // the /file the entry came from, "" for the value itself
+	Pos      diag.Pos
+}
+
+// maxNetFileSize bounds what is read of a /file/name list.
+const maxNetFileSize = 1 << 20
+
+// netEntries parses a network list value, expanding /file/name elements
+// the way match_list_parse() does (lines starting with '#' skipped, the
+// rest split on commas and whitespace). Unreadable files are skipped:
+// Postfix would fail on them, which postconf does not show either.
+func netEntries(value string, pos diag.Pos) []netEntry {
+	return netEntriesDepth(value, pos, "", 0)
+}
+
+func netEntriesDepth(value string, pos diag.Pos, file string, depth int) []netEntry {
+	var out []netEntry
+	comment := false
+	for _, tok := range splitList(value) {
+		if strings.HasPrefix(tok, "#") {
+			comment = true
+		}
+		if comment {
+			out = append(out, netEntry{Text: tok, Kind: netComment, File: file, Pos: pos})
+			continue
+		}
+		e := parseNetEntry(tok)
+		e.File, e.Pos = file, pos
+		out = append(out, e)
+		if e.Kind == netFile && depth < 4 {
+			out = append(out, readNetFile(e.Text, depth+1)...)
+		}
+	}
+	return out
+}
+
+func readNetFile(name string, depth int) []netEntry {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxNetFileSize))
+	if err != nil {
+		return nil
+	}
+	var out []netEntry
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(make([]byte, 64<<10), maxNetFileSize)
+	n := 0
+	for sc.Scan() {
+		n++
+		line := sc.Text()
+		if strings.HasPrefix(line, "#") {
+			continue
+		}
+		for _, e := range netEntriesDepth(line, diag.Pos{File: name, Line: n}, name, depth) {
+			if e.Kind == netComment {
+				// match_list_parse skips only lines that start with '#';
+				// a '#' later on the line is a pattern like any other.
+				e = parseNetEntry(e.Text)
+				e.File, e.Pos = name, diag.Pos{File: name, Line: n}
+			}
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// parseNetEntry classifies one element as match_list and cidr_match do
+// (postconf(5) mynetworks: "IPv6 address information must be specified
+// inside [] ... IPv6 addresses contain the ':' character, and would
+// otherwise be confused with a type:table pattern").
+func parseNetEntry(tok string) netEntry {
+	e := netEntry{Text: tok}
+	s := tok
+	for strings.HasPrefix(s, "!") {
+		e.Neg = !e.Neg
+		s = s[1:]
+	}
+	switch {
+	case strings.HasPrefix(s, "/"):
+		e.Kind = netFile
+		e.Text = s
+	case strings.HasPrefix(s, "["):
+		inner, rest, ok := strings.Cut(s[1:], "]")
+		switch {
+		case !ok:
+			e.Kind, e.Why = netBad, "missing ']'"
+		case rest == "":
+			e.setPrefix(inner, "")
+		case strings.HasPrefix(rest, "/"):
+			e.setPrefix(inner, rest[1:])
+		default:
+			e.Kind, e.Why = netBad, "garbage after ']'"
+		}
+	case strings.Contains(s, ":"):
+		a, m, _ := strings.Cut(s, "/")
+		if _, err := netip.ParseAddr(a); err == nil {
+			e.setPrefix(a, m)
+			if e.Kind == netPrefix {
+				e.Kind = netUnbracketed
+			}
+		} else {
+			e.Kind = netTable
+		}
+	case strings.Contains(s, "/"):
+		a, m, _ := strings.Cut(s, "/")
+		e.setPrefix(a, m)
+	default:
+		if _, err := netip.ParseAddr(s); err == nil {
+			e.setPrefix(s, "")
+		} else {
+			e.Kind = netHostname
+		}
+	}
+	return e
+}
+
+func (e *netEntry) setPrefix(addr, mask string) {
+	a, err := netip.ParseAddr(addr)
+	if err != nil || a.Zone() != "" {
+		e.Kind, e.Why = netBad, "bad address "+addr
+		return
+	}
+	bits := a.BitLen()
+	if mask != "" {
+		n := 0
+		for _, c := range mask {
+			if c < '0' || c > '9' || n > 1000 {
+				e.Kind, e.Why = netBad, "bad mask "+mask
+				return
+			}
+			n = n*10 + int(c-'0')
+		}
+		if n > a.BitLen() {
+			e.Kind, e.Why = netBad, "mask longer than the address"
+			return
+		}
+		bits = n
+	}
+	p := netip.PrefixFrom(a, bits)
+	e.Prefix = p.Masked()
+	e.HostBits = e.Prefix.Addr() != a
+	e.Kind = netPrefix
+}
+
+// String formats the entry's prefix as Postfix wants it: IPv6 in brackets.
+func formatPrefix(p netip.Prefix) string {
+	if p.Addr().Is6() {
+		return "[" + p.Addr().String() + "]/" + itoa(p.Bits())
+	}
+	return p.String()
+}
+
+func itoa(n int) string {
+	if n == 0 {
+		return "0"
+	}
+	var b [8]byte
+	i := len(b)
+	for n > 0 {
+		i--
+		b[i] = byte('0' + n%10)
+		n /= 10
+	}
+	return string(b[i:])
+}
+
+// norm maps an IPv4-mapped IPv6 prefix of /96 or longer to the IPv4 prefix
+// it covers.
+func norm(p netip.Prefix) netip.Prefix {
+	if p.Addr().Is4In6() && p.Bits() >= 96 {
+		return netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96).Masked()
+	}
+	return p
+}
+
+var (
+	loopback4 = netip.MustParsePrefix("127.0.0.0/8")
+	loopback6 = netip.MustParsePrefix("::1/128")
+	// rfc1918 and carrier-grade NAT space: the networks behind NAT, Docker
+	// bridges and container gateways (rules-research.md failure 1).
+	privateBlocks = []netip.Prefix{
+		netip.MustParsePrefix("10.0.0.0/8"),
+		netip.MustParsePrefix("172.16.0.0/12"),
+		netip.MustParsePrefix("192.168.0.0/16"),
+		netip.MustParsePrefix("100.64.0.0/10"),
+	}
+	otherLocal = []netip.Prefix{
+		netip.MustParsePrefix("169.254.0.0/16"),
+		netip.MustParsePrefix("fc00::/7"),
+		netip.MustParsePrefix("fe80::/10"),
+	}
+	dockerPool = netip.MustParsePrefix("172.16.0.0/12")
+)
+
+func within(p, outer netip.Prefix) bool {
+	return p.Addr().Is4() == outer.Addr().Is4() && outer.Bits() <= p.Bits() && outer.Contains(p.Addr())
+}
+
+// breadth classes of a trusted prefix.
+type breadth int
+
+const (
+	bOK          breadth = iota
+	bEveryone            // 0.0.0.0/0, ::/0, [::ffff:0:0]/96
+	bPublicBroad         // public, shorter than /24 (IPv4) or /48 (IPv6)
+	bPrivateWide         // a whole RFC 1918 / CGNAT block, or /16 and wider inside one
+	bMistyped            // not private itself but containing a private block: 172.0.0.0/8
+)
+
+// classify judges one trusted prefix (after norm).
+func classify(p netip.Prefix) breadth {
+	p = norm(p)
+	if p.Bits() == 0 {
+		return bEveryone
+	}
+	if within(p, loopback4) || within(p, loopback6) {
+		return bOK
+	}
+	for _, b := range privateBlocks {
+		if within(p, b) {
+			if p.Bits() <= 16 {
+				return bPrivateWide
+			}
+			return bOK
+		}
+	}
+	for _, b := range otherLocal {
+		if within(p, b) {
+			if p.Addr().Is6() && p.Bits() < 48 {
+				return bPrivateWide
+			}
+			return bOK
+		}
+	}
+	if p.Addr().Is4() && p.Bits() >= 7 {
+		for _, b := range privateBlocks {
+			if within(b, p) {
+				return bMistyped
+			}
+		}
+	}
+	if (p.Addr().Is4() && p.Bits() < 24) || (p.Addr().Is6() && p.Bits() < 48) {
+		return bPublicBroad
+	}
+	return bOK
+}
+
+// coversAll reports whether the union of ps covers every IPv4 address or
+// every IPv6 address (e.g. 0.0.0.0/1 plus 128.0.0.0/1).
+func coversAll(ps []netip.Prefix) bool {
+	var v4, v6 []netip.Prefix
+	for _, p := range ps {
+		p = norm(p)
+		if p.Addr().Is4() {
+			v4 = append(v4, p)
+		} else {
+			v6 = append(v6, p)
+		}
+	}
+	return covers(netip.MustParsePrefix("0.0.0.0/0"), v4) || covers(netip.MustParsePrefix("::/0"), v6)
+}
+
+// covers reports whether the union of set covers target, splitting target
+// in halves only where a more specific member overlaps it.
+func covers(target netip.Prefix, set []netip.Prefix) bool {
+	finer := false
+	for _, p := range set {
+		if within(target, p) {
+			return true
+		}
+		if p.Bits() > target.Bits() && target.Contains(p.Addr()) {
+			finer = true
+		}
+	}
+	if !finer || target.Bits() >= target.Addr().BitLen() {
+		return false
+	}
+	lo := netip.PrefixFrom(target.Addr(), target.Bits()+1)
+	hiAddr := target.Addr().AsSlice()
+	bit := target.Bits()
+	hiAddr[bit/8] |= 0x80 >> (bit % 8)
+	ha, _ := netip.AddrFromSlice(hiAddr)
+	hi := netip.PrefixFrom(ha, target.Bits()+1)
+	return covers(lo, set) && covers(hi, set)
+}
+
+// mynetworksScope is one effective mynetworks: main.cf's (Listener zero)
+// or a listener's -o mynetworks.
+type netScope struct {
+	Key string // "" for main.cf
+	P   param
+}
+
+// mynetworksScopes lists main.cf's mynetworks and every listener override.
+func (c *Context) netScopes(name string) []netScope {
+	out := []netScope{{Key: "", P: c.param(nil, name)}}
+	for _, l := range c.listeners() {
+		p := c.param(l.Service, name)
+		if p.Svc != nil {
+			out = append(out, netScope{Key: l.Key, P: p})
+		}
+	}
+	return out
+}
+
+// cleanMynetworks is the one mynetworks value pfaudit proposes for a
+// scope, so that every mynetworks rule proposes the same command: entries
+// that trust everyone, too-wide or mistyped ranges and (with a policy)
+// networks outside the allowed ones are dropped, host bits are cleared,
+// IPv6 gets its brackets, text after a '#' goes. Files and tables stay
+// (their problems are fixed in the file). When nothing trusted is left,
+// loopback remains, as with mynetworks_style = host.
+// ok is false when the value cannot be improved by editing it.
+func (c *Context) cleanMynetworks(p param) (items []string, ok bool) {
+	if !p.isSet() {
+		return c.loopbackNets(), true
+	}
+	changed := false
+	for _, e := range netEntries(p.Value, c.pos(p)) {
+		if e.File != "" {
+			continue
+		}
+		switch e.Kind {
+		case netComment, netBad:
+			changed = true
+			continue
+		case netPrefix, netUnbracketed:
+			neg := ""
+			if e.Neg {
+				neg = "!"
+			}
+			if !e.Neg && (classify(e.Prefix) != bOK || !c.allowedNet(e.Prefix)) {
+				changed = true
+				continue
+			}
+			s := neg + formatPrefix(e.Prefix)
+			if e.Kind == netUnbracketed || e.HostBits {
+				changed = true
+			}
+			items = append(items, s)
+		default:
+			items = append(items, e.Text)
+		}
+	}
+	if !changed {
+		return nil, false
+	}
+	if len(items) == 0 {
+		items = c.loopbackNets()
+	}
+	return items, true
+}
+
+// loopbackNets is mynetworks for "trust only this host's loopback".
+func (c *Context) loopbackNets() []string {
+	_, v6 := protocols(c.Cfg)
+	if v6 {
+		return []string{"127.0.0.0/8", "[::1]/128"}
+	}
+	return []string{"127.0.0.0/8"}
+}
+
+// allowedNet reports whether the policy allows p in mynetworks (always
+// true without a policy list).
+func (c *Context) allowedNet(p netip.Prefix) bool {
+	if c.Policy == nil || len(c.Policy.AllowedNetworks) == 0 {
+		return true
+	}
+	p = norm(p)
+	for _, a := range c.Policy.AllowedNetworks {
+		if within(p, norm(a)) {
+			return true
+		}
+	}
+	return false
+}
+
+// mynetworksFix returns the command that sets the cleaned mynetworks.
+func (c *Context) mynetworksFix(p param) []string {
+	items, ok := c.cleanMynetworks(p)
+	if !ok {
+		return nil
+	}
+	if p.Svc != nil {
+		return []string{c.svcSet(p.Svc, p.Name, strings.Join(items, ","))}
+	}
+	return []string{c.mainSet(p.Name, strings.Join(items, " "))}
+}
+
+// netipPrefix shortens signatures.
+type netipPrefix = netip.Prefix

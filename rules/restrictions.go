@@ -1,0 +1,443 @@
+package rules
+
+import (
+	"strings"
+
+	"github.com/pfaudit/pfaudit/audit/relay"
+	"github.com/pfaudit/pfaudit/postconf"
+)
+
+// splitList splits a Postfix list value the way mystrtokq(" ,\t\r\n", "{}")
+// does for restriction lists and match lists (postconf(5) "3.0 and later: a
+// list element may be enclosed in {}"): separators are commas and
+// whitespace, and a {...} group, which may hold both, stays one element,
+// braces included.
+func splitList(s string) []string {
+	var out []string
+	i := 0
+	for i < len(s) {
+		for i < len(s) && isSep(s[i]) {
+			i++
+		}
+		if i >= len(s) {
+			break
+		}
+		start, depth := i, 0
+		for i < len(s) && (depth > 0 || !isSep(s[i])) {
+			switch s[i] {
+			case '{':
+				depth++
+			case '}':
+				if depth > 0 {
+					depth--
+				}
+			}
+			i++
+		}
+		out = append(out, s[start:i])
+	}
+	return out
+}
+
+func isSep(c byte) bool {
+	return c == ',' || c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f'
+}
+
+// restriction is one element of an smtpd restriction list with its
+// argument.
+type restriction struct {
+	Name  string // as written
+	Key   string // lower case: smtpd compares names case-insensitively
+	Arg   string // table, service, DNS domain or seconds, for those that take one
+	Index int    // 1-based position among the list's restrictions
+	Warn  bool   // preceded by warn_if_reject: can no longer reject
+}
+
+// Text is the restriction as written, with its argument.
+func (r restriction) Text() string {
+	if r.Arg != "" {
+		return r.Name + " " + r.Arg
+	}
+	return r.Name
+}
+
+// takesArg reports whether smtpd reads the next list element as the
+// restriction's argument (smtpd_check.c generic_checks and friends).
+func takesArg(key string) bool {
+	if strings.HasPrefix(key, "check_") && strings.HasSuffix(key, "_access") {
+		return true
+	}
+	switch key {
+	case "check_policy_service", "reject_rbl_client", "reject_rhsbl_client", "reject_rhsbl_reverse_client",
+		"reject_rhsbl_helo", "reject_rhsbl_sender", "reject_rhsbl_recipient", "permit_dnswl_client",
+		"permit_rhswl_client", "sleep", "reject_rbl", "reject_maps_rbl":
+		// reject_rbl and reject_maps_rbl are the pre-2.1 forms; reject_rbl
+		// takes a domain, reject_maps_rbl none (handled below).
+		return key != "reject_maps_rbl"
+	}
+	return false
+}
+
+// parseRestrictions splits a restriction list value into restrictions.
+func parseRestrictions(v string) []restriction {
+	toks := splitList(v)
+	var out []restriction
+	warn := false
+	for i := 0; i < len(toks); i++ {
+		key := strings.ToLower(toks[i])
+		if key == "warn_if_reject" {
+			warn = true
+			continue
+		}
+		r := restriction{Name: toks[i], Key: key, Index: len(out) + 1, Warn: warn}
+		warn = false
+		if takesArg(key) && i+1 < len(toks) {
+			r.Arg = toks[i+1]
+			i++
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// Restriction kinds for relay reasoning.
+type kind int
+
+const (
+	kOther   kind = iota
+	kGuard        // refuses an untrusted client's remote recipient
+	kTrusted      // permits only clients trusted by configuration or login
+	kRisky        // may permit an untrusted client
+)
+
+// guards are the restrictions smtpd's startup check accepts as relay
+// protection (smtpd_check.c; postconf(5) smtpd_relay_restrictions).
+var guards = map[string]bool{
+	"reject_unauth_destination": true, "defer_unauth_destination": true,
+	"reject": true, "defer": true, "defer_if_permit": true,
+}
+
+// trusted permits let through only what the configuration trusts: a
+// client in mynetworks, a SASL login, a certificate in relay_clientcerts,
+// or a recipient this host may receive for anyway.
+var trusted = map[string]bool{
+	"permit_mynetworks": true, "permit_sasl_authenticated": true,
+	"permit_tls_clientcerts": true, "permit_auth_destination": true,
+}
+
+// accessMap reports whether key is a check_*_access restriction whose
+// lookup key the client chooses or influences (everything except the
+// certificate and SASL-login keyed ones).
+func accessMap(key string) bool {
+	if !strings.HasPrefix(key, "check_") || !strings.HasSuffix(key, "_access") {
+		return false
+	}
+	return key != "check_ccert_access" && key != "check_sasl_access" && key != "check_etrn_access"
+}
+
+// riskyPermits are the built-in restrictions that can return PERMIT for a
+// client nobody vouched for (SMTPD_ACCESS_README; postconf(5) for each).
+var riskyPermits = map[string]bool{
+	"permit": true, "permit_mx_backup": true, "permit_tls_all_clientcerts": true,
+	"permit_inet_interfaces": true, "permit_naked_ip_address": true,
+	"permit_dnswl_client": true, "permit_rhswl_client": true, "check_relay_domains": true,
+	"check_policy_service": true,
+}
+
+// scope is everything needed to reason about one listener's lists.
+type listScope struct {
+	c       *Context
+	svc     *postconf.Service
+	classes map[string]bool
+}
+
+func (c *Context) scopeFor(svc *postconf.Service) *listScope {
+	s := &listScope{c: c, svc: svc, classes: map[string]bool{}}
+	v, _ := c.Cfg.Expand(svc, "smtpd_restriction_classes")
+	for _, n := range postconf.SplitList(v) {
+		s.classes[n] = true
+	}
+	return s
+}
+
+// isClass reports whether name is a restriction class in this scope.
+func (s *listScope) isClass(name string) bool { return s.classes[name] }
+
+// classList returns the restrictions of class name.
+func (s *listScope) classList(name string) []restriction {
+	v, _ := s.c.Cfg.Expand(s.svc, name)
+	return parseRestrictions(v)
+}
+
+// kindOf classifies r; restriction classes are followed (depth-bounded:
+// smtpd itself refuses recursive classes at startup).
+func (s *listScope) kindOf(r restriction, depth int) kind {
+	switch {
+	case r.Warn:
+		return kOther
+	case guards[r.Key]:
+		return kGuard
+	case trusted[r.Key]:
+		return kTrusted
+	case riskyPermits[r.Key] || accessMap(r.Key):
+		return kRisky
+	case s.isClass(r.Name):
+		if depth > 8 {
+			return kRisky
+		}
+		a := s.analyze(s.classList(r.Name), depth+1)
+		switch {
+		case a.Guard != nil && len(a.Risky) == 0:
+			return kGuard
+		case len(a.Risky) > 0 || a.Truncated:
+			return kRisky
+		}
+		return kOther
+	}
+	return kOther
+}
+
+// listAnalysis is the structure of one restriction list for relay.
+type listAnalysis struct {
+	// Guard is the first reachable guard, nil when none.
+	Guard *restriction
+	// Risky are the restrictions before Guard that may permit an
+	// untrusted client.
+	Risky []restriction
+	// Truncated: a bare permit ends the list before any guard.
+	Truncated bool
+}
+
+// Protects reports whether the list refuses an untrusted client's remote
+// recipient whatever its tables say.
+func (a listAnalysis) Protects() bool { return a.Guard != nil && len(a.Risky) == 0 }
+
+func (s *listScope) analyze(rs []restriction, depth int) listAnalysis {
+	var a listAnalysis
+	for i := range rs {
+		switch s.kindOf(rs[i], depth) {
+		case kGuard:
+			a.Guard = &rs[i]
+			return a
+		case kRisky:
+			a.Risky = append(a.Risky, rs[i])
+			if rs[i].Key == "permit" {
+				a.Truncated = true
+				return a
+			}
+		}
+	}
+	return a
+}
+
+// relayLists is the pair of RCPT lists of a listener.
+type relayLists struct {
+	scope       *listScope
+	Relay, Rcpt param
+	RelayA      listAnalysis
+	RcptA       listAnalysis
+}
+
+func (c *Context) relayLists(l relay.Listener) relayLists {
+	s := c.scopeFor(l.Service)
+	rl := relayLists{scope: s, Relay: c.param(l.Service, "smtpd_relay_restrictions"),
+		Rcpt: c.param(l.Service, "smtpd_recipient_restrictions")}
+	rl.RelayA = s.analyze(parseRestrictions(rl.Relay.Value), 0)
+	rl.RcptA = s.analyze(parseRestrictions(rl.Rcpt.Value), 0)
+	return rl
+}
+
+// Protected reports whether one of the two lists refuses untrusted relay
+// regardless of table contents: the recipient is refused when either list
+// refuses (SMTPD_ACCESS_README).
+func (rl relayLists) Protected() bool { return rl.RelayA.Protects() || rl.RcptA.Protects() }
+
+// exposedRisky returns the risky restrictions that decide relay: those
+// before the guard in a list, when neither list protects.
+func (rl relayLists) exposedRisky() []listedRestriction {
+	if rl.Protected() {
+		return nil
+	}
+	var out []listedRestriction
+	for _, r := range rl.RelayA.Risky {
+		out = append(out, listedRestriction{r, rl.Relay})
+	}
+	for _, r := range rl.RcptA.Risky {
+		out = append(out, listedRestriction{r, rl.Rcpt})
+	}
+	return out
+}
+
+type listedRestriction struct {
+	restriction
+	List param
+}
+
+// defaultRelayList is the smtpd_relay_restrictions default of
+// compatibility_level >= 1 with the 5xx guard (COMPATIBILITY_README).
+var defaultRelayList = []string{"permit_mynetworks", "permit_sasl_authenticated", "reject_unauth_destination"}
+
+// safeRelayList is the one fix pfaudit proposes for a listener's
+// smtpd_relay_restrictions, computed from the current list so that every
+// rule asking for a relay guard proposes the same value:
+//   - an empty list becomes permit_mynetworks, permit_sasl_authenticated,
+//     reject_unauth_destination;
+//   - defer_unauth_destination and check_relay_domains become
+//     reject_unauth_destination (a 4xx invites retries, postconf(5);
+//     check_relay_domains trusts client names and is removed in 3.9);
+//   - when something that may permit an untrusted client comes before the
+//     guard (or there is no guard), reject_unauth_destination is placed
+//     right before it, preceded by the trusted permits (permit_mynetworks,
+//     permit_sasl_authenticated, ...) of that part of the list so that
+//     they keep working: moved there when it is the guard, inserted
+//     otherwise (a `reject` guard keeps its meaning and place).
+func (s *listScope) safeRelayList(v string) []string {
+	rs := parseRestrictions(v)
+	if len(rs) == 0 {
+		return append([]string(nil), defaultRelayList...)
+	}
+	type item struct {
+		text string
+		r    restriction
+	}
+	items := make([]item, 0, len(rs)+1)
+	for _, r := range rs {
+		if (r.Key == "defer_unauth_destination" || r.Key == "check_relay_domains") && !r.Warn {
+			// check_relay_domains is gone in Postfix 3.9 (a server
+			// error there) and trusts client host names before that.
+			r.Name, r.Key = "reject_unauth_destination", "reject_unauth_destination"
+		}
+		t := r.Text()
+		if r.Warn {
+			t = "warn_if_reject " + t
+		}
+		items = append(items, item{t, r})
+	}
+	firstRisky, guard := -1, -1
+	for i, it := range items {
+		k := s.kindOf(it.r, 0)
+		if k == kGuard {
+			guard = i
+			break
+		}
+		if k == kRisky && firstRisky < 0 {
+			firstRisky = i
+		}
+	}
+	var out []string
+	texts := func(its []item) {
+		for _, it := range its {
+			out = append(out, it.text)
+		}
+	}
+	switch {
+	case firstRisky < 0 && guard >= 0:
+		texts(items)
+		return out
+	case firstRisky < 0:
+		texts(items)
+		return append(out, "reject_unauth_destination")
+	}
+	pre, rest := items, []item(nil)
+	if guard >= 0 {
+		pre, rest = items[:guard], items[guard:]
+		if items[guard].r.Key == "reject_unauth_destination" {
+			rest = items[guard+1:] // moved, not duplicated
+		}
+	}
+	// Trusted permits keep working: they move in front of the guard, the
+	// restrictions that could permit anyone go behind it.
+	var trustedLater, tail []item
+	for _, it := range pre[firstRisky:] {
+		if s.kindOf(it.r, 0) == kTrusted {
+			trustedLater = append(trustedLater, it)
+		} else {
+			tail = append(tail, it)
+		}
+	}
+	texts(pre[:firstRisky])
+	texts(trustedLater)
+	out = append(out, "reject_unauth_destination")
+	texts(tail)
+	texts(rest)
+	return out
+}
+
+// relayFix returns the command that gives l's smtpd_relay_restrictions a
+// working 5xx guard in the scope its value comes from.
+func (c *Context) relayFix(l relay.Listener) []string {
+	rl := c.relayLists(l)
+	want := rl.scope.safeRelayList(rl.Relay.Value)
+	if sameList(parseRestrictionsText(rl.Relay.Value), want) {
+		return nil
+	}
+	return c.setList(rl.Relay, want)
+}
+
+func parseRestrictionsText(v string) []string {
+	var out []string
+	for _, r := range parseRestrictions(v) {
+		t := r.Text()
+		if r.Warn {
+			t = "warn_if_reject " + t
+		}
+		out = append(out, t)
+	}
+	return out
+}
+
+func sameList(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// knownRestrictions are the restriction names smtpd 3.7 accepts
+// (postconf(5) "smtpd_*_restrictions"; smtpd_check.c), including the
+// pre-2.3 names it still maps. Anything else, unless it is a restriction
+// class, makes smtpd answer "451 4.3.5 Server configuration error" when
+// the list reaches it.
+var knownRestrictions = func() map[string]bool {
+	m := map[string]bool{}
+	for _, n := range strings.Fields(`
+permit reject defer defer_if_permit defer_if_reject warn_if_reject reject_unauth_pipelining
+reject_plaintext_session sleep reject_multi_recipient_bounce check_policy_service
+check_client_access check_client_a_access check_client_mx_access check_client_ns_access
+check_reverse_client_hostname_access check_reverse_client_hostname_a_access
+check_reverse_client_hostname_mx_access check_reverse_client_hostname_ns_access
+check_ccert_access check_sasl_access permit_inet_interfaces permit_mynetworks
+permit_sasl_authenticated permit_tls_all_clientcerts permit_tls_clientcerts
+reject_unknown_client reject_unknown_client_hostname reject_unknown_reverse_client_hostname
+reject_rbl_client reject_rbl reject_maps_rbl reject_rhsbl_client reject_rhsbl_reverse_client
+permit_dnswl_client permit_rhswl_client
+check_helo_access check_helo_a_access check_helo_mx_access check_helo_ns_access
+reject_invalid_helo_hostname reject_invalid_hostname reject_unknown_helo_hostname
+reject_unknown_hostname permit_naked_ip_address reject_non_fqdn_helo_hostname
+reject_non_fqdn_hostname reject_rhsbl_helo
+check_sender_access check_sender_a_access check_sender_mx_access check_sender_ns_access
+reject_unknown_sender_domain reject_unverified_sender reject_non_fqdn_sender reject_rhsbl_sender
+reject_sender_login_mismatch reject_authenticated_sender_login_mismatch
+reject_known_sender_login_mismatch reject_unauthenticated_sender_login_mismatch
+reject_unlisted_sender
+check_recipient_access check_recipient_a_access check_recipient_mx_access
+check_recipient_ns_access permit_auth_destination reject_unauth_destination
+defer_unauth_destination permit_mx_backup check_relay_domains reject_non_fqdn_recipient
+reject_rhsbl_recipient reject_unknown_recipient_domain reject_unlisted_recipient
+check_recipient_maps reject_unverified_recipient check_etrn_access`) {
+		m[n] = true
+	}
+	return m
+}()
+
+// restrictionParams are the main.cf lists of smtpd restrictions.
+var restrictionParams = []string{
+	"smtpd_client_restrictions", "smtpd_helo_restrictions", "smtpd_sender_restrictions",
+	"smtpd_relay_restrictions", "smtpd_recipient_restrictions", "smtpd_data_restrictions",
+	"smtpd_end_of_data_restrictions", "smtpd_etrn_restrictions",
+}
