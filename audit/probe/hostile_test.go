@@ -3,6 +3,7 @@ package probe
 import (
 	"context"
 	"io"
+	"net"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -279,5 +280,93 @@ func TestContextCancel(t *testing.T) {
 	}
 	if v := rep.Targets[0].Vantages[0]; v.Verdict != VerdictError {
 		t.Errorf("verdict %s", v.Verdict)
+	}
+}
+
+// TestWaitsForFinalGreeting: a postscreen-style "220-" greeting held for a
+// while; nothing may reach the server before the final "220 " line. Both
+// go-smtp's own client (verified, not assumed) and the probe wait.
+func TestWaitsForFinalGreeting(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	var pregreet atomic.Int32
+	srv := startFake(t, func(s *fakeServer) {
+		s.greet = func(c *fakeConn) {
+			c.send("220-mx.example.com ESMTP checking you")
+			// Anything the client says now is a PREGREET violation.
+			c.c.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+			if n, _ := c.r.Peek(1); len(n) > 0 {
+				pregreet.Add(1)
+			}
+			c.c.SetReadDeadline(time.Time{})
+			c.send("220-still checking", "220 mx.example.com ESMTP")
+		}
+	})
+	t.Run("go-smtp client", func(t *testing.T) {
+		conn, err := net.Dial("tcp", srv.addr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := smtp.NewClient(conn)
+		if err := c.Hello("probe.example.com"); err != nil {
+			t.Fatal(err)
+		}
+		c.Close()
+	})
+	t.Run("probe", func(t *testing.T) {
+		rep, err := Run(context.Background(), Options{Targets: []string{srv.addr()}, Vantage: VantageRemote, Timeout: 20 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v := rep.Targets[0].Vantages[0]; v.Verdict != VerdictClosed {
+			t.Errorf("verdict %s", v.Verdict)
+		}
+		if b := rep.Targets[0].Banner; b != "mx.example.com ESMTP checking you" {
+			t.Errorf("banner %q", b)
+		}
+	})
+	if n := pregreet.Load(); n != 0 {
+		t.Errorf("%d sessions talked before the final 220", n)
+	}
+	// The detector itself: a client like nmap's, which sends EHLO at once,
+	// is caught.
+	conn, err := net.Dial("tcp", srv.addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn.Write([]byte("EHLO eager.example.com\r\n"))
+	io.ReadFull(conn, make([]byte, len("220-mx.example.com ESMTP checking you\r\n220-still checking\r\n220 mx.example.com ESMTP\r\n")))
+	conn.Close()
+	srv.stop()
+	if n := pregreet.Load(); n != 1 {
+		t.Errorf("the eager client was not detected (%d)", n)
+	}
+}
+
+// TestGreeting421Retried: a server that says 421 at the first connection
+// only (busy) gets a second try, and Progress reports the sessions.
+func TestGreeting421Retried(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	srv := startFake(t, func(s *fakeServer) {
+		s.greet = func(c *fakeConn) {
+			if c.n == 1 {
+				c.send("421 4.3.2 Service busy, try later")
+				c.close()
+				return
+			}
+			c.send("220 mx.example.com ESMTP")
+		}
+	})
+	var progress strings.Builder
+	rep, err := Run(context.Background(), Options{Targets: []string{srv.addr()}, Vantage: VantageRemote,
+		Limits: Limits{ErrorSleep: time.Millisecond}, Progress: &progress, Parallel: 1})
+	srv.stop()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := rep.Targets[0].Vantages[0]; v.Verdict != VerdictClosed || v.Sessions != 5 {
+		t.Errorf("verdict %s after %d sessions, want closed after 5 (one 421, four of 9/9/9/8)", v.Verdict, v.Sessions)
+	}
+	if !strings.Contains(progress.String(), "35/35 attempts") {
+		t.Errorf("progress: %q", progress.String())
 	}
 }

@@ -422,6 +422,12 @@ func runVantage(ctx context.Context, opt Options, t Target, cfg sessionConfig, t
 	}
 
 	first, err := openSession(ctx, mkcfg())
+	for try := 1; err != nil && try <= opt.MaxRetries && retryable(ctx, err); try++ {
+		// 421 at the greeting (overload, postscreen's 421 for a client it
+		// does not want right now) or a dropped connection: try again.
+		sleepCtx(ctx, opt.Limits.ErrorSleep)
+		first, err = openSession(ctx, mkcfg())
+	}
 	if err != nil {
 		vr.Sessions = sessions
 		vr.Attempts = []AttemptResult{sessionFailure(err, cfg.helo)}
@@ -599,6 +605,11 @@ func failed(a Attempt, err error) AttemptResult {
 // session could be set up.
 func sessionFailure(err error, helo string) AttemptResult {
 	return failed(Attempt{Variant: "session", HELO: helo}, err)
+}
+
+func retryable(ctx context.Context, err error) bool {
+	var se *sessionError
+	return ctx.Err() == nil && errors.As(err, &se) && se.retry
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) {
