@@ -1,0 +1,192 @@
+// Package render turns one audit result (Report) into the output formats of
+// `pfaudit audit`: a terminal table, JSON with a documented stable schema,
+// Markdown, and SARIF 2.1.0 for code scanning. Renderers only format: the
+// findings, their fixes and the listener verdicts are computed elsewhere
+// (packages rules and audit/relay), and probe evidence slots in through
+// ListenerReport.Probe and Finding.Status/Evidence.
+package render
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/pfaudit/pfaudit/audit/relay"
+	"github.com/pfaudit/pfaudit/rules"
+)
+
+// Report is the result of one audit, the single model every renderer reads.
+type Report struct {
+	// Tool and Version name the program ("pfaudit", "1.2.0").
+	Tool, Version string
+	// ConfigDir is the audited configuration directory ("" for dumps).
+	ConfigDir string
+	// Defaults says where defaults came from ("postconf -d (...)").
+	Defaults string
+	// LineNumbers is false when the configuration came from postconf
+	// dumps, whose findings carry line 0.
+	LineNumbers bool
+	// Roles are the host roles the rules ran for.
+	Roles []string
+	// Listeners are the smtpd listeners with their relay verdicts.
+	Listeners []ListenerReport
+	// Findings, sorted (rules.SortFindings).
+	Findings []rules.Finding
+	// Warnings are postconf-style warnings about the input.
+	Warnings []string
+}
+
+// ListenerReport is one smtpd listener's relay verdict and why.
+type ListenerReport struct {
+	// Service names the listener as postconf -M does: "smtp/inet",
+	// "127.0.0.1:10025/inet".
+	Service string `json:"service"`
+	// Verdict for untrusted Internet clients: open, closed, broken, unknown.
+	Verdict relay.Verdict `json:"verdict"`
+	// WouldBe is the verdict a loopback-only listener would have if exposed.
+	WouldBe relay.Verdict `json:"would_be,omitempty"`
+	// Local is the verdict for clients on this host.
+	Local        relay.Verdict `json:"local,omitempty"`
+	Reason       string        `json:"reason"`
+	LoopbackOnly bool          `json:"loopback_only"`
+	Postscreen   bool          `json:"postscreen"`
+	// Guard is smtpd's startup check of the RCPT lists.
+	Guard relay.Guard `json:"guard"`
+	// Deciding is the request that decided the verdict; Trace is its
+	// trace (empty when there is none).
+	Deciding *relay.Case  `json:"deciding,omitempty"`
+	Trace    []relay.Step `json:"trace"`
+	// Probe is what the live probe saw on this listener (nil: no probe).
+	Probe *ProbeEvidence `json:"probe,omitempty"`
+}
+
+// ProbeEvidence is the live probe's observation of one listener.
+type ProbeEvidence struct {
+	Vantage string `json:"vantage"` // loopback, xclient, netns, remote
+	Verdict string `json:"verdict"` // open, closed, unknown, error
+	Client  string `json:"client,omitempty"`
+	Note    string `json:"note,omitempty"`
+}
+
+// FromAnalyses converts relay analyses into listener reports.
+func FromAnalyses(as []*relay.Analysis) []ListenerReport {
+	out := make([]ListenerReport, 0, len(as))
+	for _, a := range as {
+		if a == nil {
+			continue
+		}
+		lr := ListenerReport{
+			Service: a.Listener.Key, Verdict: a.Verdict, WouldBe: a.WouldBe, Local: a.Local,
+			Reason: a.Reason, LoopbackOnly: a.Listener.LoopbackOnly, Postscreen: a.Listener.Postscreen,
+			Guard: a.Guard, Deciding: a.Deciding, Trace: []relay.Step{},
+		}
+		if a.Deciding != nil && a.Deciding.Decision.Trace != nil {
+			lr.Trace = a.Deciding.Decision.Trace
+		}
+		out = append(out, lr)
+	}
+	return out
+}
+
+// Options adjust rendering.
+type Options struct {
+	// Color enables ANSI colours in the table. The caller decides: on
+	// when standard output is a terminal and NO_COLOR is unset.
+	Color bool
+	// BaseDir, for SARIF: artifact URIs of files inside it are written
+	// relative to it (what code scanning of a configuration repository
+	// wants); other files get absolute file:// URIs.
+	BaseDir string
+	// Catalogue supplies SARIF rule descriptors; nil means
+	// rules.Catalogue().
+	Catalogue []rules.Rule
+}
+
+// Formats are the values of --format.
+var Formats = []string{"table", "json", "markdown", "sarif"}
+
+// Write renders r in the named format.
+func Write(w io.Writer, format string, r *Report, o Options) error {
+	switch format {
+	case "table":
+		return Table(w, r, o)
+	case "json":
+		return JSON(w, r, o)
+	case "markdown", "md":
+		return Markdown(w, r, o)
+	case "sarif":
+		return SARIF(w, r, o)
+	}
+	return fmt.Errorf("unknown format %q (want %s)", format, strings.Join(Formats, ", "))
+}
+
+// counts returns the number of findings per severity.
+func (r *Report) counts() map[rules.Severity]int {
+	m := map[rules.Severity]int{}
+	for _, f := range r.Findings {
+		m[f.Severity]++
+	}
+	return m
+}
+
+// summary is "3 findings: 1 critical, 2 low" or "no findings".
+func (r *Report) summary() string {
+	if len(r.Findings) == 0 {
+		return "no findings"
+	}
+	c := r.counts()
+	var parts []string
+	for s := rules.Critical; s >= rules.Info; s-- {
+		if c[s] > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", c[s], s))
+		}
+	}
+	n := "findings"
+	if len(r.Findings) == 1 {
+		n = "finding"
+	}
+	return fmt.Sprintf("%d %s: %s", len(r.Findings), n, strings.Join(parts, ", "))
+}
+
+// listenerName is what the renderers print for a finding's service.
+func listenerName(s string) string {
+	if s == "" {
+		return "main.cf"
+	}
+	return s
+}
+
+// location is "file:line", or "file" for line 0.
+func location(f rules.Finding) string {
+	switch {
+	case f.File == "":
+		return ""
+	case f.Line > 0:
+		return fmt.Sprintf("%s:%d", f.File, f.Line)
+	}
+	return f.File
+}
+
+// probeStatus is "probe confirmed: ..." once a probe judged the finding,
+// "" for a static finding.
+func probeStatus(f rules.Finding) string {
+	if f.Status == "" || f.Status == rules.StatusStatic {
+		return ""
+	}
+	st := "probe " + string(f.Status)
+	if f.Evidence != "" {
+		st += ": " + f.Evidence
+	}
+	return st
+}
+
+// evidence is the location and the probe's status, one per line.
+func evidence(f rules.Finding) string {
+	var parts []string
+	for _, s := range []string{location(f), probeStatus(f)} {
+		if s != "" {
+			parts = append(parts, s)
+		}
+	}
+	return strings.Join(parts, "\n")
+}
