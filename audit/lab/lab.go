@@ -112,6 +112,10 @@ type Options struct {
 	// n.Client only, never from the root namespace.
 	Netns *Netns
 
+	// Check runs "postfix -c DIR check" for this instance even when an
+	// earlier instance of this test binary has already run it (see Start).
+	Check bool
+
 	// StartTimeout bounds the wait, after "postfix start" has returned, for
 	// every listener's 220 (default 15s).
 	StartTimeout time.Duration
@@ -252,6 +256,8 @@ type Instance struct {
 	masterStart uint64 // process start time, guards against PID reuse
 	stopOnce    sync.Once
 	stopErr     error
+
+	unwatchPostfix, unwatchDir func() // take entries off the watchdog's list
 }
 
 // Addr is the main listener's address, "127.0.0.1:PORT" (or

@@ -2,11 +2,14 @@ package lab_test
 
 import (
 	"bufio"
+	"fmt"
 	"net"
 	"os"
+	"os/user"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -49,6 +52,28 @@ func (l *leftovers) add(in *lab.Instance, ns *lab.Netns) {
 	if ns != nil {
 		l.netns = append(l.netns, ns.Server, ns.Client)
 	}
+}
+
+// gone reports whether nothing is left.
+func (l *leftovers) gone() bool {
+	for _, pid := range l.pids {
+		if b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat"); err == nil {
+			if f := strings.Fields(string(b)[strings.LastIndexByte(string(b), ')')+1:]); len(f) > 0 && f[0] != "Z" {
+				return false
+			}
+		}
+	}
+	for _, d := range l.dirs {
+		if _, err := os.Stat(d); err == nil {
+			return false
+		}
+	}
+	for _, ns := range l.netns {
+		if _, err := os.Stat("/run/netns/" + ns); err == nil {
+			return false
+		}
+	}
+	return true
 }
 
 func (l *leftovers) verify(t *testing.T) {
@@ -290,4 +315,52 @@ func greeting(t *testing.T, addr string) string {
 	_, _ = c.Write([]byte("QUIT\r\n"))
 	_, _ = r.ReadString('\n')
 	return strings.TrimSpace(line)
+}
+
+// TestQueueTreeCopy: an instance that skips "postfix check" gets the same
+// queue tree (names, modes, owners) as one that runs it, and works.
+func TestQueueTreeCopy(t *testing.T) {
+	lab.Require(t)
+	t.Parallel()
+	checked := lab.Strict()
+	checked.Check = true
+	a := lab.Start(t, checked)
+	b := lab.Start(t, lab.Strict())
+	ta, tb := queueTree(t, a.Dir()+"/queue"), queueTree(t, b.Dir()+"/queue")
+	if ta != tb {
+		t.Errorf("queue trees differ:\nchecked:\n%s\ncopied:\n%s", ta, tb)
+	}
+	if !strings.Contains(ta, "maildrop drwx-wx--- postfix postdrop") || !strings.Contains(ta, "public drwx--x--- postfix postdrop") {
+		t.Errorf("unexpected queue tree:\n%s", ta)
+	}
+	for _, in := range []*lab.Instance{a, b} {
+		if code, text := in.RCPTCheck(t, fromOutside, sender, remote); code != 554 {
+			t.Errorf("%s: %d %s, want 554", in.Name(), code, text)
+		}
+	}
+}
+
+// queueTree lists the directories at the top of a queue tree as
+// "name mode owner group" lines.
+func queueTree(t *testing.T, queue string) string {
+	t.Helper()
+	entries, err := os.ReadDir(queue)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		fi, err := os.Stat(queue + "/" + e.Name())
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := fi.Sys().(*syscall.Stat_t)
+		u, _ := user.LookupId(strconv.Itoa(int(st.Uid)))
+		g, _ := user.LookupGroupId(strconv.Itoa(int(st.Gid)))
+		fmt.Fprintf(&b, "%s %v %s %s\n", e.Name(), fi.Mode(), u.Username, g.Name)
+	}
+	return b.String()
 }

@@ -74,11 +74,16 @@ func NewNetns(t testing.TB, opt NetnsOptions) *Netns {
 		}
 	}
 	for _, ns := range []string{n.Server, n.Client} {
-		ip("netns", "add", ns)
+		unwatch := watchAdd("netns " + ns)
+		if _, err := runCmd(ipBin(), "netns", "add", ns); err != nil {
+			unwatch()
+			t.Fatalf("lab: %v", err)
+		}
 		t.Cleanup(func() {
 			if _, err := runCmd(ipBin(), "netns", "del", ns); err != nil {
 				t.Errorf("lab: %v", err)
 			}
+			unwatch()
 		})
 	}
 	// Created directly inside the namespaces, so the names never meet in
