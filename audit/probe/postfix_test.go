@@ -73,56 +73,60 @@ func verdicts(tr TargetReport) map[string]string {
 // TestPostfixProfiles asserts the verdict of each vantage against each lab
 // profile, and that nothing was ever sent.
 func TestPostfixProfiles(t *testing.T) {
+	type expect map[string]string // vantage -> verdict
 	tests := []struct {
-		name     string
-		opt      lab.Options
-		listener string
-		want     map[string]string // vantage -> verdict
+		name string
+		opt  lab.Options
+		want map[string]expect // listener -> expectations
 	}{
-		{"defaults36", lab.Defaults36(), "smtp", map[string]string{VantageLoopback: VerdictOpen, VantageXClient: VerdictUnknown}},
-		{"strict", lab.Strict(), "smtp", map[string]string{VantageLoopback: VerdictOpen, VantageXClient: VerdictClosed}},
-		{"open", lab.Open(), "smtp", map[string]string{VantageLoopback: VerdictOpen, VantageXClient: VerdictOpen}},
-		{"mynetworks-all", lab.MynetworksAll(), "smtp", map[string]string{VantageLoopback: VerdictOpen, VantageXClient: VerdictOpen}},
-		{"trust-none", lab.TrustNone(), "smtp", map[string]string{VantageLoopback: VerdictUnknown, VantageXClient: VerdictUnknown}},
-		{"submission-open main", lab.SubmissionOpen(), "smtp", map[string]string{VantageLoopback: VerdictOpen, VantageXClient: VerdictClosed}},
-		{"submission-open submission", lab.SubmissionOpen(), "submission", map[string]string{VantageLoopback: VerdictOpen, VantageXClient: VerdictOpen}},
-		{"postscreen", lab.Postscreen(), "smtp", map[string]string{VantageLoopback: VerdictOpen, VantageXClient: VerdictClosed}},
+		{"defaults36", lab.Defaults36(), map[string]expect{"smtp": {VantageLoopback: VerdictOpen, VantageXClient: VerdictUnknown}}},
+		{"strict", lab.Strict(), map[string]expect{"smtp": {VantageLoopback: VerdictOpen, VantageXClient: VerdictClosed}}},
+		{"open", lab.Open(), map[string]expect{"smtp": {VantageLoopback: VerdictOpen, VantageXClient: VerdictOpen}}},
+		{"mynetworks-all", lab.MynetworksAll(), map[string]expect{"smtp": {VantageLoopback: VerdictOpen, VantageXClient: VerdictOpen}}},
+		{"trust-none", lab.TrustNone(), map[string]expect{"smtp": {VantageLoopback: VerdictUnknown, VantageXClient: VerdictUnknown}}},
+		{"submission-open", lab.SubmissionOpen(), map[string]expect{
+			"smtp":       {VantageLoopback: VerdictOpen, VantageXClient: VerdictClosed},
+			"submission": {VantageLoopback: VerdictOpen, VantageXClient: VerdictOpen},
+		}},
+		{"postscreen", lab.Postscreen(), map[string]expect{"smtp": {VantageLoopback: VerdictOpen, VantageXClient: VerdictClosed}}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel() // each instance has its own ports and name
 			in := lab.Start(t, tc.opt)
-			addr := in.ListenerAddr(tc.listener)
-			tr := probeLab(t, addr, "loopback,xclient,auto", nil)
-			got := verdicts(tr)
-			for v, want := range tc.want {
-				if got[v] != want {
-					t.Errorf("%s: verdict %s, want %s", v, got[v], want)
-				}
-			}
-			// auto picks xclient (every lab profile authorises it) and
-			// agrees with it.
-			auto := tr.Vantages[2]
-			if auto.Vantage != VantageXClient || auto.Verdict != tc.want[VantageXClient] || !strings.HasPrefix(auto.Note, "auto chose xclient") {
-				t.Errorf("auto: %s %s %q", auto.Vantage, auto.Verdict, auto.Note)
-			}
-			if tr.Host != in.Hostname() {
-				t.Errorf("host %q, want the instance's myhostname %q", tr.Host, in.Hostname())
-			}
-			for _, v := range tr.Vantages {
-				if len(v.Attempts) != len(Catalogue(Params{})) {
-					t.Errorf("%s: %d attempts", v.Vantage, len(v.Attempts))
-				}
-				for _, a := range v.Attempts {
-					if a.Outcome == OutcomeError {
-						t.Errorf("%s %s: error %s", v.Vantage, a.Variant, a.Text)
+			for listener, want := range tc.want {
+				tr := probeLab(t, in.ListenerAddr(listener), "loopback,xclient,auto", nil)
+				got := verdicts(tr)
+				for v, w := range want {
+					if got[v] != w {
+						t.Errorf("%s %s: verdict %s, want %s", listener, v, got[v], w)
 					}
 				}
-			}
-			if tc.name == "defaults36" {
-				// defer_unauth_destination: 454 4.7.1, deferred, not proof.
-				for _, a := range tr.Vantages[1].Attempts {
-					if a.Class != ClassLocal && (a.Code != 454 || a.EnhancedCode != "4.7.1" || a.Outcome != OutcomeDeferred) {
-						t.Errorf("xclient %s: %d %s %s, want 454 4.7.1 deferred", a.Variant, a.Code, a.EnhancedCode, a.Outcome)
+				// auto picks xclient (every lab profile authorises it)
+				// and agrees with it.
+				auto := tr.Vantages[2]
+				if auto.Vantage != VantageXClient || auto.Verdict != want[VantageXClient] || !strings.HasPrefix(auto.Note, "auto chose xclient") {
+					t.Errorf("%s auto: %s %s %q", listener, auto.Vantage, auto.Verdict, auto.Note)
+				}
+				if tr.Host != in.Hostname() {
+					t.Errorf("host %q, want the instance's myhostname %q", tr.Host, in.Hostname())
+				}
+				for _, v := range tr.Vantages {
+					if len(v.Attempts) != len(Catalogue(Params{})) {
+						t.Errorf("%s %s: %d attempts", listener, v.Vantage, len(v.Attempts))
+					}
+					for _, a := range v.Attempts {
+						if a.Outcome == OutcomeError {
+							t.Errorf("%s %s %s: error %s", listener, v.Vantage, a.Variant, a.Text)
+						}
+					}
+				}
+				if tc.name == "defaults36" {
+					// defer_unauth_destination: 454 4.7.1, deferred, not proof.
+					for _, a := range tr.Vantages[1].Attempts {
+						if a.Class != ClassLocal && (a.Code != 454 || a.EnhancedCode != "4.7.1" || a.Outcome != OutcomeDeferred) {
+							t.Errorf("xclient %s: %d %s %s, want 454 4.7.1 deferred", a.Variant, a.Code, a.EnhancedCode, a.Outcome)
+						}
 					}
 				}
 			}
