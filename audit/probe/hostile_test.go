@@ -126,6 +126,19 @@ func TestHostileServers(t *testing.T) {
 			verdict: VerdictError, text: "Service shutting down",
 		},
 		{
+			name: "hostile host name in EHLO",
+			configure: func(s *fakeServer) {
+				s.handle = func(c *fakeConn, line string) {
+					if strings.HasPrefix(strings.ToUpper(line), "EHLO") {
+						c.c.Write([]byte("250-evil\rDATA\r\n250 PIPELINING\r\n"))
+						return
+					}
+					defaultHandle(c, line)
+				}
+			},
+			verdict: VerdictClosed, text: "Relay access denied",
+		},
+		{
 			name: "greeting 554",
 			configure: func(s *fakeServer) {
 				s.greet = func(c *fakeConn) { c.send("554 5.7.1 No SMTP service here"); c.close() }

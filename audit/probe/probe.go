@@ -242,6 +242,12 @@ func Run(ctx context.Context, opt Options) (*Report, error) {
 	if len(opt.Targets) == 0 {
 		return nil, errors.New("probe: no target")
 	}
+	for _, f := range []struct{ name, v string }{{"test domain", opt.TestDomain},
+		{"sender domain", opt.SenderDomain}, {"HELO name", opt.HELO}, {"hostname", opt.Hostname}} {
+		if f.v != "" && !validName(f.v) {
+			return nil, fmt.Errorf("probe: bad %s %q: want a domain name or an address literal", f.name, f.v)
+		}
+	}
 	var targets []Target
 	for _, s := range opt.Targets {
 		t, err := ParseTarget(s)
@@ -548,14 +554,37 @@ func serverName(configured string, info serverInfo) string {
 	}
 	banner, _, _ := strings.Cut(info.Banner, " ")
 	for _, h := range []string{info.Host, banner} {
-		if strings.Contains(h, ".") || strings.HasPrefix(h, "[") {
+		if validName(h) && (strings.Contains(h, ".") || strings.HasPrefix(h, "[")) {
 			return h
 		}
 	}
-	if info.Host != "" {
-		return info.Host
+	for _, h := range []string{info.Host, banner} {
+		if validName(h) {
+			return h
+		}
 	}
-	return banner
+	return "" // the catalogue then uses the IP literal
+}
+
+// validName accepts what may stand for H, D or X in a command line: a
+// domain name (letters, digits, '-', '.', '_') or an address literal.
+// Server-supplied names that fail it are not used: a hostile EHLO reply
+// must not be able to shape the probe's commands.
+func validName(h string) bool {
+	if h == "" || len(h) > 255 {
+		return false
+	}
+	if strings.HasPrefix(h, "[") {
+		lit := strings.TrimPrefix(strings.TrimSuffix(h[1:], "]"), "IPv6:")
+		_, err := netip.ParseAddr(lit)
+		return strings.HasSuffix(h, "]") && err == nil
+	}
+	for _, r := range h {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '.' || r == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 // runJob makes the attempts of one session in order. It returns the decided

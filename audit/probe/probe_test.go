@@ -53,6 +53,8 @@ func TestRunOptionErrors(t *testing.T) {
 		{Options{Targets: []string{"127.0.0.1:25"}, Vantage: "sideways"}, "unknown vantage"},
 		{Options{Targets: []string{"127.0.0.1:25"}, Vantage: "loopback,bogus"}, "unknown vantage"},
 		{Options{Targets: []string{"127.0.0.1:x"}, Vantage: "loopback"}, "bad target"},
+		{Options{Targets: []string{"127.0.0.1:25"}, TestDomain: "example.net>\r\nDATA"}, "bad test domain"},
+		{Options{Targets: []string{"127.0.0.1:25"}, HELO: "a b"}, "bad HELO name"},
 	} {
 		_, err := Run(context.Background(), tc.opt)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -129,6 +131,9 @@ func TestServerName(t *testing.T) {
 		{"", serverInfo{Host: "Hello", Banner: "open.example.com ESMTP Service Ready"}, "open.example.com"},
 		{"", serverInfo{Host: "localhost", Banner: "localhost ESMTP"}, "localhost"},
 		{"", serverInfo{Banner: "[192.0.2.1] ESMTP"}, "[192.0.2.1]"},
+		{"", serverInfo{Host: "evil\rDATA", Banner: "x<y> ESMTP"}, ""},
+		{"", serverInfo{Host: "[IPv6:::1]"}, "[IPv6:::1]"},
+		{"", serverInfo{Host: "[not-an-ip]", Banner: "mx.example.com"}, "mx.example.com"},
 	} {
 		if got := serverName(tc.configured, tc.info); got != tc.want {
 			t.Errorf("serverName(%q, %+v) = %q, want %q", tc.configured, tc.info, got, tc.want)
