@@ -1,23 +1,21 @@
-// Package audit joins pfaudit's parts: it reads the relay analysis of every
-// smtpd listener (audit/relay) into one report that renderers print and the
-// CLI turns into an exit code. Probe evidence (audit/probe) and the rule
-// catalogue (rules/) attach to the same report.
+// Package audit joins pfaudit's parts: the relay analysis of every smtpd
+// listener (audit/relay) and the rule catalogue's findings (rules) become
+// one report (audit/render.Report) that renderers print and the CLI turns
+// into an exit code. Probe evidence (audit/probe) attaches to the same
+// report.
 package audit
 
 import (
 	"context"
 	"net"
 	"net/netip"
-	"strconv"
 
 	"github.com/pfaudit/pfaudit/audit/relay"
+	"github.com/pfaudit/pfaudit/audit/render"
 	"github.com/pfaudit/pfaudit/postconf"
 	"github.com/pfaudit/pfaudit/postconf/defaults"
+	"github.com/pfaudit/pfaudit/rules"
 )
-
-// SchemaVersion versions the JSON report; it changes only on incompatible
-// changes.
-const SchemaVersion = 1
 
 // Options tune an audit.
 type Options struct {
@@ -25,78 +23,55 @@ type Options struct {
 	// defaults (mynetworks, inet_interfaces = all) are computed from this
 	// host's interfaces. False for collected dumps.
 	Live bool
+	// Policy is the site policy (nil: none).
+	Policy *rules.Policy
+	// Version names the pfaudit build in the report.
+	Version string
 }
 
-// ListenerReport is one smtpd listener in the report.
-type ListenerReport struct {
-	Service    string         `json:"service"`
-	Verdict    relay.Verdict  `json:"verdict"`
-	WouldBe    relay.Verdict  `json:"would_be,omitempty"`
-	Local      relay.Verdict  `json:"local_verdict"`
-	Reason     string         `json:"reason"`
-	Postscreen bool           `json:"postscreen"`
-	LoopOnly   bool           `json:"loopback_only"`
-	Trace      []relay.Step   `json:"trace"`
-	Deciding   *relay.Request `json:"deciding_request,omitempty"`
-	Reply      string         `json:"deciding_reply,omitempty"`
-}
-
-// Report is the result of an audit.
-type Report struct {
-	Schema          int               `json:"schema_version"`
-	ConfigDirectory string            `json:"config_directory,omitempty"`
-	DefaultsSource  string            `json:"defaults_source"`
-	Listeners       []ListenerReport  `json:"listeners"`
-	Analyses        []*relay.Analysis `json:"-"`
-}
-
-// Run analyses cfg.
-func Run(ctx context.Context, cfg *postconf.Config, o Options) *Report {
+// Run analyses cfg and runs the rules.
+func Run(ctx context.Context, cfg *postconf.Config, o Options) *render.Report {
 	ropt := relay.Options{}
 	if o.Live {
 		ropt.LocalAddrs = localAddrs()
-		if v, _ := cfg.Raw(nil, "mynetworks"); v.Source == postconf.SourceDefault {
-			d := defaults.Builtin()
-			if mn, err := d.Live(ctx, "mynetworks", func(name string) (string, bool) {
-				r, ok := cfg.Raw(nil, name)
-				if !ok || r.Source == postconf.SourceDefault {
-					return "", false
-				}
-				x, err := cfg.Expand(nil, name)
-				return x, err == nil
-			}); err == nil {
-				ropt.Mynetworks = mn
-			}
-		}
+		ropt.Mynetworks = liveMynetworks(ctx, cfg)
 	}
-	rep := &Report{Schema: SchemaVersion, ConfigDirectory: cfg.Dir, DefaultsSource: cfg.DefaultsSource, Listeners: []ListenerReport{}}
-	rep.Analyses = relay.Analyze(cfg, ropt)
-	for _, a := range rep.Analyses {
-		lr := ListenerReport{Service: a.Listener.Key, Verdict: a.Verdict, WouldBe: a.WouldBe, Local: a.Local,
-			Reason: a.Reason, Postscreen: a.Listener.Postscreen, LoopOnly: a.Listener.LoopbackOnly, Trace: []relay.Step{}}
-		if a.Deciding != nil {
-			req := a.Deciding.Request
-			lr.Deciding = &req
-			lr.Trace = a.Deciding.Decision.Trace
-			d := a.Deciding.Decision
-			if d.Code != 0 {
-				lr.Reply = joinReply(d.Code, d.Enhanced, d.Text)
-			}
-		}
-		rep.Listeners = append(rep.Listeners, lr)
+	analyses := relay.Analyze(cfg, ropt)
+	rctx := &rules.Context{Cfg: cfg, Analyses: analyses, Policy: o.Policy}
+	rep := &render.Report{
+		Tool: "pfaudit", Version: o.Version,
+		ConfigDir:   cfg.Dir,
+		Defaults:    cfg.DefaultsSource,
+		LineNumbers: !cfg.Main.NoLines,
+		Roles:       rctx.Roles(),
+		Listeners:   render.FromAnalyses(analyses),
+		Findings:    rules.Run(rctx),
+	}
+	for _, w := range cfg.Warnings {
+		rep.Warnings = append(rep.Warnings, w.String())
 	}
 	return rep
 }
 
-func joinReply(code int, enh, text string) string {
-	s := strconv.Itoa(code)
-	if enh != "" {
-		s += " " + enh
+// liveMynetworks computes an unset mynetworks the way Postfix does on this
+// host, from the configuration's mynetworks_style, inet_interfaces and
+// inet_protocols (postconf(5) mynetworks). "" when mynetworks is set.
+func liveMynetworks(ctx context.Context, cfg *postconf.Config) string {
+	if v, _ := cfg.Raw(nil, "mynetworks"); v.Source != postconf.SourceDefault {
+		return ""
 	}
-	if text != "" {
-		s += " " + text
+	mn, err := defaults.Builtin().Live(ctx, "mynetworks", func(name string) (string, bool) {
+		r, ok := cfg.Raw(nil, name)
+		if !ok || r.Source == postconf.SourceDefault {
+			return "", false
+		}
+		x, err := cfg.Expand(nil, name)
+		return x, err == nil
+	})
+	if err != nil {
+		return ""
 	}
-	return s
+	return mn
 }
 
 func localAddrs() []netip.Addr {

@@ -1,17 +1,16 @@
 package cli
 
 import (
-	"encoding/json"
 	"fmt"
-	"io"
+	"os"
+	"slices"
 	"strings"
 
-	"github.com/olekukonko/tablewriter"
-	"github.com/olekukonko/tablewriter/tw"
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
 	"github.com/pfaudit/pfaudit/audit"
-	"github.com/pfaudit/pfaudit/audit/relay"
+	"github.com/pfaudit/pfaudit/audit/render"
 	"github.com/pfaudit/pfaudit/rules"
 )
 
@@ -20,7 +19,10 @@ type AuditOptions struct {
 	Input   inputFlags
 	Format  string
 	FailOn  string
+	Policy  string
 	NoProbe bool
+	// Color: "auto" (a terminal and NO_COLOR unset), "always", "never".
+	Color string
 }
 
 func newAuditCmd(st Streams) *cobra.Command {
@@ -29,16 +31,17 @@ func newAuditCmd(st Streams) *cobra.Command {
 		Use:   "audit [flags]",
 		Short: "Decide, for every smtpd listener, whether an untrusted client can relay",
 		Long: `Audit reads the configuration (a directory, or collected postconf dumps), models
-how smtpd decides relay for every smtpd listener, and reports each listener's
-verdict for untrusted Internet clients (open, closed, broken, unknown) with the
-restriction that decides it and its file:line.
+how smtpd decides relay for every smtpd listener, runs the rule catalogue
+(pfaudit rules), and prints each listener's verdict for untrusted Internet
+clients (open, closed, broken, unknown) and the findings with the exact
+commands that fix them.
 
-Exit status: 0 when nothing is at or above --fail-on, 1 when something is,
-2 on usage or input errors. Verdict severities: open = critical,
-broken = high, unknown = medium, loopback-only but open if exposed = low.`,
+Exit status: 0 when no finding is at or above --fail-on, 1 when one is,
+2 on usage or input errors.`,
 		Example: `  pfaudit audit --no-probe
   pfaudit audit -c testdata/configs/docker-wide --no-probe --format json
-  pfaudit audit --postconf-n mx1.n --postconf-M mx1.M --no-probe --fail-on critical`,
+  pfaudit audit --policy site.toml --fail-on medium
+  pfaudit audit --postconf-n mx1.n --postconf-M mx1.M --no-probe --format sarif > mx1.sarif`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Input.Stdin = st.In
 			return RunAudit(cmd, o, st)
@@ -46,25 +49,12 @@ broken = high, unknown = medium, loopback-only but open if exposed = low.`,
 	}
 	o.Input.register(cmd)
 	fl := cmd.Flags()
-	fl.StringVar(&o.Format, "format", "table", "output format: table or json")
-	fl.StringVar(&o.FailOn, "fail-on", "high", "exit 1 when a verdict is at or above this severity (info, low, medium, high, critical, none)")
-	fl.BoolVar(&o.NoProbe, "no-probe", false, "do not confirm the verdicts with a live SMTP probe (the live probe joins the audit in a later release; audits are static today)")
+	fl.StringVar(&o.Format, "format", "table", "output format: "+strings.Join(render.Formats, ", "))
+	fl.StringVar(&o.FailOn, "fail-on", "high", "exit 1 when a finding is at or above this severity (info, low, medium, high, critical, none)")
+	fl.StringVar(&o.Policy, "policy", "", "site policy `FILE` (TOML; see testdata/policy/example.toml)")
+	fl.BoolVar(&o.NoProbe, "no-probe", false, "do not confirm the findings with a live SMTP probe (today's audits are static either way; findings say status \"static\")")
+	fl.StringVar(&o.Color, "color", "auto", "colour the table: auto (terminal and NO_COLOR unset), always, never")
 	return cmd
-}
-
-// verdictSeverity maps a listener verdict to the severity it is reported at.
-func verdictSeverity(l audit.ListenerReport) (rules.Severity, bool) {
-	switch {
-	case l.Verdict == relay.Open:
-		return rules.Critical, true
-	case l.Verdict == relay.Broken:
-		return rules.High, true
-	case l.Verdict == relay.Unknown:
-		return rules.Medium, true
-	case l.WouldBe == relay.Open:
-		return rules.Low, true
-	}
-	return rules.Info, false
 }
 
 // RunAudit runs the audit and prints the report.
@@ -73,60 +63,45 @@ func RunAudit(cmd *cobra.Command, o *AuditOptions, st Streams) error {
 	if err != nil {
 		return withCode(ExitError, fmt.Errorf("--fail-on: %w", err))
 	}
-	if o.Format != "table" && o.Format != "json" {
-		return withCode(ExitError, fmt.Errorf("--format: %q is not one of table, json", o.Format))
+	if !slices.Contains(render.Formats, o.Format) {
+		return withCode(ExitError, fmt.Errorf("--format: %q is not one of %s", o.Format, strings.Join(render.Formats, ", ")))
+	}
+	var pol *rules.Policy
+	if o.Policy != "" {
+		if pol, err = rules.LoadPolicy(o.Policy); err != nil {
+			return withCode(ExitError, err)
+		}
 	}
 	cfg, err := loadInput(cmd, o.Input)
 	if err != nil {
 		return err
 	}
 	live := o.Input.NDump == "" && o.Input.MDump == "" && o.Input.PDump == ""
-	rep := audit.Run(cmd.Context(), cfg, audit.Options{Live: live})
-	if o.Format == "json" {
-		enc := json.NewEncoder(st.Out)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(rep); err != nil {
-			return withCode(ExitError, err)
-		}
-	} else if err := writeAuditTable(st.Out, rep); err != nil {
+	rep := audit.Run(cmd.Context(), cfg, audit.Options{Live: live, Policy: pol, Version: Version})
+	ropt := render.Options{Color: useColor(o.Color, st), BaseDir: cfg.Dir}
+	if err := render.Write(st.Out, o.Format, rep, ropt); err != nil {
 		return withCode(ExitError, err)
 	}
-	for _, l := range rep.Listeners {
-		if sev, ok := verdictSeverity(l); ok && sev >= failOn {
+	for _, f := range rep.Findings {
+		if f.Severity >= failOn {
 			return withCode(ExitFindings, errSilent)
 		}
 	}
 	return nil
 }
 
-func writeAuditTable(w io.Writer, rep *audit.Report) error {
-	if len(rep.Listeners) == 0 {
-		_, err := fmt.Fprintln(w, "No smtpd listener in master.cf: nothing accepts mail over SMTP.")
-		return err
+// useColor colours only a terminal, and never when NO_COLOR is set
+// (no-color.org).
+func useColor(mode string, st Streams) bool {
+	switch mode {
+	case "always":
+		return true
+	case "never":
+		return false
 	}
-	tbl := tablewriter.NewTable(w,
-		tablewriter.WithHeaderAutoFormat(tw.Off),
-		tablewriter.WithRowAutoWrap(tw.WrapNormal),
-	)
-	tbl.Header([]string{"SERVICE", "EXTERNAL", "LOCAL", "DECIDED BY", "WHERE"})
-	for _, l := range rep.Listeners {
-		verdict := strings.ToUpper(string(l.Verdict))
-		if l.WouldBe != "" {
-			verdict += " (loopback only; exposed: " + strings.ToUpper(string(l.WouldBe)) + ")"
-		}
-		where := ""
-		decided := l.Reason
-		if n := len(l.Trace); n > 0 {
-			last := l.Trace[n-1]
-			where = last.Pos.String()
-		}
-		if err := tbl.Append([]string{l.Service, verdict, string(l.Local), decided, where}); err != nil {
-			return err
-		}
+	if _, set := os.LookupEnv("NO_COLOR"); set {
+		return false
 	}
-	if err := tbl.Render(); err != nil {
-		return err
-	}
-	fmt.Fprintf(w, "Defaults: %s. Verdicts are static (from the configuration); run with a live probe to confirm them.\n", rep.DefaultsSource)
-	return nil
+	f, ok := st.Out.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
 }

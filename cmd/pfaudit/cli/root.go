@@ -104,6 +104,7 @@ that fix what it finds.`,
 	root.SetErr(st.Err)
 	root.AddCommand(newConfigCmd(st))
 	root.AddCommand(newAuditCmd(st))
+	root.AddCommand(newRulesCmd(st))
 	return root
 }
 
