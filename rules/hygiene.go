@@ -237,9 +237,7 @@ func checkCommentInValue(c *Context) []Finding {
 		shown := strings.Join(strings.Fields(p.Raw.Raw), " ")
 		comment := strings.Join(strings.Fields(p.Raw.Raw[loc[0]:]), " ")
 		msg := fmt.Sprintf("%s = %s: only lines that start with '#' are comments in Postfix configuration files; %q is part of the value", p.Name, diag.Shorten(shown), comment)
-		if p.Name == "mynetworks" {
-			msg += " and its words are matched as host names of clients"
-		}
+		msg += " (postconf shows it; list parameters log \"comment at end of line is not supported\" on every use and older Postfix versions match its words as patterns; other parameters use it literally)"
 		f := at(Finding{Service: key, Parameter: p.Name, Message: msg}, c.pos(p))
 		if p.Name == "mynetworks" {
 			f.Remediation = c.mynetworksFix(p)

@@ -56,7 +56,7 @@ var hygieneCases = []ruleCase{
 
 	// PFA-HYG-008
 	{id: "PFA-HYG-008", name: "comment in mynetworks", fire: true, main: "compatibility_level = 3.6\nmynetworks = 127.0.0.0/8 # office lan\n",
-		want: &want{param: "mynetworks", line: 2, msg: []string{"host names"}, fix: []string{"postconf -e 'mynetworks = 127.0.0.0/8'"}}},
+		want: &want{param: "mynetworks", line: 2, msg: []string{"comment at end of line is not supported"}, fix: []string{"postconf -e 'mynetworks = 127.0.0.0/8'"}}},
 	{id: "PFA-HYG-008", name: "comment in relayhost", fire: true, main: "compatibility_level = 3.6\nrelayhost = [smtp.example.com]:587 # provider\n",
 		want: &want{param: "relayhost", fix: []string{"postconf -e 'relayhost = [smtp.example.com]:587'"}}},
 	{id: "PFA-HYG-008", name: "comment lines", main: "# trusted networks\ncompatibility_level = 3.6\nmynetworks = 127.0.0.0/8\n    # continued comment\n"},

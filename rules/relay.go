@@ -368,9 +368,9 @@ func checkMynetworksMalformed(c *Context) []Finding {
 			var msg string
 			switch {
 			case e.Kind == netPrefix && e.HostBits:
-				msg = fmt.Sprintf("mynetworks entry %s has host bits set beyond the /%d mask: Postfix refuses the pattern, and every RCPT that reaches permit_mynetworks fails with 451 4.3.0 (temporary lookup failure); the network is %s", e.Text, e.Prefix.Bits(), formatPrefix(e.Prefix))
+				msg = fmt.Sprintf("mynetworks entry %s has host bits set beyond the /%d mask: smtpd logs \"non-null host address bits ... perhaps you should use %s\", and every RCPT from a client that no earlier entry matched fails with 451 4.3.0 Temporary lookup failure, mail to this host's own domains included", e.Text, e.Prefix.Bits(), formatPrefix(e.Prefix))
 			case e.Kind == netBad:
-				msg = fmt.Sprintf("mynetworks entry %s is not a valid address or net/mask (%s): Postfix fails on it", e.Text, e.Why)
+				msg = fmt.Sprintf("mynetworks entry %s is not a valid address or net/mask (%s): every RCPT from a client that no earlier entry matched fails with 451 4.3.0 Temporary lookup failure", e.Text, e.Why)
 			default:
 				continue
 			}
@@ -387,7 +387,7 @@ func checkMynetworksUnbracketed(c *Context) []Finding {
 			if e.Kind != netUnbracketed {
 				continue
 			}
-			msg := fmt.Sprintf("mynetworks entry %s is an IPv6 address without brackets: Postfix reads it as a type:table lookup (postconf(5) mynetworks: IPv6 must be written as %s), the table cannot be opened, and clients not matched by an earlier entry get a temporary lookup failure where permit_mynetworks is evaluated", e.Text, formatPrefix(e.Prefix))
+			msg := fmt.Sprintf("mynetworks entry %s is an IPv6 address without brackets: Postfix reads it as a type:table name (postconf(5) mynetworks: write %s), and smtpd exits on every connection with \"fatal: open dictionary: expecting \\\"type:name\\\" form instead of \\\"%s\\\"\" while master throttles the service: no mail is received", e.Text, formatPrefix(e.Prefix), e.Text)
 			out = append(out, c.entryFinding(s.netScope, e, msg))
 		}
 	}

@@ -281,14 +281,14 @@ var mynetworksCases = []ruleCase{
 
 	// PFA-RELAY-009
 	{id: "PFA-RELAY-009", name: "host bits", fire: true, main: "compatibility_level = 3.6\nmynetworks = 127.0.0.0/8 168.100.3.1/27\n",
-		want: &want{param: "mynetworks", line: 2, msg: []string{"451 4.3.0", "168.100.3.0/27"}, fix: []string{"postconf -e 'mynetworks = 127.0.0.0/8 168.100.3.0/27'"}}},
+		want: &want{param: "mynetworks", line: 2, msg: []string{"451 4.3.0", "168.100.3.0/27", "own domains included"}, fix: []string{"postconf -e 'mynetworks = 127.0.0.0/8 168.100.3.0/27'"}}},
 	{id: "PFA-RELAY-009", name: "not an address", fire: true, main: "compatibility_level = 3.6\nmynetworks = 127.0.0.0/8 10/8\n",
 		want: &want{fix: []string{"postconf -e 'mynetworks = 127.0.0.0/8'"}}},
 	{id: "PFA-RELAY-009", name: "clean", main: "compatibility_level = 3.6\nmynetworks = 127.0.0.0/8 168.100.3.0/27\n"},
 
 	// PFA-RELAY-010
 	{id: "PFA-RELAY-010", name: "unbracketed", fire: true, main: "compatibility_level = 3.6\nmynetworks = 127.0.0.0/8 ::1/128\n",
-		want: &want{param: "mynetworks", msg: []string{"type:table", "[::1]/128"}, fix: []string{"postconf -e 'mynetworks = 127.0.0.0/8 [::1]/128'"}}},
+		want: &want{param: "mynetworks", msg: []string{"type:table", "[::1]/128", "exits on every connection"}, fix: []string{"postconf -e 'mynetworks = 127.0.0.0/8 [::1]/128'"}}},
 	{id: "PFA-RELAY-010", name: "bracketed", main: "compatibility_level = 3.6\nmynetworks = 127.0.0.0/8 [::1]/128 cidr:/etc/postfix/trusted.cidr\n"},
 
 	// PFA-RELAY-011
