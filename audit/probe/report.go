@@ -105,8 +105,8 @@ type AttemptResult struct {
 	Session int `json:"session"`
 }
 
-// Reply is a parsed SMTP reply.
-type Reply struct {
+// reply is a parsed SMTP reply.
+type reply struct {
 	Code     int
 	Enhanced string
 	Text     string
@@ -115,8 +115,8 @@ type Reply struct {
 // parseReply parses reply lines ("250-a", "250 b") as read from the wire.
 // The enhanced status code (RFC 2034) is taken from the first line and
 // stripped from every line that repeats it.
-func parseReply(lines []string) (Reply, bool) {
-	var r Reply
+func parseReply(lines []string) (reply, bool) {
+	var r reply
 	var texts []string
 	for i, l := range lines {
 		if len(l) < 3 {

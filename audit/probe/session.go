@@ -46,7 +46,7 @@ type serverInfo struct {
 // protocol). reply is set when the server answered with a refusal code.
 type sessionError struct {
 	stage string
-	reply *Reply
+	reply *reply
 	err   error
 	// retry: the failure says nothing about the remaining attempts (421,
 	// dropped connection): they deserve a new session.
@@ -235,13 +235,13 @@ func (s *session) hello(name string) error {
 }
 
 // readReply reads one reply on the raw path within d.
-func (s *session) readReply(d time.Duration) (Reply, error) {
+func (s *session) readReply(d time.Duration) (reply, error) {
 	s.w.SetDeadline(time.Now().Add(d))
 	defer s.w.SetDeadline(time.Time{})
 	_, _, err := s.raw.ReadResponse(0)
 	if err != nil {
 		if _, isTP := err.(*textproto.Error); !isTP {
-			return Reply{}, s.explain(err)
+			return reply{}, s.explain(err)
 		}
 	}
 	return s.tapped()
@@ -251,21 +251,21 @@ func (s *session) readReply(d time.Duration) (Reply, error) {
 // line cut short by EOF or a timeout over as if it were complete; the tap
 // only records lines that ended in LF, so a truncated "250 ok" is never
 // taken for an answer.
-func (s *session) tapped() (Reply, error) {
+func (s *session) tapped() (reply, error) {
 	if r, ok := parseReply(s.w.replyLines()); ok {
 		return r, nil
 	}
 	if err := s.w.failure(); err != nil {
-		return Reply{}, s.explain(err)
+		return reply{}, s.explain(err)
 	}
-	return Reply{}, errors.New("malformed reply")
+	return reply{}, errors.New("malformed reply")
 }
 
 // rawCmd writes one command line on the raw path and reads its reply.
-func (s *session) rawCmd(line string) (Reply, error) {
+func (s *session) rawCmd(line string) (reply, error) {
 	s.w.SetWriteDeadline(time.Now().Add(s.cfg.cmdTimeout))
 	if _, err := io.WriteString(s.w, line+"\r\n"); err != nil {
-		return Reply{}, err
+		return reply{}, err
 	}
 	return s.readReply(s.cfg.cmdTimeout)
 }
@@ -274,13 +274,13 @@ func (s *session) rawCmd(line string) (Reply, error) {
 // wire's tap recorded (go-smtp returns no text for successes). A failure
 // that is not an SMTP reply wins over the tap, which may hold a partial
 // reply (an endless "250-" cut off by the budget is no acceptance).
-func (s *session) result(err error) (Reply, error) {
+func (s *session) result(err error) (reply, error) {
 	var se *smtp.SMTPError
 	if err != nil && !errors.As(err, &se) {
 		if ferr := s.w.failure(); ferr != nil {
 			err = ferr // the cause, rather than go-smtp's view of a cut-off line
 		}
-		return Reply{}, s.explain(err)
+		return reply{}, s.explain(err)
 	}
 	return s.tapped()
 }
@@ -314,7 +314,7 @@ func (s *session) run(a Attempt) (res AttemptResult, err error) {
 		}
 	}
 	s.dirty = true
-	var r Reply
+	var r reply
 	if addr, ok := bracketed(a.Mail, "MAIL FROM:"); ok {
 		r, err = s.result(s.c.Mail(addr, nil))
 	} else {
@@ -337,7 +337,7 @@ func (s *session) run(a Attempt) (res AttemptResult, err error) {
 
 // judge records a MAIL or RCPT reply. done is true when the attempt is
 // decided here (a non-2xx reply or a failure).
-func (s *session) judge(res *AttemptResult, stage string, r Reply, err error) (done bool, _ error) {
+func (s *session) judge(res *AttemptResult, stage string, r reply, err error) (done bool, _ error) {
 	if err != nil {
 		return true, &sessionError{stage: stage, err: err, retry: isDropped(err)}
 	}
@@ -356,7 +356,7 @@ func (s *session) judge(res *AttemptResult, stage string, r Reply, err error) (d
 	return true, nil
 }
 
-func fill(res *AttemptResult, stage string, r Reply) {
+func fill(res *AttemptResult, stage string, r reply) {
 	res.Stage, res.Code, res.EnhancedCode, res.Text = stage, r.Code, r.Enhanced, r.Text
 	res.Outcome = outcomeOf(r.Code)
 }
@@ -413,7 +413,7 @@ func (s *session) abort() {
 	s.w.Close()
 }
 
-func replyPtr(r Reply, err error) *Reply {
+func replyPtr(r reply, err error) *reply {
 	if err != nil {
 		return nil
 	}

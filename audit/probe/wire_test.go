@@ -187,19 +187,19 @@ func TestWireDeadlineClamp(t *testing.T) {
 func TestParseReply(t *testing.T) {
 	tests := []struct {
 		lines []string
-		want  Reply
+		want  reply
 		ok    bool
 	}{
-		{[]string{"250 2.1.5 Ok"}, Reply{250, "2.1.5", "Ok"}, true},
-		{[]string{"554 5.7.1 <u@x>: Relay access denied"}, Reply{554, "5.7.1", "<u@x>: Relay access denied"}, true},
-		{[]string{"250-mx.example.com", "250-PIPELINING", "250 8BITMIME"}, Reply{250, "", "mx.example.com\nPIPELINING\n8BITMIME"}, true},
-		{[]string{"550-5.1.1 first", "550 5.1.1 second"}, Reply{550, "5.1.1", "first\nsecond"}, true},
-		{[]string{"421 4.3.2 Service shutting down"}, Reply{421, "4.3.2", "Service shutting down"}, true},
-		{[]string{"250 4.1.1 mismatched class is text"}, Reply{250, "", "4.1.1 mismatched class is text"}, true},
-		{[]string{"220"}, Reply{220, "", ""}, true},
-		{[]string{"xyz"}, Reply{}, false},
-		{nil, Reply{}, false},
-		{[]string{"99 low"}, Reply{}, false},
+		{[]string{"250 2.1.5 Ok"}, reply{250, "2.1.5", "Ok"}, true},
+		{[]string{"554 5.7.1 <u@x>: Relay access denied"}, reply{554, "5.7.1", "<u@x>: Relay access denied"}, true},
+		{[]string{"250-mx.example.com", "250-PIPELINING", "250 8BITMIME"}, reply{250, "", "mx.example.com\nPIPELINING\n8BITMIME"}, true},
+		{[]string{"550-5.1.1 first", "550 5.1.1 second"}, reply{550, "5.1.1", "first\nsecond"}, true},
+		{[]string{"421 4.3.2 Service shutting down"}, reply{421, "4.3.2", "Service shutting down"}, true},
+		{[]string{"250 4.1.1 mismatched class is text"}, reply{250, "", "4.1.1 mismatched class is text"}, true},
+		{[]string{"220"}, reply{220, "", ""}, true},
+		{[]string{"xyz"}, reply{}, false},
+		{nil, reply{}, false},
+		{[]string{"99 low"}, reply{}, false},
 	}
 	for _, tc := range tests {
 		got, ok := parseReply(tc.lines)
