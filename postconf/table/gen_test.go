@@ -301,12 +301,18 @@ func genPCRERegex(r *rand.Rand, depth int) (string, int) {
 				"[a-]", `[\w-]`, `[\x41-\x43]`, "[[:^alpha:]]", `[\s]`, `[\S]`, `[\W]`, "[A-C]", `[\\]`))
 		case k < 57:
 			b.WriteString(pick(r, `\d`, `\D`, `\w`, `\W`, `\s`, `\S`, `\b`, `\B`, `\h`, `\N`, `\Z`, `\z`, `\A`, `\G`,
-				`\Q.a\E`, `\Qa\E`, `(?#c)`, `\v`, `\R`, `\K`, `\q`, `\1`, `\p{L}`))
+				`\Q.a\E`, `\Qa\E`, `(?#c)`, `\v`, `\q`, `\1`, `\C`, `\cA`, `\0101`, `\o{141}`))
+			if r.IntN(10) == 0 {
+				b.WriteString(pick(r, `\R`, `\K`, `\p{L}`, `\X`, `\L`))
+			}
 		case k < 62:
 			b.WriteString(pick(r, "^", "$"))
 		case k < 74 && depth < 3:
 			inner, g := genPCRERegex(r, depth+1)
-			open := pick(r, "(", "(", "(?:", "(?i)(", "(?i:", "(?-i:", "(?<n>", "(?=", "(?!", "(?>", "(?<=")
+			open := pick(r, "(", "(", "(", "(?:", "(?:", "(?i)(", "(?i:", "(?-i:", "(?<n>")
+			if r.IntN(8) == 0 {
+				open = pick(r, "(?=", "(?!", "(?>", "(?<=", "(?|")
+			}
 			if open == "(" || open == "(?i)(" || open == "(?<n>" {
 				groups++
 			}
@@ -410,6 +416,6 @@ func genInlineSpec(r *rand.Rand) (string, []string) {
 		return "regexp:{" + strings.Join(rules, ", ") + "}", keys
 	default:
 		return pick(r, "pipemap:{inline:{a=b}, inline:{b=c}}", "unionmap:{inline:{a=1}, inline:{a=2, b=3}}",
-			"pipemap:{inline:{a=b}}", "unionmap:{}", "unionmap:{static:X}", "pipemap:{cidr:{{10.0.0.0/8 x}}, inline:{x=y}}"), keys
+			"pipemap:{inline:{a=b}}", "unionmap:{}", "pipemap:{inline:{a=b}, static:{Z}}", "unionmap:{inline:{a=1}, cidr:{{10.0.0.0/8 N}}}", "unionmap:{static:X}", "pipemap:{cidr:{{10.0.0.0/8 x}}, inline:{x=y}}"), keys
 	}
 }

@@ -47,7 +47,7 @@ func openInline(spec, name string, at diag.Pos, opt Options) (Table, error) {
 // splitNameval splits "name = value" (split_nameval.c).
 func splitNameval(s string) (name, value, why string) {
 	s = trimLeftSpace(s)
-	if s == "" || s[0] == '=' {
+	if s == "" {
 		return "", "", "missing attribute name"
 	}
 	i := 0
@@ -113,10 +113,6 @@ func openCompound(spec, typ, name string, at diag.Pos, opt Options, depth int) (
 		if !strings.Contains(s, ":") {
 			return nil, bad
 		}
-	}
-	if typ == "pipemap" && len(specs) < 2 {
-		return nil, &diag.Error{Pos: at, Text: spec,
-			Msg: fmt.Sprintf("bad syntax: \"%s\"; need at least two tables", spec)}
 	}
 	t := &compoundTable{spec: spec, typ: typ}
 	for _, s := range specs {

@@ -25,6 +25,9 @@ func translatePCRE(pat string, o patOptions) (string, int, error) {
 	if p.i < len(p.s) {
 		return "", p.nsub, &invalidRE{"unmatched closing parenthesis"}
 	}
+	if p.maxRef > p.nsub {
+		return "", p.nsub, &invalidRE{"reference to non-existent subpattern"}
+	}
 	if p.unsup != nil {
 		return "", p.nsub, p.unsup
 	}
@@ -57,7 +60,12 @@ type pcreParser struct {
 	extended bool
 	icase    bool // global caseless flag; inline (?i) is tracked loosely
 	nsub     int
+	names    map[string]bool
+	maxRef   int   // highest numbered back-reference
 	unsup    error // first construct without a Go equivalent
+	// before is text an atom brings along ahead of itself: the leading
+	// characters of \Q...\E, where a quantifier takes the last only.
+	before string
 }
 
 // unsupported records the first construct without a Go equivalent; parsing
@@ -107,39 +115,41 @@ func (p *pcreParser) parseAlt(depth int) (string, error) {
 
 func (p *pcreParser) parseBranch(depth int) (string, error) {
 	var out strings.Builder
+	// pending is the last item; a quantifier applies to it, also across a
+	// (?#comment).
+	pending, canQuant := "", false
 	for {
 		p.skipExtended()
 		if p.i >= len(p.s) || p.s[p.i] == '|' || p.s[p.i] == ')' {
 			if p.i < len(p.s) && p.s[p.i] == ')' && depth == 0 {
 				return "", &invalidRE{"unmatched closing parenthesis"}
 			}
+			out.WriteString(pending)
 			return out.String(), nil
+		}
+		if p.isQuant() {
+			if !canQuant {
+				return "", &invalidRE{"quantifier does not follow a repeatable item"}
+			}
+			q, err := p.parseQuant()
+			if err != nil {
+				return "", err
+			}
+			pending += q
+			canQuant = false // a second quantifier is an error
+			continue
 		}
 		atom, quantifiable, err := p.parseAtom(depth)
 		if err != nil {
 			return "", err
 		}
 		if atom == "" && !quantifiable {
-			continue // comment or \E
+			continue // (?#comment), \E
 		}
-		p.skipExtended()
-		if p.i < len(p.s) && p.isQuant() {
-			if !quantifiable {
-				p.unsupported("quantifier after an assertion")
-			}
-			q, err := p.parseQuant()
-			if err != nil {
-				return "", err
-			}
-			if q != "" {
-				atom += q
-				p.skipExtended()
-				if p.i < len(p.s) && p.isQuant() {
-					p.unsupported("stacked quantifiers")
-				}
-			}
-		}
-		out.WriteString(atom)
+		out.WriteString(pending)
+		out.WriteString(p.before)
+		p.before = ""
+		pending, canQuant = atom, quantifiable
 	}
 }
 
@@ -216,6 +226,14 @@ func (p *pcreParser) parseQuant() (string, error) {
 	} else {
 		q = string(c)
 		p.i++
+	}
+	// A (?#comment) may stand between a quantifier and its modifier.
+	for strings.HasPrefix(p.s[p.i:], "(?#") {
+		end := strings.IndexByte(p.s[p.i:], ')')
+		if end < 0 {
+			break
+		}
+		p.i += end + 1
 	}
 	if p.i < len(p.s) {
 		switch p.s[p.i] {
@@ -317,6 +335,14 @@ func (p *pcreParser) parseGroup(depth int) (string, bool, error) {
 			if j == skip || j >= len(rest) || rest[j] != closer || (rest[skip] >= '0' && rest[skip] <= '9') {
 				return "", false, &invalidRE{"syntax error in subpattern name"}
 			}
+			name := rest[skip:j]
+			if p.names[name] {
+				return "", false, &invalidRE{"two named subpatterns have the same name (PCRE2_DUPNAMES not set)"}
+			}
+			if p.names == nil {
+				p.names = map[string]bool{}
+			}
+			p.names[name] = true
 			p.i += 1 + j + 1
 			p.nsub++
 		default:
@@ -428,6 +454,9 @@ func (p *pcreParser) parseEscape() (string, bool, error) {
 	case 'V':
 		return `[^\n\v\f\r\x{85}]`, true, nil
 	case 'N':
+		if strings.HasPrefix(p.s[p.i:], "{") && !p.isQuant() {
+			return "", false, &invalidRE{"PCRE2 does not support \\F, \\L, \\l, \\N{name}, \\U, or \\u"}
+		}
 		return `[^\n]`, true, nil
 	case 'b', 'B', 'A', 'z':
 		return `\` + string(c), false, nil
@@ -447,13 +476,19 @@ func (p *pcreParser) parseEscape() (string, bool, error) {
 			return "", false, nil
 		}
 		var b strings.Builder
-		for k := 0; k < len(lit); k++ {
+		for k := 0; k < len(lit)-1; k++ {
 			b.WriteString(p.lit(rune(lit[k])))
 		}
-		// A quantifier after \Q..\E applies to the last character only.
-		return "(?:" + b.String() + ")", len(lit) == 1, nil
+		p.before = b.String()
+		return p.lit(rune(lit[len(lit)-1])), true, nil
 	case 'E':
 		return "", false, nil
+	case 'K':
+		p.unsupported("escape \\K")
+		return "(?:)", false, nil
+	case 'C':
+		// One code unit: one byte without UTF mode.
+		return `(?s:.)`, true, nil
 	}
 	r, err := p.charEscape(c, false)
 	if err != nil {
@@ -539,17 +574,36 @@ func (p *pcreParser) charEscape(c byte, inClass bool) (rune, error) {
 		return rune(v), nil
 	}
 	if c >= '1' && c <= '9' {
-		// Back-reference, or octal when there are fewer groups: either way
-		// nothing Go can do.
-		for p.i < len(p.s) && p.s[p.i] >= '0' && p.s[p.i] <= '9' {
+		// \1-\9, or a larger number when that many groups precede:
+		// a back-reference (which Go lacks). Otherwise up to three octal
+		// digits, or "\8"/"\9" followed by literal digits.
+		start := p.i - 1
+		n := int(c - '0')
+		for p.i < len(p.s) && p.s[p.i] >= '0' && p.s[p.i] <= '9' && n < 1<<20 {
+			n = n*10 + int(p.s[p.i]-'0')
 			p.i++
 		}
-		if inClass {
-			p.unsupported("octal escape in a class")
-		} else {
+		if !inClass && (n < 10 || n <= p.nsub) {
 			p.unsupported("back-reference")
+			if n > p.maxRef {
+				p.maxRef = n
+			}
+			return 'a', nil
 		}
-		return 'a', nil
+		p.i = start
+		if c >= '8' {
+			p.i++
+			return rune(c), nil
+		}
+		v := 0
+		for k := 0; k < 3 && p.i < len(p.s) && p.s[p.i] >= '0' && p.s[p.i] <= '7'; k++ {
+			v = v*8 + int(p.s[p.i]-'0')
+			p.i++
+		}
+		if v > 0xff {
+			return 0, &invalidRE{"octal value is greater than \\377 in 8-bit non-UTF-8 mode"}
+		}
+		return rune(v), nil
 	}
 	if c >= 0x80 {
 		return rune(c), nil
@@ -559,7 +613,7 @@ func (p *pcreParser) charEscape(c byte, inClass bool) (rune, error) {
 			return '\b', nil
 		}
 		switch c {
-		case 'g', 'k', 'p', 'P', 'X', 'R', 'K', 'C', 'L', 'l', 'U', 'u':
+		case 'g', 'k', 'p', 'P', 'X', 'R':
 			p.unsupported("escape \\%c", c)
 			return 'a', nil
 		}
