@@ -1,6 +1,7 @@
 package postconf
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -8,17 +9,32 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 
+	"github.com/pfaudit/pfaudit/postconf/defaults"
 	"github.com/pfaudit/pfaudit/postconf/diag"
 )
 
 // Defaults supplies Postfix's built-in parameter defaults: the raw,
 // unexpanded text `postconf -d` prints (level-dependent defaults keep their
 // ${{$compatibility_level} <level {N} ? ...} form and resolve at expansion).
+//
+// A Defaults that also has Listed(name) bool (as *defaults.Set does) tells
+// the parameters of the full `postconf -d` listing from legacy names that
+// postconf only answers for by name; one with the Live method of
+// *defaults.Set computes host-derived defaults for a live configuration.
 type Defaults interface {
 	Raw(name string) (string, bool)
 	Known(name string) bool
 	Names() []string
+}
+
+type listedDefaults interface {
+	Listed(name string) bool
+}
+
+type liveDefaults interface {
+	Live(ctx context.Context, name string, lookup defaults.Lookup) (string, error)
 }
 
 // Source says where an effective value came from.
@@ -29,6 +45,7 @@ const (
 	SourceMainCF      Source = "main.cf"      // main.cf (or a postconf -n dump)
 	SourceDefault     Source = "default"      // the built-in default
 	SourceCommandLine Source = "command-line" // config_directory from -c
+	SourceService     Source = "service"      // service_name/process_name inside a service
 )
 
 // rawParams are never expanded by postconf -x: their $names are expanded
@@ -44,8 +61,13 @@ var rawParams = map[string]bool{
 // IsRaw reports whether postconf leaves the parameter's value unexpanded.
 func IsRaw(name string) bool { return rawParams[name] }
 
-// readOnlyParams cannot be set in main.cf; postconf warns and drops them.
+// readOnlyParams cannot be set in main.cf or with -o; postconf warns and
+// drops such settings.
 var readOnlyParams = map[string]bool{"service_name": true, "process_name": true, "process_id": true}
+
+// liveParams are the defaults Postfix computes from the host and the
+// configuration when it reads a configuration (postconf_builtin.c).
+var liveParams = map[string]bool{"myhostname": true, "mydomain": true, "mynetworks": true}
 
 // serviceSuffixes are the per-transport parameters postconf derives from
 // master.cf service names (postconf_service.c), with the parameter each
@@ -81,12 +103,36 @@ type Config struct {
 	Master         *MasterCF
 	Defaults       Defaults
 	DefaultsSource string
+	// LiveDefaults makes the host-derived defaults (myhostname, mydomain,
+	// mynetworks) computed from this host and the configuration, as
+	// Postfix computes them when it reads this configuration. LoadDir sets
+	// it; for a dump from another machine the Defaults' own values stand
+	// (symbolic ones with the built-in table).
+	LiveDefaults bool
 	// Warnings collects what postconf would warn about (overriding
 	// entries, unused parameters, read-only assignments, ...).
 	Warnings []diag.Warning
 
-	service map[string]string // service-derived name -> raw default
-	user    map[string]bool   // user-defined names in use
+	names      []string // Defaults.Names(), once
+	ns         map[string][]Override
+	inMaster   map[*Service]bool
+	service    map[string]string // service-derived name -> raw default
+	user       map[string]bool   // user-defined names in use
+	legacy     map[string]bool   // legacy names main.cf sets: shown like user-defined ones
+	undefined  []diag.Warning    // $names without a value anywhere
+	startupErr error             // what postconf dies of while reading the configuration
+
+	liveMu sync.Mutex
+	live   map[string]liveResult
+
+	checkOnce  sync.Once
+	checkWarns []diag.Warning
+	checkErr   error
+}
+
+type liveResult struct {
+	value string
+	err   error
 }
 
 // ErrNoConfigDir is returned (wrapped) when the configuration directory
@@ -130,27 +176,52 @@ func LoadDir(dir string, d Defaults, source string) (*Config, error) {
 	} else {
 		return nil, err
 	}
-	c := New(main, master, d, source)
-	c.Dir = abs
+	c := newConfig(main, master, d, source, abs)
+	c.LiveDefaults = true
 	c.Warnings = append(warns, c.Warnings...)
 	return c, nil
 }
 
 // New assembles a Config from parsed parts (files or dumps).
 func New(main *MainCF, master *MasterCF, d Defaults, source string) *Config {
+	return newConfig(main, master, d, source, "")
+}
+
+func newConfig(main *MainCF, master *MasterCF, d Defaults, source, dir string) *Config {
 	if main == nil {
 		main = &MainCF{Params: map[string]*Param{}}
 	}
 	if master == nil {
 		master = &MasterCF{}
 	}
-	c := &Config{Main: main, Master: master, Defaults: d, DefaultsSource: source}
+	c := &Config{Dir: dir, Main: main, Master: master, Defaults: d, DefaultsSource: source}
+	if d != nil {
+		c.names = d.Names()
+	}
 	c.Warnings = append(c.Warnings, main.Warnings...)
 	c.Warnings = append(c.Warnings, master.Warnings...)
-	for name, p := range main.Params {
+	for _, name := range main.Names() {
 		if readOnlyParams[name] {
+			p := main.Params[name]
 			c.Warnings = append(c.Warnings, diag.Warning{Pos: p.Pos, Msg: fmt.Sprintf("read-only parameter assignment: %s=%s", name, diag.Shorten(p.Value))})
 			delete(main.Params, name)
+		}
+	}
+	for _, s := range master.Services {
+		for _, o := range s.Overrides {
+			if readOnlyParams[o.Name] {
+				c.Warnings = append(c.Warnings, diag.Warning{Pos: o.Pos, Msg: fmt.Sprintf("read-only parameter assignment: %s=%s", o.Name, diag.Shorten(o.Value))})
+			}
+		}
+	}
+	c.ns = map[string][]Override{}
+	c.inMaster = map[*Service]bool{}
+	for _, s := range master.Services {
+		c.inMaster[s] = true
+		for _, o := range s.Overrides {
+			if !readOnlyParams[o.Name] {
+				c.ns[s.Key()] = append(c.ns[s.Key()], o)
+			}
 		}
 	}
 	c.registerServiceParams()
@@ -162,6 +233,38 @@ func New(main *MainCF, master *MasterCF, d Defaults, source string) *Config {
 		}
 	}
 	return c
+}
+
+// overrides returns the -o settings of svc's name space in file order.
+// postconf keeps one name space per "name/type": entries that repeat a
+// service name and type share, and merge, their settings.
+func (c *Config) overrides(svc *Service) []Override {
+	if c.inMaster[svc] {
+		return c.ns[svc.Key()]
+	}
+	return svc.Overrides
+}
+
+// override is the setting of name in svc's name space (the last one wins).
+func (c *Config) override(svc *Service, name string) (Override, bool) {
+	if readOnlyParams[name] {
+		return Override{}, false
+	}
+	os := c.overrides(svc)
+	for i := len(os) - 1; i >= 0; i-- {
+		if os[i].Name == name {
+			return os[i], true
+		}
+	}
+	return Override{}, false
+}
+
+// EffectiveOverrides returns the -o settings in svc's name space, later
+// ones winning, read-only parameters dropped, sorted by name: what
+// `postconf -P` prints for the service.
+func (c *Config) EffectiveOverrides(svc *Service) []Override {
+	tmp := Service{Overrides: c.overrides(svc)}
+	return tmp.EffectiveOverrides()
 }
 
 func (c *Config) registerServiceParams() {
@@ -191,40 +294,111 @@ func (c *Config) addServiceParam(name, def string) {
 // registerUserParams finds the user-defined parameters postconf treats as
 // in use (postconf_user.c): names listed in smtpd_restriction_classes, and
 // names referenced as $name from main.cf values, master.cf -o values or the
-// defaults of unset parameters, provided main.cf assigns them.
+// defaults of unset parameters, provided main.cf assigns them. A $name
+// that nothing defines is reported as undefined.
 func (c *Config) registerUserParams() {
 	c.user = map[string]bool{}
-	flag := func(name string) {
-		if _, ok := c.Main.Params[name]; ok {
-			c.user[name] = true
+	c.legacy = map[string]bool{}
+	seenUndef := map[string]bool{}
+	flag := func(file string, svc *Service) func(string) {
+		return func(name string) {
+			supplied := false
+			if svc != nil {
+				if _, ok := c.override(svc, name); ok {
+					supplied = true
+				}
+			}
+			if !supplied {
+				if _, ok := c.mainOnly(name); ok {
+					supplied = true
+					if !c.Known(name) {
+						c.user[name] = true
+					}
+				}
+			}
+			if svc == nil && !supplied {
+				for _, s := range c.Master.Services {
+					if _, ok := c.override(s, name); ok {
+						supplied = true
+						break
+					}
+				}
+			}
+			if !supplied && !c.Known(name) && !seenUndef[file+"\x00"+name] {
+				seenUndef[file+"\x00"+name] = true
+				c.undefined = append(c.undefined, diag.Warning{Pos: diag.Pos{File: file}, Msg: "undefined parameter: " + name})
+			}
 		}
 	}
-	if v, err := c.Expand(nil, "smtpd_restriction_classes"); err == nil {
-		for _, f := range SplitList(v) {
-			flag(f)
-		}
-	}
+	// The -o settings of each service, in that service's scope.
 	for _, s := range c.Master.Services {
-		for _, o := range s.Overrides {
-			_ = ScanNames(o.Value, flag)
-		}
-	}
-	if c.Defaults != nil {
-		for _, n := range c.Defaults.Names() {
-			if _, set := c.Main.Params[n]; set || rawParams[n] {
-				continue
-			}
-			if v, ok := c.Defaults.Raw(n); ok && strings.Contains(v, "$") {
-				_ = ScanNames(v, flag)
+		f := flag(c.Master.File, s)
+		for _, o := range c.EffectiveOverrides(s) {
+			if !rawParams[o.Name] {
+				_ = ScanNames(o.Value, f)
 			}
 		}
 	}
-	for name, p := range c.Main.Params {
+	// Defaults of the parameters main.cf leaves alone: some name an
+	// obsolete parameter that main.cf may still set.
+	f := flag(c.Main.File, nil)
+	for _, n := range c.names {
+		if _, set := c.Main.Params[n]; set || rawParams[n] {
+			continue
+		}
+		if v, ok := c.Defaults.Raw(n); ok && strings.Contains(v, "$") {
+			_ = ScanNames(v, f)
+		}
+	}
+	// smtpd_restriction_classes, evaluated against main.cf alone as
+	// postconf's pcf_lookup_eval() does; a failure is fatal for postconf.
+	if v, ok := c.mainOnly("smtpd_restriction_classes"); ok {
+		x, err := Expand(v, c.mainOnly)
+		if err != nil {
+			c.startupErr = c.positioned(Value{Name: "smtpd_restriction_classes", Pos: c.Main.Params["smtpd_restriction_classes"].Pos}, namedErr("smtpd_restriction_classes", err))
+		}
+		for _, n := range SplitList(x.Value) {
+			f(n)
+		}
+	}
+	for _, name := range c.Main.Names() {
+		if c.isLegacy(name) {
+			c.legacy[name] = true
+		}
 		if rawParams[name] {
 			continue
 		}
-		_ = ScanNames(p.Value, flag)
+		_ = ScanNames(c.Main.Params[name].Value, f)
 	}
+}
+
+// mainOnly looks a name up in main.cf alone (plus config_directory, which
+// postconf sets from -c): the view Postfix's mail_conf_lookup_eval() has.
+func (c *Config) mainOnly(name string) (string, bool) {
+	if p, ok := c.Main.Params[name]; ok {
+		return p.Value, true
+	}
+	if name == "config_directory" && c.Dir != "" {
+		return c.Dir, true
+	}
+	return "", false
+}
+
+// isListed reports whether name is a built-in parameter of the full
+// `postconf -d` listing (not a legacy name postconf answers for only when
+// asked).
+func (c *Config) isListed(name string) bool {
+	if c.Defaults == nil || !c.Defaults.Known(name) {
+		return false
+	}
+	if l, ok := c.Defaults.(listedDefaults); ok {
+		return l.Listed(name)
+	}
+	return true
+}
+
+func (c *Config) isLegacy(name string) bool {
+	return c.Defaults != nil && c.Defaults.Known(name) && !c.isListed(name)
 }
 
 // Known reports whether postconf knows the name: built in, derived from a
@@ -250,22 +424,39 @@ type Value struct {
 	Raw    string   `json:"raw"`
 	Source Source   `json:"source"`
 	Pos    diag.Pos `json:"pos"`
+	// Err is set when the default could not be computed (a host-derived
+	// default such as mynetworks with an invalid mynetworks_style).
+	Err error `json:"-"`
 }
 
 // Raw returns the effective raw value of name as seen by svc (nil for the
-// global scope): the service's -o setting, then main.cf, then the default.
+// global scope): inside a service its name and command (service_name,
+// process_name), then its -o setting; then main.cf; then the default.
 // ok is false when the name is undefined everywhere.
 func (c *Config) Raw(svc *Service, name string) (Value, bool) {
 	if svc != nil {
-		if o, ok := svc.Override(name); ok {
+		switch name {
+		case "service_name":
+			return Value{Name: name, Raw: svc.Name, Source: SourceService, Pos: svc.Pos}, true
+		case "process_name":
+			return Value{Name: name, Raw: svc.Command, Source: SourceService, Pos: svc.Pos}, true
+		}
+		if o, ok := c.override(svc, name); ok {
 			return Value{Name: name, Raw: o.Value, Source: SourceOverride, Pos: o.Pos}, true
 		}
 	}
+	if p, ok := c.Main.Params[name]; ok {
+		return Value{Name: name, Raw: p.Value, Source: SourceMainCF, Pos: p.Pos}, true
+	}
+	// postconf -c DIR sets config_directory unless main.cf does.
 	if name == "config_directory" && c.Dir != "" {
 		return Value{Name: name, Raw: c.Dir, Source: SourceCommandLine}, true
 	}
-	if p, ok := c.Main.Params[name]; ok {
-		return Value{Name: name, Raw: p.Value, Source: SourceMainCF, Pos: p.Pos}, true
+	if c.LiveDefaults && liveParams[name] {
+		if _, ok := c.Defaults.(liveDefaults); ok {
+			v, err := c.liveDefault(name)
+			return Value{Name: name, Raw: v, Source: SourceDefault, Err: err}, true
+		}
 	}
 	if c.Defaults != nil {
 		if v, ok := c.Defaults.Raw(name); ok {
@@ -278,11 +469,63 @@ func (c *Config) Raw(svc *Service, name string) (Value, bool) {
 	return Value{Name: name}, false
 }
 
+// liveDefault computes a host-derived default once per Config, the way
+// postconf does: from this host, with the settings it depends on taken
+// from main.cf alone and expanded against main.cf alone
+// (postconf_builtin.c uses mail_conf_lookup_eval()).
+func (c *Config) liveDefault(name string) (string, error) {
+	c.liveMu.Lock()
+	defer c.liveMu.Unlock()
+	if r, ok := c.live[name]; ok {
+		return r.value, r.err
+	}
+	var firstErr error
+	lookup := func(n string) (string, bool) {
+		v, ok := c.mainOnly(n)
+		if !ok {
+			return "", false
+		}
+		x, err := Expand(v, c.mainOnly)
+		if err != nil && firstErr == nil {
+			var pos diag.Pos
+			if p := c.Main.Params[n]; p != nil {
+				pos = p.Pos
+			}
+			firstErr = c.positioned(Value{Pos: pos}, namedErr(n, err))
+		}
+		return x.Value, true
+	}
+	v, err := c.Defaults.(liveDefaults).Live(context.Background(), name, lookup)
+	if name == "mynetworks" && v != "" && !strings.HasSuffix(v, " ") {
+		// mynetworks_core() ends every entry with a space, and postconf
+		// shows that trailing space in expansions ("[$mynetworks]").
+		v += " "
+	}
+	if firstErr != nil {
+		err = firstErr
+	} else if err != nil {
+		err = fmt.Errorf("%s: %w", name, err)
+	}
+	if c.live == nil {
+		c.live = map[string]liveResult{}
+	}
+	c.live[name] = liveResult{v, err}
+	return v, err
+}
+
 // Lookup returns the lookup function for expansion in svc's scope.
 func (c *Config) Lookup(svc *Service) LookupFunc {
 	return func(name string) (string, bool) {
 		v, ok := c.Raw(svc, name)
 		return v.Raw, ok
+	}
+}
+
+// lookupErr is Lookup that also reports defaults that cannot be computed.
+func (c *Config) lookupErr(svc *Service) lookupErrFunc {
+	return func(name string) (string, bool, error) {
+		v, ok := c.Raw(svc, name)
+		return v.Raw, ok, v.Err
 	}
 }
 
@@ -293,16 +536,15 @@ func (c *Config) Expand(svc *Service, name string) (string, error) {
 	if !ok {
 		return "", nil
 	}
+	if v.Err != nil {
+		return "", v.Err
+	}
 	if rawParams[name] {
 		return v.Raw, nil
 	}
-	x, err := Expand(v.Raw, c.Lookup(svc))
+	x, err := expandErr(v.Raw, c.lookupErr(svc))
 	if err != nil {
-		var ee *ExpandError
-		if errors.As(err, &ee) && ee.Name == "" {
-			ee.Name = name
-		}
-		return "", c.positioned(v, err)
+		return "", c.positioned(v, namedErr(name, err))
 	}
 	return x.Value, nil
 }
@@ -310,57 +552,78 @@ func (c *Config) Expand(svc *Service, name string) (string, error) {
 // ExpandValue expands arbitrary text in svc's scope and reports undefined
 // names.
 func (c *Config) ExpandValue(svc *Service, text string) (Expansion, error) {
-	return Expand(text, c.Lookup(svc))
+	return expandErr(text, c.lookupErr(svc))
+}
+
+func namedErr(name string, err error) error {
+	var ee *ExpandError
+	if errors.As(err, &ee) && ee.Name == "" {
+		ee.Name = name
+	}
+	return err
 }
 
 func (c *Config) positioned(v Value, err error) error {
 	if v.Pos.IsZero() {
 		return err
 	}
+	var de *diag.Error
+	if errors.As(err, &de) {
+		return err
+	}
 	return &diag.Error{Pos: v.Pos, Msg: err.Error()}
 }
 
-// Check evaluates every built-in parameter the way postconf does before it
-// prints anything: a syntax error or runaway nesting in any of them makes
-// postconf exit, and so it is an error here too. Undefined names are
-// returned as warnings.
+// Check does what postconf does before it prints anything, whatever it was
+// asked: it expands every built-in and service-derived parameter in the
+// global scope, and every such parameter a master.cf -o sets in that
+// service's scope. A syntax error, runaway nesting or a default that
+// cannot be computed there makes postconf exit, and so it is an error here
+// too. The warnings are the $names nothing defines. The result is computed
+// once.
 func (c *Config) Check() ([]diag.Warning, error) {
-	var warns []diag.Warning
-	seen := map[string]bool{}
-	names := c.builtinNames()
-	for _, n := range names {
-		if rawParams[n] {
-			continue
+	c.checkOnce.Do(func() {
+		c.checkWarns = c.undefined
+		if c.startupErr != nil {
+			c.checkErr = c.startupErr
+			return
 		}
-		v, ok := c.Raw(nil, n)
-		if !ok || !strings.Contains(v.Raw, "$") {
-			continue
-		}
-		x, err := Expand(v.Raw, c.Lookup(nil))
-		if err != nil {
-			var ee *ExpandError
-			if errors.As(err, &ee) && ee.Name == "" {
-				ee.Name = n
-			}
-			return warns, c.positioned(v, err)
-		}
-		for _, u := range x.Undefined {
-			if !seen[u] {
-				seen[u] = true
-				warns = append(warns, diag.Warning{Pos: diag.Pos{File: c.Main.File}, Msg: "undefined parameter: " + u})
+		for _, n := range c.eagerNames() {
+			if _, err := c.Expand(nil, n); err != nil {
+				c.checkErr = err
+				return
 			}
 		}
-	}
-	return warns, nil
+		for _, s := range c.Master.Services {
+			for _, o := range c.EffectiveOverrides(s) {
+				if rawParams[o.Name] || !(c.isListed(o.Name) || c.service[o.Name] != "") {
+					continue
+				}
+				if _, err := c.Expand(s, o.Name); err != nil {
+					c.checkErr = fmt.Errorf("%s: %w", s.Key(), err)
+					return
+				}
+			}
+		}
+	})
+	return c.checkWarns, c.checkErr
 }
 
-func (c *Config) builtinNames() []string {
-	if c.Defaults == nil {
-		return c.Main.Names()
+// eagerNames are the parameters Check evaluates globally.
+func (c *Config) eagerNames() []string {
+	var out []string
+	for _, n := range c.names {
+		if c.isListed(n) && !rawParams[n] {
+			out = append(out, n)
+		}
 	}
-	// Only built-in parameters are evaluated eagerly: a broken user-defined
-	// parameter fails only when something expands it.
-	return c.Defaults.Names()
+	if c.Defaults == nil {
+		out = append(out, c.Main.Names()...)
+	}
+	for n := range c.service {
+		out = append(out, n)
+	}
+	return out
 }
 
 // SetNames lists what `postconf -n` prints: parameters main.cf sets that

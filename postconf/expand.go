@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/pfaudit/pfaudit/postconf/defaults"
 )
 
 // This file implements Postfix's $name expansion as postconf(5) describes it
@@ -21,6 +23,10 @@ import (
 
 // LookupFunc returns the raw value of a parameter and whether it is defined.
 type LookupFunc func(name string) (value string, defined bool)
+
+// lookupErrFunc is a LookupFunc that can fail (a default that cannot be
+// computed); the failure ends the expansion.
+type lookupErrFunc func(name string) (value string, defined bool, err error)
 
 // ExpandError is an expansion failure. Name is the parameter being expanded
 // when the caller knows it.
@@ -51,13 +57,13 @@ type Expansion struct {
 }
 
 type expander struct {
-	lookup  LookupFunc
+	lookup  lookupErrFunc
 	scan    bool         // MAC_EXP_FLAG_SCAN: visit every branch, output nothing
 	onName  func(string) // called for each name referenced (scan mode)
 	out     strings.Builder
 	level   int
 	total   *int
-	err     *ExpandError
+	err     error
 	undef   []string
 	seenUnd map[string]bool
 }
@@ -65,6 +71,13 @@ type expander struct {
 // Expand expands s recursively (MAC_EXP_FLAG_RECURSE), the way Postfix
 // evaluates a parameter value at use time.
 func Expand(s string, lookup LookupFunc) (Expansion, error) {
+	return expandErr(s, func(name string) (string, bool, error) {
+		v, ok := lookup(name)
+		return v, ok, nil
+	})
+}
+
+func expandErr(s string, lookup lookupErrFunc) (Expansion, error) {
 	total := 0
 	e := &expander{lookup: lookup, total: &total}
 	e.parse(s)
@@ -79,7 +92,7 @@ func Expand(s string, lookup LookupFunc) (Expansion, error) {
 // use. Syntax errors end the scan and are returned.
 func ScanNames(s string, visit func(name string)) error {
 	total := 0
-	e := &expander{lookup: func(string) (string, bool) { return "", false }, scan: true, onName: visit, total: &total}
+	e := &expander{lookup: func(string) (string, bool, error) { return "", false, nil }, scan: true, onName: visit, total: &total}
 	e.parse(s)
 	if e.err != nil {
 		return e.err
@@ -171,9 +184,13 @@ func (e *expander) parse(value string) {
 	}
 }
 
+// isMacSpace is MAC_EXP_WHITESPACE (CHARS_SPACE): the blanks mac_expand
+// skips around operators and {} operands.
+func isMacSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
+
 func skipSpace(s string) string {
 	i := 0
-	for i < len(s) && isBlank(s[i]) {
+	for i < len(s) && isMacSpace(s[i]) {
 		i++
 	}
 	return s[i:]
@@ -241,7 +258,7 @@ func (e *expander) callback(isExpr bool, buf string) {
 		j := 0
 		for {
 			k := j
-			for k < len(start) && isBlank(start[k]) {
+			for k < len(start) && isMacSpace(start[k]) {
 				k++
 			}
 			if k >= len(start) {
@@ -262,7 +279,12 @@ func (e *expander) callback(isExpr bool, buf string) {
 			e.onName(name)
 		}
 		if !e.scan {
-			value, defined = e.lookup(name)
+			var err error
+			value, defined, err = e.lookup(name)
+			if err != nil {
+				e.err = err
+				return
+			}
 			if !defined {
 				e.noteUndefined(name)
 			}
@@ -371,8 +393,8 @@ func (e *expander) relational(s string) (result, rest string, ok bool) {
 	}
 	var delta int
 	if suffix == "level" {
-		l, err1 := parseCompatLevel(lv)
-		r, err2 := parseCompatLevel(rv)
+		l, err1 := defaults.ParseLevel(lv)
+		r, err2 := defaults.ParseLevel(rv)
 		if err1 != nil || err2 != nil {
 			bad := lv
 			if err1 == nil {
@@ -381,7 +403,7 @@ func (e *expander) relational(s string) (result, rest string, ok bool) {
 			e.fail("malformed compatibility level syntax: %q", bad)
 			return "", "", false
 		}
-		delta = compareLevels(l, r)
+		delta = l.Compare(r)
 	} else if allDigits(lv) && allDigits(rv) {
 		a, err1 := strconv.ParseInt(lv, 10, 64)
 		b, err2 := strconv.ParseInt(rv, 10, 64)
@@ -453,36 +475,6 @@ func cmpInt(a, b int64) int {
 		return -1
 	case a > b:
 		return 1
-	}
-	return 0
-}
-
-// parseCompatLevel parses "major[.minor[.patch]]" as compat_level.c does
-// for compatibility_level values and <level operands.
-func parseCompatLevel(s string) ([3]int64, error) {
-	var lv [3]int64
-	parts := strings.Split(s, ".")
-	if len(parts) > 3 {
-		return lv, fmt.Errorf("malformed compatibility level %q", s)
-	}
-	for i, p := range parts {
-		if !allDigits(p) {
-			return lv, fmt.Errorf("malformed compatibility level %q", s)
-		}
-		v, err := strconv.ParseInt(p, 10, 32)
-		if err != nil {
-			return lv, fmt.Errorf("malformed compatibility level %q", s)
-		}
-		lv[i] = v
-	}
-	return lv, nil
-}
-
-func compareLevels(a, b [3]int64) int {
-	for i := 0; i < 3; i++ {
-		if c := cmpInt(a[i], b[i]); c != 0 {
-			return c
-		}
 	}
 	return 0
 }

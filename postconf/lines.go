@@ -74,7 +74,8 @@ func readLogicalLines(file string, data []byte) ([]logicalLine, []diag.Warning) 
 		}
 		if j > 0 { // continuation
 			if have {
-				cur = append(cur, '\n')
+				// readllines() appends the next physical line as it is,
+				// leading whitespace included and without the newline.
 				cur = append(cur, phys...)
 				continue
 			}

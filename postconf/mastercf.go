@@ -16,9 +16,12 @@ type Override struct {
 }
 
 // Service is one master.cf entry (master(5)): the seven fixed fields, the
-// command, and its arguments. Args keeps every argument after the command
-// as written (braces stripped, as Postfix does); Overrides holds the -o
-// settings in order; Other the arguments that are not -o settings.
+// command, and its arguments. Args holds every argument after the command
+// the way postconf normalises them (an attached "-oname=value" split into
+// "-o" and "name=value", "-o { name = value }" turned into "-o"
+// "name=value", braces around other arguments removed); Overrides holds
+// the -o settings of the option section in order; Other the remaining
+// arguments.
 type Service struct {
 	Name      string     `json:"service"`
 	Type      string     `json:"type"`
@@ -38,8 +41,13 @@ type Service struct {
 func (s *Service) Key() string { return s.Name + "/" + s.Type }
 
 // Override returns the last -o setting of name (later -o win, as in
-// Postfix) and whether there is one.
+// Postfix) and whether there is one. Read-only parameters (service_name,
+// process_name, process_id) are never overridden: postconf drops such
+// settings with a warning.
 func (s *Service) Override(name string) (Override, bool) {
+	if readOnlyParams[name] {
+		return Override{}, false
+	}
 	for i := len(s.Overrides) - 1; i >= 0; i-- {
 		if s.Overrides[i].Name == name {
 			return s.Overrides[i], true
@@ -48,12 +56,15 @@ func (s *Service) Override(name string) (Override, bool) {
 	return Override{}, false
 }
 
-// EffectiveOverrides returns the -o settings with later duplicates winning,
-// sorted by name (the order `postconf -P` prints them in).
+// EffectiveOverrides returns the -o settings with later duplicates winning
+// and read-only parameters dropped, sorted by name: what `postconf -P`
+// prints for the service.
 func (s *Service) EffectiveOverrides() []Override {
 	last := map[string]Override{}
 	for _, o := range s.Overrides {
-		last[o.Name] = o
+		if !readOnlyParams[o.Name] {
+			last[o.Name] = o
+		}
 	}
 	out := make([]Override, 0, len(last))
 	for _, o := range last {
@@ -93,17 +104,20 @@ func (m *MasterCF) Lookup(key string) *Service {
 }
 
 // ParseMasterCF parses master.cf text with the same comment and continuation
-// rules as main.cf (master(5)).
+// rules as main.cf (master(5)). Entries postconf refuses (too few fields, an
+// unknown type, a bad private/unpriv/chroot/wakeup/maxproc field) are
+// errors; what it merely warns about ends up in Warnings.
 func ParseMasterCF(file string, data []byte) (*MasterCF, error) {
 	m := &MasterCF{File: file}
 	lines, warns := readLogicalLines(file, data)
 	m.Warnings = warns
 	for _, ll := range lines {
 		pos := diag.Pos{File: file, Line: ll.Line}
-		s, err := parseServiceLine(ll.Text, pos)
+		s, w, err := parseServiceLine(ll.Text, pos)
 		if err != nil {
 			return nil, err
 		}
+		m.Warnings = append(m.Warnings, w...)
 		m.Services = append(m.Services, s)
 	}
 	return m, nil
@@ -120,143 +134,313 @@ func ReadMasterCF(path string) (*MasterCF, error) {
 
 var serviceTypes = map[string]bool{"inet": true, "unix": true, "unix-dgram": true, "fifo": true, "pass": true}
 
-func parseServiceLine(text string, pos diag.Pos) (*Service, error) {
-	toks, err := splitMasterTokens(text)
-	if err != nil {
-		return nil, &diag.Error{Pos: pos, Msg: err.Error(), Text: text}
-	}
+// masterBlanks separate master.cf fields.
+const masterBlanks = " \t\r\n"
+
+// parseServiceLine follows postconf's pcf_parse_master_entry(): split the
+// entry into fields (a {...} group stays one field), check the fixed fields
+// as pcf_check_master_entry() does, then normalise the daemon arguments.
+func parseServiceLine(text string, pos diag.Pos) (*Service, []diag.Warning, error) {
+	toks := splitMasterTokens(text)
 	if len(toks) < 8 {
-		return nil, &diag.Error{Pos: pos, Msg: fmt.Sprintf("bad field count: master.cf entries need 8 fields (service type private unpriv chroot wakeup maxproc command), found %d", len(toks)), Text: text}
+		return nil, nil, &diag.Error{Pos: pos, Msg: fmt.Sprintf("bad field count: master.cf entries need 8 fields (service type private unpriv chroot wakeup maxproc command), found %d", len(toks)), Text: text}
 	}
 	s := &Service{Name: toks[0], Type: toks[1], Private: toks[2], Unpriv: toks[3], Chroot: toks[4],
 		Wakeup: toks[5], Maxproc: toks[6], Command: toks[7], Pos: pos}
-	if !serviceTypes[s.Type] {
-		return nil, &diag.Error{Pos: pos, Msg: fmt.Sprintf("unknown service type %q (expected inet, unix, unix-dgram, fifo or pass)", s.Type), Text: text}
+	if msg := checkServiceFields(s); msg != "" {
+		return nil, nil, &diag.Error{Pos: pos, Msg: msg, Text: text}
 	}
-	args := toks[8:]
-	for i := 0; i < len(args); i++ {
-		a := stripBraces(args[i])
-		s.Args = append(s.Args, a)
-		// Options end at the first non-option argument or "--", as in
-		// master(8)'s and postconf's own parsing.
-		if args[i] == "-o" && i+1 < len(args) {
-			v := stripBraces(args[i+1])
-			i++
-			name, value, err := splitNameValueMaster(v)
-			if err != nil {
-				return nil, &diag.Error{Pos: pos, Msg: "-o " + err.Error(), Text: text}
-			}
-			// Kept as postconf -M prints it: name=value.
-			s.Args = append(s.Args, name+"="+value)
-			s.Overrides = append(s.Overrides, Override{Name: name, Value: value, Pos: pos})
+	var warns []diag.Warning
+	s.Args = normalizeDaemonArgs(toks[8:], func(msg string) {
+		warns = append(warns, diag.Warning{Pos: pos, Msg: msg})
+	})
+	// The -o settings are those of the option section: it ends at the
+	// first argument that does not start with '-', or at "--"
+	// (pcf_register_user_parameters).
+	i := 0
+	for ; i < len(s.Args); i++ {
+		a := s.Args[i]
+		if a == "" || a[0] != '-' || a == "--" {
+			break
+		}
+		if !expectsValue(a) || i+1 >= len(s.Args) {
+			s.Other = append(s.Other, a)
 			continue
 		}
-		s.Other = append(s.Other, a)
+		if a != "-o" {
+			s.Other = append(s.Other, a, s.Args[i+1])
+			i++
+			continue
+		}
+		i++
+		if name, value, err := splitNameValueMaster(s.Args[i]); err == nil {
+			s.Overrides = append(s.Overrides, Override{Name: name, Value: value, Pos: pos})
+		} else {
+			s.Other = append(s.Other, a, s.Args[i])
+		}
 	}
-	return s, nil
+	s.Other = append(s.Other, s.Args[i:]...)
+	return s, warns, nil
 }
 
-// splitNameValueMaster is split_nameval for a -o argument: "name=value"
-// with optional whitespace around '='.
-func splitNameValueMaster(s string) (string, string, error) {
-	name, value, err := splitNameValue(strings.TrimLeft(s, " \t"))
-	if err != nil {
-		return "", "", fmt.Errorf("%v: %q", err, s)
+// checkServiceFields is pcf_check_master_entry(); it returns postconf's
+// complaint, or "".
+func checkServiceFields(s *Service) string {
+	if !serviceTypes[s.Type] {
+		return fmt.Sprintf("invalid type field %q (expected inet, unix, unix-dgram, fifo or pass)", s.Type)
 	}
-	return name, strings.TrimRight(value, " \t\r\n"), nil
+	for _, f := range []struct{ name, v string }{{"private", s.Private}, {"unpriv", s.Unpriv}, {"chroot", s.Chroot}} {
+		if len(f.v) != 1 || !strings.Contains("yn-", f.v) {
+			return fmt.Sprintf("invalid %s field %q (expected y, n or -)", f.name, f.v)
+		}
+	}
+	w := strings.TrimSuffix(s.Wakeup, "?")
+	if s.Wakeup != "-" && w != "-" && !allDigitsOrEmpty(w) {
+		return fmt.Sprintf("invalid wakeup field %q (expected -, or seconds with an optional ?)", s.Wakeup)
+	}
+	if s.Maxproc != "-" && !allDigitsOrEmpty(s.Maxproc) {
+		return fmt.Sprintf("invalid process_limit field %q (expected - or a number)", s.Maxproc)
+	}
+	return ""
 }
 
-// splitMasterTokens splits a master.cf logical line on whitespace, keeping a
-// {...} group (Postfix 3.0+) together even when it holds whitespace.
-func splitMasterTokens(s string) ([]string, error) {
-	var toks []string
+func allDigitsOrEmpty(s string) bool { return s == "" || allDigits(s) }
+
+// expectsValue reports whether a daemon option takes the next argument as
+// its value. Only -o does; postconf's strchr() test also matches the NUL
+// of a lone "-".
+func expectsValue(a string) bool { return len(a) < 2 || a[1] == 'o' }
+
+// normalizeDaemonArgs is pcf_normalize_daemon_args(): in the option
+// section it splits "-vo" into "-v" "-o" and "-oname=value" into "-o"
+// "name=value", and reduces "-o {name = value}" to "name=value"; after it,
+// an argument in {} loses its braces.
+func normalizeDaemonArgs(in []string, warn func(string)) []string {
+	args := append([]string(nil), in...)
 	i := 0
-	for {
-		for i < len(s) && isBlank(s[i]) {
+	for ; i < len(args); i++ {
+		a := args[i]
+		if a == "" || a[0] != '-' || a == "--" {
+			break
+		}
+		// Split "-stuffozz" into "-stuff" and "-ozz": postconf does this at
+		// any 'o' after the first option letter, even inside what looks
+		// like a value.
+		if k := strings.IndexByte(a[min(2, len(a)):], 'o'); k >= 0 && len(a) > 2 {
+			k += 2
+			args = insertAt(args, i+1, "-"+a[k:])
+			a = a[:k]
+			args[i] = a
+		}
+		if !expectsValue(a) {
+			continue
+		}
+		var extract bool
+		switch {
+		case len(a) > 2:
+			args = insertAt(args, i+1, a[2:])
+			args[i] = a[:2]
 			i++
+			extract = strings.HasPrefix(args[i], "{")
+		case i+1 < len(args):
+			i++
+			extract = strings.HasPrefix(args[i], "{")
 		}
-		if i >= len(s) {
-			return toks, nil
-		}
-		start, level := i, 0
-		for i < len(s) && (level > 0 || !isBlank(s[i])) {
-			switch s[i] {
-			case '{':
-				level++
-			case '}':
-				level--
+		if extract {
+			v, msg := extractBraced(args[i])
+			if msg != "" {
+				warn(msg)
 			}
-			i++
+			args[i] = v
+			if len(args[i-1]) > 1 && args[i-1][1] == 'o' {
+				if name, value, err := splitNameValueMaster(v); err != nil {
+					warn(fmt.Sprintf("%v: %q", err, v))
+				} else {
+					args[i] = name + "=" + value
+				}
+			}
 		}
-		tok := s[start:i]
-		if level > 0 || (tok[0] == '{' && tok[len(tok)-1] != '}') {
-			return nil, fmt.Errorf("missing '}' in %q", diag.Shorten(tok))
-		}
-		toks = append(toks, tok)
 	}
+	for ; i < len(args); i++ {
+		if strings.HasPrefix(args[i], "{") {
+			v, msg := extractBraced(args[i])
+			if msg != "" {
+				warn(msg)
+			}
+			args[i] = v
+		}
+	}
+	return args
 }
 
-// stripBraces turns "{ text }" into "text", as Postfix's extpar() does.
-func stripBraces(s string) string {
-	if len(s) >= 2 && s[0] == '{' && s[len(s)-1] == '}' {
-		return strings.Trim(s[1:len(s)-1], " \t\r\n\v\f")
-	}
+func insertAt(s []string, i int, v string) []string {
+	s = append(s, "")
+	copy(s[i+1:], s[i:])
+	s[i] = v
 	return s
 }
 
-// FormatM renders a service as one `postconf -M` line (fields separated by
-// single spaces; a -o value with whitespace in braces).
-func (s *Service) FormatM() string {
-	var b strings.Builder
-	s.writeFields(&b)
-	for _, a := range s.Args {
-		b.WriteByte(' ')
-		b.WriteString(braceIfSpace(a))
+// extractBraced is extpar() with EXTPAR_FLAG_STRIP: "{ text }" becomes
+// "text". An unbalanced group loses its opening brace and whatever follows
+// a balanced group is dropped; both with the warning postconf prints.
+func extractBraced(s string) (string, string) {
+	n := balancedLen(s)
+	var body, msg string
+	switch {
+	case n == 0:
+		body, msg = s[1:], fmt.Sprintf("missing '}' in %q", s)
+	case n < len(s):
+		body, msg = s[1:n-1], fmt.Sprintf("syntax error at %q in %q", s[n:], s)
+	default:
+		body = s[1 : n-1]
 	}
-	return b.String()
+	return strings.TrimFunc(body, func(r rune) bool { return r < 0x80 && isBlank(byte(r)) }), msg
 }
 
-// FormatMf renders a service the way `postconf -Mf` folds it: -o settings
-// on their own indented lines.
-func (s *Service) FormatMf() string {
-	var b strings.Builder
-	s.writeFields(&b)
-	for i := 0; i < len(s.Args); i++ {
-		if s.Args[i] == "-o" && i+1 < len(s.Args) {
-			b.WriteString("\n    -o ")
-			b.WriteString(braceIfSpace(s.Args[i+1]))
-			i++
-			continue
+// balancedLen is balpar(): the length of the {...} group at the start of
+// s, or 0 when it does not close.
+func balancedLen(s string) int {
+	level := 1
+	for i := 1; i < len(s); i++ {
+		switch s[i] {
+		case '}':
+			level--
+			if level == 0 {
+				return i + 1
+			}
+		case '{':
+			level++
 		}
-		b.WriteByte(' ')
-		b.WriteString(braceIfSpace(s.Args[i]))
 	}
-	return b.String()
+	return 0
 }
 
-func braceIfSpace(a string) string {
-	if strings.ContainsAny(a, " \t\r\n") {
-		return "{" + a + "}"
+// splitNameValueMaster is split_nameval() for a -o argument: "name=value"
+// with optional whitespace before the name and around '=', the value
+// trimmed.
+func splitNameValueMaster(s string) (string, string, error) {
+	name, value, err := splitNameValue(strings.TrimLeftFunc(s, func(r rune) bool { return r < 0x80 && isBlank(byte(r)) }))
+	if err != nil {
+		return "", "", err
 	}
-	return a
+	return name, strings.TrimRightFunc(value, func(r rune) bool { return r < 0x80 && isBlank(byte(r)) }), nil
 }
+
+// splitMasterTokens splits a master.cf entry the way mystrtokq() does: on
+// blanks outside {}; a '}' without a matching '{' is ordinary text, and an
+// unclosed '{' extends the field to the end of the entry.
+func splitMasterTokens(s string) []string {
+	var toks []string
+	i := 0
+	for {
+		for i < len(s) && strings.IndexByte(masterBlanks, s[i]) >= 0 {
+			i++
+		}
+		if i >= len(s) {
+			return toks
+		}
+		start, level := i, 0
+		for ; i < len(s); i++ {
+			c := s[i]
+			if c == '{' {
+				level++
+			} else if level > 0 && c == '}' {
+				level--
+			} else if level == 0 && strings.IndexByte(masterBlanks, c) >= 0 {
+				break
+			}
+		}
+		toks = append(toks, s[start:i])
+	}
+}
+
+// Layout of `postconf -M` output (postconf.h): fields start at fixed
+// columns; with -f, lines are folded before 80 columns and continue after
+// four spaces.
+const (
+	lineLimit  = 80
+	indentLen  = 4
+	indentText = "    "
+)
 
 // fieldColumns are where postconf -M starts each of the eight fields; a
 // field that overflows pushes the next one right by a single space.
 var fieldColumns = [8]int{0, 11, 17, 25, 33, 41, 49, 57}
 
-func (s *Service) writeFields(b *strings.Builder) {
-	col := 0
-	for i, f := range [8]string{s.Name, s.Type, s.Private, s.Unpriv, s.Chroot, s.Wakeup, s.Maxproc, s.Command} {
-		if i > 0 {
-			pad := fieldColumns[i] - col
-			if pad < 1 {
-				pad = 1
-			}
-			b.WriteString(strings.Repeat(" ", pad))
-			col += pad
-		}
-		b.WriteString(f)
-		col += len(f)
+// FormatM renders a service as one `postconf -M` line.
+func (s *Service) FormatM() string { return s.format(false, nil) }
+
+// FormatMf renders a service the way `postconf -Mf` folds it.
+func (s *Service) FormatMf() string { return s.format(true, nil) }
+
+// format is pcf_print_master_entry(). expand, when not nil, replaces the
+// value of each -o (postconf -Mx).
+func (s *Service) format(fold bool, expand func(string) string) string {
+	var b strings.Builder
+	lineLen := 0
+	add := func(t string) {
+		b.WriteString(t)
+		lineLen += len(t)
 	}
+	for i, f := range [8]string{s.Name, s.Type, s.Private, s.Unpriv, s.Chroot, s.Wakeup, s.Maxproc, s.Command} {
+		if lineLen > 0 {
+			for {
+				add(" ")
+				if lineLen >= fieldColumns[i] {
+					break
+				}
+			}
+		}
+		add(f)
+	}
+	inOptions := true
+	for i := 0; i < len(s.Args); i++ {
+		arg := s.Args[i]
+		argLen := len(arg)
+		aval, haveVal := "", false
+		parens := false
+		if inOptions {
+			if arg == "" || arg[0] != '-' || arg == "--" {
+				inOptions = false
+			} else if expectsValue(arg) && i+1 < len(s.Args) {
+				aval, haveVal = s.Args[i+1], true
+				lineLen = lineLimit // wrap before an option with a value
+				if arg == "-o" && expand != nil {
+					aval = expand(aval)
+				}
+				argLen += len(aval) + 3
+				if strings.ContainsAny(aval, masterBlanks) {
+					parens = true
+					argLen += 2
+				}
+			}
+		}
+		if !inOptions {
+			parens = strings.ContainsAny(arg, masterBlanks)
+		}
+		if lineLen > indentLen {
+			if !fold || lineLen+1+argLen < lineLimit {
+				add(" ")
+			} else {
+				b.WriteString("\n" + indentText)
+				lineLen = indentLen
+			}
+		}
+		if !inOptions && parens {
+			add("{" + arg + "}")
+		} else {
+			add(arg)
+		}
+		if haveVal {
+			add(" ")
+			if parens {
+				add("{" + aval + "}")
+			} else {
+				add(aval)
+			}
+			i++
+			lineLen = lineLimit // wrap after an option with a value
+		}
+	}
+	return b.String()
 }

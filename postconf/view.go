@@ -70,10 +70,24 @@ func (c *Config) queryMaster(o ViewOptions, v *View) error {
 		if len(o.Params) > 0 && !matchServicePattern(o.Params, s, matched) {
 			continue
 		}
-		text := s.FormatM()
-		if o.Fold {
-			text = s.FormatMf()
+		var expand func(string) string
+		if o.Expand {
+			var xerr error
+			expand = func(v string) string {
+				x, err := c.ExpandValue(s, v)
+				if err != nil && xerr == nil {
+					xerr = err
+				}
+				return x.Value
+			}
+			text := s.format(o.Fold, expand)
+			if xerr != nil {
+				return &diag.Error{Pos: s.Pos, Msg: fmt.Sprintf("%s: %v", s.Key(), xerr)}
+			}
+			v.Entries = append(v.Entries, Entry{Service: s.Key(), Name: s.Key(), Value: strings.Join(s.Args, " "), Pos: s.Pos, Text: text})
+			continue
 		}
+		text := s.format(o.Fold, nil)
 		v.Entries = append(v.Entries, Entry{Service: s.Key(), Name: s.Key(), Value: strings.Join(s.Args, " "), Pos: s.Pos, Text: text})
 	}
 	unmatched(o.Params, matched, v)
@@ -106,13 +120,15 @@ func unmatched(pats []string, matched map[string]bool, v *View) {
 func (c *Config) queryServices(o ViewOptions, v *View) error {
 	matched := map[string]bool{}
 	for _, s := range c.Master.Services {
-		for _, ov := range s.EffectiveOverrides() {
+		for _, ov := range c.EffectiveOverrides(s) {
 			if len(o.Params) > 0 && !matchOverridePattern(o.Params, s, ov.Name, matched) {
 				continue
 			}
 			val := ov.Value
 			if o.Expand {
-				x, err := Expand(ov.Value, c.Lookup(s))
+				// postconf -Px expands every -o value, also those of
+				// parameters it otherwise leaves raw.
+				x, err := c.ExpandValue(s, ov.Value)
 				if err != nil {
 					return &diag.Error{Pos: ov.Pos, Msg: fmt.Sprintf("%s/%s: %v", s.Key(), ov.Name, err)}
 				}
@@ -163,7 +179,7 @@ func (c *Config) queryParams(o ViewOptions, v *View) error {
 			for _, n := range names {
 				seen[n] = true
 			}
-			for _, ov := range svc.Overrides {
+			for _, ov := range c.overrides(svc) {
 				if !seen[ov.Name] {
 					seen[ov.Name] = true
 					names = append(names, ov.Name)
@@ -176,11 +192,11 @@ func (c *Config) queryParams(o ViewOptions, v *View) error {
 	}
 	for _, n := range names {
 		if o.NonDefault && len(o.Params) > 0 {
-			if _, set := c.Main.Params[n]; !set && (svc == nil || !hasOverride(svc, n)) && n != "config_directory" {
+			if _, set := c.Main.Params[n]; !set && (svc == nil || !c.hasOverride(svc, n)) && n != "config_directory" {
 				continue
 			}
 		}
-		if !c.Known(n) && (svc == nil || !hasOverride(svc, n)) && !(n == "config_directory" && c.Dir != "") {
+		if !c.Known(n) && (svc == nil || !c.hasOverride(svc, n)) && !(n == "config_directory" && c.Dir != "") {
 			v.Warnings = append(v.Warnings, diag.Warning{Msg: n + ": unknown parameter"})
 			continue
 		}
@@ -199,11 +215,14 @@ func (c *Config) queryParams(o ViewOptions, v *View) error {
 	return nil
 }
 
-func hasOverride(s *Service, name string) bool {
-	_, ok := s.Override(name)
+func (c *Config) hasOverride(s *Service, name string) bool {
+	_, ok := c.override(s, name)
 	return ok
 }
 
+// allNames lists what postconf prints without names or -n: the built-in
+// parameters of the full listing, service-derived and user-defined ones,
+// and the legacy names main.cf sets.
 func (c *Config) allNames() []string {
 	seen := map[string]bool{}
 	var names []string
@@ -213,8 +232,8 @@ func (c *Config) allNames() []string {
 			names = append(names, n)
 		}
 	}
-	if c.Defaults != nil {
-		for _, n := range c.Defaults.Names() {
+	for _, n := range c.names {
+		if c.isListed(n) || c.legacy[n] {
 			add(n)
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync"
 
 	"github.com/pfaudit/pfaudit/postconf"
 	"github.com/pfaudit/pfaudit/postconf/defaults"
@@ -133,7 +134,7 @@ func readBounded(name string) ([]byte, error) {
 func loadDefaults(ctx context.Context, o Options) (*defaults.Set, error) {
 	switch o.Defaults {
 	case "", "auto":
-		return defaults.Detect(ctx), nil
+		return detectCached(ctx), nil
 	case "builtin":
 		return defaults.Builtin(), nil
 	case "postconf":
@@ -145,3 +146,27 @@ func loadDefaults(ctx context.Context, o Options) (*defaults.Set, error) {
 
 // IsNotFound reports whether err means the configuration could not be found.
 func IsNotFound(err error) bool { return errors.Is(err, postconf.ErrNoConfigDir) }
+
+// detected caches the answer of `postconf -d`: it describes the installed
+// Postfix and this host, which do not change while pfaudit runs, and costs
+// two postconf runs (tens of milliseconds) that a test or a long-running
+// caller would otherwise pay for every configuration it loads. Fallbacks
+// to the built-in table are not cached: they are cheap, and a later call
+// may find postconf working.
+var detected struct {
+	sync.Mutex
+	set *defaults.Set
+}
+
+func detectCached(ctx context.Context) *defaults.Set {
+	detected.Lock()
+	defer detected.Unlock()
+	if detected.set != nil {
+		return detected.set
+	}
+	s := defaults.Detect(ctx)
+	if s.Source == defaults.SourcePostconf {
+		detected.set = s
+	}
+	return s
+}
