@@ -29,8 +29,9 @@ type Options struct {
 	Version string
 }
 
-// Run analyses cfg and runs the rules.
-func Run(ctx context.Context, cfg *postconf.Config, o Options) *render.Report {
+// Run analyses cfg and runs the rules. The analyses are returned too, for
+// the probe join.
+func Run(ctx context.Context, cfg *postconf.Config, o Options) (*render.Report, []*relay.Analysis) {
 	ropt := relay.Options{}
 	if o.Live {
 		ropt.LocalAddrs = localAddrs()
@@ -50,7 +51,7 @@ func Run(ctx context.Context, cfg *postconf.Config, o Options) *render.Report {
 	for _, w := range cfg.Warnings {
 		rep.Warnings = append(rep.Warnings, w.String())
 	}
-	return rep
+	return rep, analyses
 }
 
 // liveMynetworks computes an unset mynetworks the way Postfix does on this

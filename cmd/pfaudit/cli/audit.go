@@ -5,11 +5,13 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
 	"github.com/pfaudit/pfaudit/audit"
+	"github.com/pfaudit/pfaudit/audit/probe"
 	"github.com/pfaudit/pfaudit/audit/render"
 	"github.com/pfaudit/pfaudit/rules"
 )
@@ -21,6 +23,8 @@ type AuditOptions struct {
 	FailOn  string
 	Policy  string
 	NoProbe bool
+	// ProbeTimeout bounds the live probe.
+	ProbeTimeout time.Duration
 	// Color: "auto" (a terminal and NO_COLOR unset), "always", "never".
 	Color string
 }
@@ -52,7 +56,8 @@ Exit status: 0 when no finding is at or above --fail-on, 1 when one is,
 	fl.StringVar(&o.Format, "format", "table", "output format: "+strings.Join(render.Formats, ", "))
 	fl.StringVar(&o.FailOn, "fail-on", "high", "exit 1 when a finding is at or above this severity (info, low, medium, high, critical, none)")
 	fl.StringVar(&o.Policy, "policy", "", "site policy `FILE` (TOML; see testdata/policy/example.toml)")
-	fl.BoolVar(&o.NoProbe, "no-probe", false, "do not confirm the findings with a live SMTP probe (today's audits are static either way; findings say status \"static\")")
+	fl.BoolVar(&o.NoProbe, "no-probe", false, "do not confirm the findings with a live SMTP probe of this host's listeners (findings then say status \"static\")")
+	fl.DurationVar(&o.ProbeTimeout, "probe-timeout", 2*time.Minute, "bound on the live probe")
 	fl.StringVar(&o.Color, "color", "auto", "colour the table: auto (terminal and NO_COLOR unset), always, never")
 	return cmd
 }
@@ -77,7 +82,20 @@ func RunAudit(cmd *cobra.Command, o *AuditOptions, st Streams) error {
 		return err
 	}
 	live := o.Input.NDump == "" && o.Input.MDump == "" && o.Input.PDump == ""
-	rep := audit.Run(cmd.Context(), cfg, audit.Options{Live: live, Policy: pol, Version: Version})
+	rep, analyses := audit.Run(cmd.Context(), cfg, audit.Options{Live: live, Policy: pol, Version: Version})
+	switch {
+	case o.NoProbe:
+	case !live:
+		rep.Warnings = append(rep.Warnings, "probe: skipped for collected dumps (their server is elsewhere: run `pfaudit probe --target HOST:PORT --vantage remote`)")
+	default:
+		popt := probe.Options{Timeout: o.ProbeTimeout}
+		if f, ok := st.Err.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+			popt.Progress = st.Err
+		}
+		if _, err := audit.Probe(cmd.Context(), cfg, analyses, rep, audit.ProbeOptions{Probe: popt}); err != nil {
+			return withCode(ExitError, fmt.Errorf("probe: %w", err))
+		}
+	}
 	ropt := render.Options{Color: useColor(o.Color, st), BaseDir: cfg.Dir}
 	if err := render.Write(st.Out, o.Format, rep, ropt); err != nil {
 		return withCode(ExitError, err)

@@ -105,6 +105,7 @@ that fix what it finds.`,
 	root.AddCommand(newConfigCmd(st))
 	root.AddCommand(newAuditCmd(st))
 	root.AddCommand(newRulesCmd(st))
+	root.AddCommand(newProbeCmd(st))
 	return root
 }
 

@@ -1,0 +1,138 @@
+package cli
+
+import (
+	"fmt"
+	"net/netip"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/pfaudit/pfaudit/audit"
+	"github.com/pfaudit/pfaudit/audit/probe"
+	"github.com/pfaudit/pfaudit/audit/relay"
+)
+
+// ProbeOptions are the flags of `pfaudit probe`.
+type ProbeOptions struct {
+	Input          inputFlags
+	Targets        []string
+	Vantage        string
+	Format         string
+	Timeout        time.Duration
+	CommandTimeout time.Duration
+	TestDomain     string
+	SenderDomain   string
+	HELO           string
+	ClientAddr     string
+	Parallel       int
+	NoSTARTTLS     bool
+}
+
+func newProbeCmd(st Streams) *cobra.Command {
+	o := &ProbeOptions{}
+	cmd := &cobra.Command{
+		Use:   "probe [--target HOST:PORT ...] [flags]",
+		Short: "Try every relay trick against SMTP listeners, stopping after RCPT",
+		Long: `Probe opens SMTP sessions and tries the relay tricks the well-known relay
+testers use (null and spoofed senders, HELO identities, percent hack, bang
+paths, source routes, quoting, ...), stopping after RCPT. It never sends
+DATA, BDAT or a message body, whatever the server answers.
+
+Vantages: loopback (a local client), xclient (impersonate an untrusted
+documentation address when the server offers XCLIENT to us), netns (root:
+a temporary network namespace probes the host's listeners as an outsider),
+remote (dial the target from here), auto (the best untrusted vantage
+available; never loopback). A loopback verdict describes local clients only.
+
+Without --target the listeners of the configuration (-c, default
+/etc/postfix) that are reachable on this host are probed, with session
+planning from their error limits.
+
+Exit status: 1 when an untrusted vantage saw an open relay, 0 otherwise,
+2 on usage errors.`,
+		Example: `  pfaudit probe
+  pfaudit probe --target 127.0.0.1:25 --vantage loopback,xclient
+  pfaudit probe --target mx.example.com:25 --vantage remote --format json`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.Input.Stdin = st.In
+			return RunProbe(cmd, o, st)
+		},
+	}
+	o.Input.register(cmd)
+	fl := cmd.Flags()
+	fl.StringArrayVar(&o.Targets, "target", nil, "`HOST:PORT` to probe (repeatable; smtps://HOST:PORT for implicit TLS)")
+	fl.StringVar(&o.Vantage, "vantage", "auto", "auto, loopback, xclient, netns, remote, or a comma-separated list")
+	fl.StringVar(&o.Format, "format", "table", "output format: table or json")
+	fl.DurationVar(&o.Timeout, "timeout", 2*time.Minute, "bound on the whole run")
+	fl.DurationVar(&o.CommandTimeout, "command-timeout", 10*time.Second, "bound on each SMTP reply (the greeting gets at least 30s for postscreen)")
+	fl.StringVar(&o.TestDomain, "test-domain", probe.DefaultTestDomain, "third-party recipient domain (use a reserved name, RFC 2606)")
+	fl.StringVar(&o.SenderDomain, "sender-domain", probe.DefaultSenderDomain, "third-party sender domain")
+	fl.StringVar(&o.HELO, "helo", probe.DefaultHELO, "the probe's own EHLO name")
+	fl.StringVar(&o.ClientAddr, "client-addr", "203.0.113.5", "untrusted address claimed with XCLIENT (RFC 5737)")
+	fl.IntVar(&o.Parallel, "parallel", 4, "sessions open at once per target and vantage")
+	fl.BoolVar(&o.NoSTARTTLS, "no-starttls", false, "stay in plaintext even when STARTTLS is offered")
+	return cmd
+}
+
+// RunProbe probes and prints the attempts and verdicts.
+func RunProbe(cmd *cobra.Command, o *ProbeOptions, st Streams) error {
+	if o.Format != "table" && o.Format != "json" {
+		return withCode(ExitError, fmt.Errorf("--format: %q is not one of table, json", o.Format))
+	}
+	popt := probe.Options{Targets: o.Targets, Vantage: o.Vantage, Timeout: o.Timeout, CommandTimeout: o.CommandTimeout,
+		TestDomain: o.TestDomain, SenderDomain: o.SenderDomain, HELO: o.HELO, Parallel: o.Parallel, NoSTARTTLS: o.NoSTARTTLS}
+	if o.ClientAddr != "" {
+		a, err := netip.ParseAddr(o.ClientAddr)
+		if err != nil {
+			return withCode(ExitError, fmt.Errorf("--client-addr: %v", err))
+		}
+		popt.ClientAddr = a
+	}
+	if len(o.Targets) == 0 || o.Input.Dir != "" {
+		cfg, err := loadInput(cmd, o.Input)
+		if err != nil {
+			if len(o.Targets) == 0 {
+				return err
+			}
+		} else {
+			ls := relay.Listeners(cfg)
+			if len(o.Targets) == 0 {
+				for _, t := range audit.ProbeTargets(cfg, ls) {
+					popt.Targets = append(popt.Targets, t.Address)
+				}
+				if len(popt.Targets) == 0 {
+					return withCode(ExitError, fmt.Errorf("no smtpd listener of %s is reachable on this host; give --target", cfg.Dir))
+				}
+			}
+			if len(ls) > 0 {
+				popt.Limits = audit.ProbeLimits(cfg, ls[0].Service)
+			}
+			popt.Hostname, _ = cfg.Expand(nil, "myhostname")
+		}
+	}
+	if f, ok := st.Err.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		popt.Progress = st.Err
+	}
+	rep, err := probe.Run(cmd.Context(), popt)
+	if err != nil {
+		return withCode(ExitError, err)
+	}
+	if o.Format == "json" {
+		err = probe.WriteJSON(st.Out, rep)
+	} else {
+		err = probe.WriteTable(st.Out, rep)
+	}
+	if err != nil {
+		return withCode(ExitError, err)
+	}
+	for _, t := range rep.Targets {
+		for _, v := range t.Vantages {
+			if v.Vantage != probe.VantageLoopback && v.Verdict == probe.VerdictOpen {
+				return withCode(ExitFindings, errSilent)
+			}
+		}
+	}
+	return nil
+}
