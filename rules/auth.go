@@ -149,8 +149,8 @@ func (c *Context) senderLoginMapFix() []string {
 func checkSenderLoginBinding(c *Context) []Finding {
 	var out []Finding
 	for _, l := range c.saslListeners() {
-		if c.loginBound(l) {
-			continue
+		if c.loginBound(l) || isPort25(l) {
+			continue // port 25 should not offer AUTH at all: PFA-EXP-002
 		}
 		maps := strings.TrimSpace(c.value(l.Service, "smtpd_sender_login_maps"))
 		p := c.param(l.Service, "smtpd_sender_restrictions")

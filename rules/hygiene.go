@@ -173,11 +173,15 @@ func checkRelayRecipientMaps(c *Context) []Finding {
 	}
 	dest := map[string]bool{}
 	for _, d := range splitList(c.value(nil, "mydestination")) {
-		dest[d] = true
+		dest[strings.ToLower(d)] = true
+	}
+	everything := map[string]bool{}
+	for _, t := range relayDomainsEverything(rd.Value) {
+		everything[t] = true // PFA-RELAY-020's problem, not a backscatter one
 	}
 	var extra []string
-	for _, d := range splitList(strings.ToLower(rd.Value)) {
-		if !dest[d] && !defaults.IsSymbolic(d) && !strings.HasPrefix(d, "<") {
+	for _, d := range splitList(rd.Value) {
+		if !dest[strings.ToLower(d)] && !everything[d] && !defaults.IsSymbolic(d) && !strings.HasPrefix(d, "<") {
 			extra = append(extra, d)
 		}
 	}

@@ -322,20 +322,24 @@ func covers(target netip.Prefix, set []netip.Prefix) bool {
 	return covers(lo, set) && covers(hi, set)
 }
 
-// mynetworksScope is one effective mynetworks: main.cf's (Listener zero)
-// or a listener's -o mynetworks.
+// netScope is one effective value of a parameter: main.cf's, or a
+// listener's -o.
 type netScope struct {
 	Key string // "" for main.cf
 	P   param
+	// Loopback: the value is a loopback-only listener's own override, so
+	// only this host's processes are subject to it (PFA-RELAY-003 covers
+	// what would happen if it were exposed).
+	Loopback bool
 }
 
-// mynetworksScopes lists main.cf's mynetworks and every listener override.
+// netScopes lists main.cf's value of name and every listener's override.
 func (c *Context) netScopes(name string) []netScope {
 	out := []netScope{{Key: "", P: c.param(nil, name)}}
 	for _, l := range c.listeners() {
 		p := c.param(l.Service, name)
 		if p.Svc != nil {
-			out = append(out, netScope{Key: l.Key, P: p})
+			out = append(out, netScope{Key: l.Key, P: p, Loopback: l.LoopbackOnly})
 		}
 	}
 	return out

@@ -139,7 +139,7 @@ func checkBrokenListener(c *Context) []Finding {
 			reason = a.Guard.Reason
 		}
 		msg := fmt.Sprintf("%s cannot take mail: %s", l.Key, reason)
-		if noGuard {
+		if noGuard && !strings.Contains(reason, "exits") {
 			msg += " (smtpd exits with \"specify at least one working instance of reject_unauth_destination\" on every connection and master throttles the service)"
 		}
 		f := at(Finding{Service: l.Key, Parameter: "smtpd_relay_restrictions", Message: msg}, c.pos(rl.Relay))
@@ -277,6 +277,9 @@ func scopeName(key string) string {
 func checkMynetworksEveryone(c *Context) []Finding {
 	var out []Finding
 	for _, s := range c.mynetworksEntries() {
+		if s.Loopback {
+			continue
+		}
 		tp := trustedPrefixes(s.Entries)
 		var ps []string
 		var pfx = make([]netEntry, 0, len(tp))
@@ -318,7 +321,7 @@ func (c *Context) breadthFindings(want breadth, describe func(netEntry) string) 
 	var out []Finding
 	for _, s := range c.mynetworksEntries() {
 		tp := trustedPrefixes(s.Entries)
-		if coversAll(prefixesOf(tp)) {
+		if s.Loopback || coversAll(prefixesOf(tp)) {
 			continue
 		}
 		for _, e := range tp {
@@ -664,9 +667,8 @@ func broadHosts(es []netEntry) []netEntry {
 	return out
 }
 
-// hostListFix keeps loopback and single addresses, and removes the setting
-// when nothing is left.
-func (c *Context) hostListFix(p param, es []netEntry) []string {
+// keptHosts are the elements of a host list that are not broad.
+func keptHosts(es []netEntry) []string {
 	bad := map[string]bool{}
 	for _, e := range broadHosts(es) {
 		bad[e.Text] = true
@@ -682,6 +684,13 @@ func (c *Context) hostListFix(p param, es []netEntry) []string {
 		}
 		keep = append(keep, e.Text)
 	}
+	return keep
+}
+
+// hostListFix keeps loopback and single addresses, and removes the setting
+// when nothing is left.
+func (c *Context) hostListFix(p param, es []netEntry) []string {
+	keep := keptHosts(es)
 	if len(keep) == 0 {
 		if p.Svc != nil || p.Raw.Source == postconf.SourceMainCF {
 			return c.unset(p)
@@ -701,6 +710,9 @@ func sepFor(p param) string {
 func (c *Context) hostListFindings(name, what string) []Finding {
 	var out []Finding
 	for _, s := range c.netScopes(name) {
+		if s.Loopback {
+			continue
+		}
 		es := netEntries(s.P.Value, c.pos(s.P))
 		bad := broadHosts(es)
 		if len(bad) == 0 {
@@ -735,6 +747,9 @@ func checkWeakeningOverride(c *Context) []Finding {
 	globalNets := trustedPrefixes(netEntries(c.param(nil, "mynetworks").Value, diag.Pos{}))
 	globalSet := c.param(nil, "mynetworks").isSet()
 	for _, l := range c.listeners() {
+		if l.LoopbackOnly {
+			continue // only this host can reach it; PFA-RELAY-003 covers exposure
+		}
 		svc := l.Service
 		if p := c.param(svc, "mynetworks"); p.Svc != nil {
 			var wider []string
@@ -746,7 +761,11 @@ func checkWeakeningOverride(c *Context) []Finding {
 			if len(wider) > 0 {
 				msg := fmt.Sprintf("%s overrides mynetworks with %s, which trusts clients main.cf's mynetworks does not", l.Key, strings.Join(wider, " "))
 				f := at(Finding{Service: l.Key, Parameter: "mynetworks", Message: msg}, c.pos(p))
-				f.Remediation = c.unset(p)
+				// The cleaned value when cleaning applies (the same command
+				// the mynetworks rules propose), else back to main.cf's.
+				if f.Remediation = c.mynetworksFix(p); f.Remediation == nil {
+					f.Remediation = c.unset(p)
+				}
 				out = append(out, f)
 			}
 		}
@@ -846,16 +865,49 @@ func checkReinjectionExposed(c *Context) []Finding {
 		f := at(Finding{Service: l.Key, Message: msg}, l.Front.Pos)
 		newName := "127.0.0.1:" + l.Port
 		if c.Cfg.Master.Lookup(newName+"/inet") == nil {
-			cp := *l.Front
-			cp.Name = newName
 			f.Remediation = []string{
-				c.postconf() + " -M " + quote(newName+"/inet = "+strings.Join(strings.Fields(cp.FormatM()), " ")),
+				c.postconf() + " -M " + quote(newName+"/inet = "+c.renamedEntry(l.Front, newName)),
 				c.postconf() + " -MX " + quote(l.Front.Key()),
 			}
 		}
 		out = append(out, f)
 	}
 	return out
+}
+
+// renamedEntry is svc's master.cf entry under a new name, with the -o
+// settings other rules would fix (mynetworks, XCLIENT and XFORWARD hosts)
+// already fixed: their postconf -P commands target the old entry, which
+// the rename removes.
+func (c *Context) renamedEntry(svc *postconf.Service, name string) string {
+	cp := *svc
+	cp.Name = name
+	cp.Args = nil
+	for i := 0; i < len(svc.Args); i++ {
+		if svc.Args[i] != "-o" || i+1 >= len(svc.Args) {
+			cp.Args = append(cp.Args, svc.Args[i])
+			continue
+		}
+		n, v, _ := strings.Cut(svc.Args[i+1], "=")
+		i++
+		p := c.param(svc, n)
+		switch n {
+		case "mynetworks":
+			if items, ok := c.cleanMynetworks(p); ok {
+				v = strings.Join(items, ",")
+			}
+		case "smtpd_authorized_xclient_hosts", "smtpd_authorized_xforward_hosts":
+			es := netEntries(p.Value, c.pos(p))
+			if len(broadHosts(es)) > 0 {
+				v = strings.Join(keptHosts(es), ",")
+				if v == "" {
+					continue
+				}
+			}
+		}
+		cp.Args = append(cp.Args, "-o", n+"="+v)
+	}
+	return strings.Join(strings.Fields(cp.FormatM()), " ")
 }
 
 // restrictionScopes lists every restriction list in effect: main.cf's,
@@ -937,6 +989,9 @@ func checkRelayDomainsRestriction(c *Context) []Finding {
 func checkDeferOnlyGuard(c *Context) []Finding {
 	var out []Finding
 	for _, l := range c.listeners() {
+		if l.LoopbackOnly {
+			continue
+		}
 		rl := c.relayLists(l)
 		if !rl.Protected() {
 			continue

@@ -330,8 +330,10 @@ func TestSafeRelayList(t *testing.T) {
 		{"check_sender_access hash:/x, permit_mynetworks, reject_unauth_destination", "permit_mynetworks, reject_unauth_destination, check_sender_access hash:/x"},
 		{"permit_mynetworks, permissive, reject", "permit_mynetworks, reject_unauth_destination, permissive, reject"},
 		{"permit_mynetworks, check_relay_domains", "permit_mynetworks, reject_unauth_destination"},
-		{"permit_mynetworks, permit, reject_unauth_destination", "permit_mynetworks, reject_unauth_destination, permit"},
-		{"warn_if_reject reject_unauth_destination, check_client_access cidr:/c", "warn_if_reject reject_unauth_destination, reject_unauth_destination, check_client_access cidr:/c"},
+		{"permit_mynetworks, permit, reject_unauth_destination", "permit_mynetworks, reject_unauth_destination"},
+		{"permit_mynetworks, permit, check_client_access cidr:/c, reject_unauth_destination", "permit_mynetworks, reject_unauth_destination, permit, check_client_access cidr:/c"},
+		{"warn_if_reject reject_unauth_destination, check_client_access cidr:/c", "reject_unauth_destination, check_client_access cidr:/c"},
+		{"permit_mynetworks, warn_if_reject reject_unauth_destination, reject", "permit_mynetworks, warn_if_reject reject_unauth_destination, reject"},
 	} {
 		got := joinComma(s.safeRelayList(tc.in))
 		if got != tc.want {

@@ -313,6 +313,23 @@ func (s *listScope) safeRelayList(v string) []string {
 		}
 		items = append(items, item{t, r})
 	}
+	// warn_if_reject disarms a guard; with no other guard, re-arm it
+	// rather than add a second one.
+	armed := false
+	for _, it := range items {
+		if s.kindOf(it.r, 0) == kGuard {
+			armed = true
+		}
+	}
+	if !armed {
+		for i, it := range items {
+			if it.r.Warn && guards[it.r.Key] {
+				items[i].r.Warn = false
+				items[i].text = it.r.Text()
+				break
+			}
+		}
+	}
 	firstRisky, guard := -1, -1
 	for i, it := range items {
 		k := s.kindOf(it.r, 0)
@@ -360,6 +377,10 @@ func (s *listScope) safeRelayList(v string) []string {
 	out = append(out, "reject_unauth_destination")
 	texts(tail)
 	texts(rest)
+	// A bare permit at the end does what the end of the list does.
+	for len(out) > 1 && strings.EqualFold(out[len(out)-1], "permit") {
+		out = out[:len(out)-1]
+	}
 	return out
 }
 

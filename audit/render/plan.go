@@ -11,29 +11,48 @@ import (
 // bottom.
 type Plan struct {
 	// Commands, in order: preparation (creating and indexing tables),
-	// main.cf edits (postconf -e, -X), master.cf edits (postconf -P, -PX,
-	// -M, -MX), then one `postfix reload` or restart.
+	// main.cf edits (postconf -e, -X), master.cf parameter edits
+	// (postconf -P, -PX), new master.cf entries (-M), removed entries
+	// (-MX), then one `postfix reload` or restart.
 	Commands []string `json:"commands"`
 	// Conflicts are edits of a parameter that an earlier (more severe)
-	// finding's command already sets to another value; they are left out
-	// of Commands for the administrator to review.
+	// finding's command already sets to another value or removes; they
+	// are left out of Commands for the administrator to review.
 	Conflicts []string `json:"conflicts,omitempty"`
 }
 
 var (
-	mainSetRE   = regexp.MustCompile(`^postconf(?: -c \S+)? -e '([A-Za-z0-9_]+) = `)
-	masterSetRE = regexp.MustCompile(`^postconf(?: -c \S+)? -P '([^=']+)=`)
-	masterOpRE  = regexp.MustCompile(`^postconf(?: -c \S+)? -(P|PX|M|MX) `)
-	mainOpRE    = regexp.MustCompile(`^postconf(?: -c \S+)? -(e|X) `)
+	mainSetRE     = regexp.MustCompile(`^postconf(?: -c \S+)? -e '([A-Za-z0-9_]+) = `)
+	mainUnsetRE   = regexp.MustCompile(`^postconf(?: -c \S+)? -X '?([A-Za-z0-9_]+)'?$`)
+	masterSetRE   = regexp.MustCompile(`^postconf(?: -c \S+)? -P '([^=']+)=`)
+	masterUnsetRE = regexp.MustCompile(`^postconf(?: -c \S+)? -PX '([^']+)'$`)
+	masterParamRE = regexp.MustCompile(`^postconf(?: -c \S+)? -PX? `)
+	masterAddRE   = regexp.MustCompile(`^postconf(?: -c \S+)? -M `)
+	masterDelRE   = regexp.MustCompile(`^postconf(?: -c \S+)? -MX `)
+	mainOpRE      = regexp.MustCompile(`^postconf(?: -c \S+)? -(e|X) `)
 )
+
+// target names what a postconf command sets or removes ("main:name",
+// "master:svc/type/name"), "" for anything else.
+func target(cmd string) string {
+	for _, x := range []struct {
+		re     *regexp.Regexp
+		prefix string
+	}{{mainSetRE, "main:"}, {mainUnsetRE, "main:"}, {masterSetRE, "master:"}, {masterUnsetRE, "master:"}} {
+		if m := x.re.FindStringSubmatch(cmd); m != nil {
+			return x.prefix + m[1]
+		}
+	}
+	return ""
+}
 
 // MakePlan builds the plan of r. Findings are taken in report order
 // (highest severity first), so when two fixes set the same parameter
 // differently the more severe one wins.
 func MakePlan(r *Report) Plan {
-	var prep, mainEdits, masterEdits []string
+	var prep, mainEdits, paramEdits, entryAdds, entryDels []string
 	seen := map[string]bool{}
-	target := map[string]string{}
+	targets := map[string]string{}
 	var p Plan
 	restart, reload := false, false
 	for _, f := range r.Findings {
@@ -51,30 +70,32 @@ func MakePlan(r *Report) Plan {
 				continue
 			}
 			seen[cmd] = true
-			key := ""
-			if m := mainSetRE.FindStringSubmatch(cmd); m != nil {
-				key = "main:" + m[1]
-			} else if m := masterSetRE.FindStringSubmatch(cmd); m != nil {
-				key = "master:" + m[1]
-			}
-			if key != "" {
-				if prev, ok := target[key]; ok && prev != cmd {
+			if key := target(cmd); key != "" {
+				if prev, ok := targets[key]; ok && prev != cmd {
 					p.Conflicts = append(p.Conflicts, cmd)
 					continue
 				}
-				target[key] = cmd
+				targets[key] = cmd
 			}
 			switch {
 			case mainOpRE.MatchString(cmd):
 				mainEdits = append(mainEdits, cmd)
-			case masterOpRE.MatchString(cmd):
-				masterEdits = append(masterEdits, cmd)
+			case masterParamRE.MatchString(cmd):
+				paramEdits = append(paramEdits, cmd)
+			case masterAddRE.MatchString(cmd):
+				entryAdds = append(entryAdds, cmd)
+			case masterDelRE.MatchString(cmd):
+				entryDels = append(entryDels, cmd)
 			default:
 				prep = append(prep, cmd)
 			}
 		}
 	}
-	p.Commands = append(append(append(p.Commands, prep...), mainEdits...), masterEdits...)
+	// Entries are removed last: a -P aimed at a renamed entry must not
+	// run after its removal, and the new entry exists before the old goes.
+	for _, part := range [][]string{prep, mainEdits, paramEdits, entryAdds, entryDels} {
+		p.Commands = append(p.Commands, part...)
+	}
 	flag := rules.ConfigDirFlag(r.ConfigDir)
 	switch {
 	case restart && flag == "":

@@ -94,6 +94,18 @@ func dumpReport() *Report {
 		}}
 }
 
+// testCatalogue keeps the SARIF goldens independent of the real
+// catalogue's wording: one descriptor per rule the sample reports use.
+func testCatalogue() []rules.Rule {
+	var out []rules.Rule
+	for _, id := range []string{"PFA-RELAY-001", "PFA-RELAY-007", "PFA-RELAY-013", "PFA-RELAY-024", "PFA-EXP-003", "PFA-EXP-005", "PFA-AUTH-004", "PFA-HYG-001", "PFA-HYG-009", "PFA-POL-002"} {
+		out = append(out, rules.Rule{ID: id, Title: "Title of " + id, Severity: rules.Medium, Family: "test",
+			Checks: "What " + id + " checks.", Why: "Why " + id + " matters.", References: []string{"postconf(5)"},
+			Remediation: []string{"postconf -e 'x = y'"}, Apply: "reload"})
+	}
+	return out
+}
+
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
 	path := filepath.Join("testdata", name)
@@ -126,10 +138,10 @@ func TestGolden(t *testing.T) {
 		{"sample.color.txt", "table", sampleReport(), Options{Color: true}},
 		{"sample.json", "json", sampleReport(), Options{}},
 		{"sample.md", "markdown", sampleReport(), Options{}},
-		{"sample.sarif", "sarif", sampleReport(), Options{BaseDir: "/etc"}},
+		{"sample.sarif", "sarif", sampleReport(), Options{BaseDir: "/etc", Catalogue: testCatalogue()}},
 		{"dump.table.txt", "table", dumpReport(), Options{}},
 		{"dump.json", "json", dumpReport(), Options{}},
-		{"dump.sarif", "sarif", dumpReport(), Options{}},
+		{"dump.sarif", "sarif", dumpReport(), Options{Catalogue: testCatalogue()[:2]}},
 		{"empty.table.txt", "table", &Report{Tool: "pfaudit", ConfigDir: "/srv/postfix"}, Options{}},
 		{"empty.md", "markdown", &Report{Tool: "pfaudit", ConfigDir: "/srv/postfix"}, Options{}},
 	} {
@@ -292,10 +304,10 @@ func TestMakePlan(t *testing.T) {
 		"postconf -e 'smtpd_relay_restrictions = permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination, check_sender_access hash:/etc/postfix/sender_access'",
 		"postconf -e 'compatibility_level = 3.6'",
 		"postconf -e 'smtpd_sender_login_maps = ${default_database_type}:${config_directory}/sender_login'",
-		"postconf -M '127.0.0.1:10026/inet = 127.0.0.1:10026 inet n - n - - smtpd -o content_filter='",
-		"postconf -MX '10026/inet'",
 		"postconf -P 'submission/inet/smtpd_tls_security_level=encrypt'",
 		"postconf -P 'submission/inet/smtpd_sender_restrictions=reject_known_sender_login_mismatch'",
+		"postconf -M '127.0.0.1:10026/inet = 127.0.0.1:10026 inet n - n - - smtpd -o content_filter='",
+		"postconf -MX '10026/inet'",
 		"systemctl restart postfix",
 	}
 	if !slices.Equal(p.Commands, want) {
@@ -310,12 +322,17 @@ func TestMakePlan(t *testing.T) {
 		{Remediation: []string{"postconf -c /srv/pf -P 'smtp/inet/smtpd_sasl_auth_enable=no'"}, Apply: "reload"},
 		{Remediation: []string{"postconf -c /srv/pf -X soft_bounce"}, Apply: "reload"},
 		{Remediation: []string{"postconf -c /srv/pf -X soft_bounce"}, Apply: "reload"},
-		{Remediation: []string{}, Apply: "restart"}, // no commands: nothing to apply
+		{Remediation: []string{}, Apply: "restart"},                                                            // no commands: nothing to apply
+		{Remediation: []string{"postconf -c /srv/pf -e 'soft_bounce = no'"}, Apply: "reload"},                  // conflicts with -X
+		{Remediation: []string{"postconf -c /srv/pf -PX 'smtp/inet/smtpd_sasl_auth_enable'"}, Apply: "reload"}, // conflicts with -P
 	}}
 	p = MakePlan(r)
 	want = []string{"postconf -c /srv/pf -X soft_bounce", "postconf -c /srv/pf -P 'smtp/inet/smtpd_sasl_auth_enable=no'", "postfix -c /srv/pf reload"}
 	if !slices.Equal(p.Commands, want) {
 		t.Errorf("commands\n got %q\nwant %q", p.Commands, want)
+	}
+	if len(p.Conflicts) != 2 {
+		t.Errorf("conflicts %q", p.Conflicts)
 	}
 	if p := MakePlan(&Report{}); len(p.Commands) != 0 {
 		t.Errorf("empty report plan %q", p.Commands)
