@@ -25,6 +25,7 @@ type AuditOptions struct {
 	NoProbe bool
 	// ProbeTimeout bounds the live probe.
 	ProbeTimeout time.Duration
+	Transcript   string
 	// Color: "auto" (a terminal and NO_COLOR unset), "always", "never".
 	Color string
 }
@@ -58,6 +59,7 @@ Exit status: 0 when no finding is at or above --fail-on, 1 when one is,
 	fl.StringVar(&o.Policy, "policy", "", "site policy `FILE` (TOML; see testdata/policy/example.toml)")
 	fl.BoolVar(&o.NoProbe, "no-probe", false, "do not confirm the findings with a live SMTP probe of this host's listeners (findings then say status \"static\")")
 	fl.DurationVar(&o.ProbeTimeout, "probe-timeout", 2*time.Minute, "bound on the live probe")
+	fl.StringVar(&o.Transcript, "transcript", "", "write every SMTP line the probe sends and receives to `FILE`")
 	fl.StringVar(&o.Color, "color", "auto", "colour the table: auto (terminal and NO_COLOR unset), always, never")
 	return cmd
 }
@@ -89,6 +91,14 @@ func RunAudit(cmd *cobra.Command, o *AuditOptions, st Streams) error {
 		rep.Warnings = append(rep.Warnings, "probe: skipped for collected dumps (their server is elsewhere: run `pfaudit probe --target HOST:PORT --vantage remote`)")
 	default:
 		popt := probe.Options{Timeout: o.ProbeTimeout}
+		if o.Transcript != "" {
+			f, err := os.Create(o.Transcript)
+			if err != nil {
+				return withCode(ExitError, err)
+			}
+			defer f.Close()
+			popt.Transcript = f
+		}
 		if f, ok := st.Err.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 			popt.Progress = st.Err
 		}

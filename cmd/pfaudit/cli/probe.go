@@ -28,6 +28,7 @@ type ProbeOptions struct {
 	ClientAddr     string
 	Parallel       int
 	NoSTARTTLS     bool
+	Transcript     string
 }
 
 func newProbeCmd(st Streams) *cobra.Command {
@@ -73,6 +74,7 @@ Exit status: 1 when an untrusted vantage saw an open relay, 0 otherwise,
 	fl.StringVar(&o.ClientAddr, "client-addr", "203.0.113.5", "untrusted address claimed with XCLIENT (RFC 5737)")
 	fl.IntVar(&o.Parallel, "parallel", 4, "sessions open at once per target and vantage")
 	fl.BoolVar(&o.NoSTARTTLS, "no-starttls", false, "stay in plaintext even when STARTTLS is offered")
+	fl.StringVar(&o.Transcript, "transcript", "", "write every SMTP line sent and received to `FILE`")
 	return cmd
 }
 
@@ -114,6 +116,14 @@ func RunProbe(cmd *cobra.Command, o *ProbeOptions, st Streams) error {
 	}
 	if f, ok := st.Err.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		popt.Progress = st.Err
+	}
+	if o.Transcript != "" {
+		f, err := os.Create(o.Transcript)
+		if err != nil {
+			return withCode(ExitError, err)
+		}
+		defer f.Close()
+		popt.Transcript = f
 	}
 	rep, err := probe.Run(cmd.Context(), popt)
 	if err != nil {
