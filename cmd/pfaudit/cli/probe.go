@@ -52,7 +52,7 @@ Without --target the listeners of the configuration (-c, default
 planning from their error limits.
 
 Exit status: 1 when an untrusted vantage saw an open relay, 0 otherwise,
-2 on usage errors.`,
+2 on usage errors or when no vantage could test any target.`,
 		Example: `  pfaudit probe
   pfaudit probe --target 127.0.0.1:25 --vantage loopback,xclient
   pfaudit probe --target mx.example.com:25 --vantage remote --format json`,
@@ -137,12 +137,21 @@ func RunProbe(cmd *cobra.Command, o *ProbeOptions, st Streams) error {
 	if err != nil {
 		return withCode(ExitError, err)
 	}
+	tested := false
 	for _, t := range rep.Targets {
 		for _, v := range t.Vantages {
 			if v.Vantage != probe.VantageLoopback && v.Verdict == probe.VerdictOpen {
 				return withCode(ExitFindings, errSilent)
 			}
+			if v.Verdict != probe.VerdictError {
+				tested = true
+			}
 		}
+	}
+	if !tested {
+		// Nothing could be tested (unreachable, stalled or lying
+		// servers): a provisioning step must not read that as "closed".
+		return withCode(ExitError, fmt.Errorf("no vantage could test any target (see the errors above)"))
 	}
 	return nil
 }
