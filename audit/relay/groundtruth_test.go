@@ -444,6 +444,10 @@ func compareVerdict(t *testing.T, st *gtStats, scenario, service, which string, 
 	t.Logf("%s %s verdict: %s (live: %s)", service, which, live, detail)
 }
 
+// notBroken is the live state of a listener whose smtpd greets: it cannot
+// be the model's broken, and no relay case was asked to tell more.
+const notBroken = relay.Verdict("not broken (smtpd greets)")
+
 // startupState connects to a listener the harness did not wait for and
 // reports broken when smtpd logs a fatal error instead of greeting.
 func startupState(t *testing.T, in *lab.Instance, l *gtListener) (relay.Verdict, string) {
@@ -477,7 +481,7 @@ func startupState(t *testing.T, in *lab.Instance, l *gtListener) (relay.Verdict,
 		case s := <-lines:
 			if strings.HasPrefix(s, "220") {
 				_, _ = conn.Write([]byte("QUIT\r\n"))
-				return relay.Closed, "smtpd started and greeted: " + strings.TrimSpace(s)
+				return notBroken, "smtpd started and greeted: " + strings.TrimSpace(s)
 			}
 			if m := fatal.FindString(in.Maillog()); m != "" {
 				return relay.Broken, m
