@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/pfaudit/pfaudit/postconf"
+	"github.com/pfaudit/pfaudit/postconf/diag"
 )
 
 // Untrusted documentation addresses (RFC 5737, RFC 3849) stand in for an
@@ -155,10 +156,16 @@ func AnalyzeListener(cfg *postconf.Config, l Listener, opt Options) *Analysis {
 	if l.IPv6 {
 		clients = append(clients, Client{Class: "internet-v6", Addr: internetV6, Name: "unknown"})
 	}
+	clients = append(clients, m.extraClients(clients)...)
 	verdict, reason, deciding := Closed, "every relay attempt from an untrusted client is refused", (*Case)(nil)
 	unknownCase := (*Case)(nil)
+	relayDomain := m.literalRelayDomain()
 	for _, c := range clients {
-		for _, req := range Requests(c, h, d, ip) {
+		reqs := Requests(c, h, d, ip)
+		if relayDomain != "" {
+			reqs = append(reqs, routedViaRelayDomain(c, relayDomain)...)
+		}
+		for _, req := range reqs {
 			cs := Case{Request: req, Decision: m.Decide(req)}
 			a.Cases = append(a.Cases, cs)
 			switch cs.Decision.Result {
@@ -229,4 +236,92 @@ func firstLocal(m *Model, h string) string {
 
 func isServerError(d Decision) bool {
 	return d.Result == Defer && (strings.HasPrefix(d.Enhanced, "4.3.") || d.Code == 451)
+}
+
+// extraClients are the untrusted clients that can present more than an
+// address: one whose certificate a public CA signed, where
+// permit_tls_all_clientcerts trusts every CA smtpd knows (postconf(5)
+// permit_tls_all_clientcerts), and one that may send XCLIENT itself, where
+// smtpd_authorized_xclient_hosts covers it: it then claims a loopback
+// address and a SASL login (XCLIENT_README).
+func (m *Model) extraClients(base []Client) []Client {
+	var out []Client
+	if m.publicClientCAs() {
+		for _, c := range base {
+			c.Class += "+public-ca-cert"
+			c.ClientCert = true
+			out = append(out, c)
+		}
+	}
+	xc, _ := m.value("smtpd_authorized_xclient_hosts")
+	if strings.TrimSpace(xc) != "" {
+		if hl, err := buildHostList("smtpd_authorized_xclient_hosts", xc, diag.Pos{}, m); err == nil {
+			for _, c := range base {
+				if hm := hl.MatchHost(c.Addr, c.Name); hm.Matched {
+					imp := c
+					imp.Class += "+xclient-impersonation"
+					imp.Addr = netip.MustParseAddr("127.0.0.1")
+					imp.Name = "localhost"
+					if m.yes("smtpd_sasl_auth_enable") {
+						imp.SASLLogin = "xclient-claimed"
+					}
+					out = append(out, imp)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// publicClientCAs reports whether smtpd verifies client certificates
+// against public CAs: it asks for them, and its CA file or directory is
+// the system bundle or tls_append_default_CA = yes. Anyone can buy such a
+// certificate.
+func (m *Model) publicClientCAs() bool {
+	if !m.yes("smtpd_tls_ask_ccert") && !m.yes("smtpd_tls_req_ccert") {
+		return false
+	}
+	if lvl := strings.ToLower(m.expand("smtpd_tls_security_level")); lvl == "" || lvl == "none" {
+		if !m.yes("smtpd_use_tls") && !m.yes("smtpd_enforce_tls") {
+			return false
+		}
+	}
+	if m.yes("tls_append_default_CA") {
+		return true
+	}
+	for _, p := range []string{"smtpd_tls_CAfile", "smtpd_tls_CApath"} {
+		v := strings.ToLower(m.expand(p))
+		for _, public := range []string{"ca-certificates", "ca-bundle", "/etc/ssl/certs", "/etc/pki/tls/certs", "tls-ca-bundle", "cert.pem"} {
+			if v != "" && strings.Contains(v, public) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// literalRelayDomain is the first relay_domains entry that is a plain
+// domain name, for the sender-routed tricks that allow_untrusted_routing
+// lets through.
+func (m *Model) literalRelayDomain() string {
+	for _, d := range splitRestrictions(m.expand("relay_domains")) {
+		if strings.HasPrefix(d, "!") || strings.HasPrefix(d, "/") || isTableSpec(d) || strings.HasPrefix(d, "$") {
+			continue
+		}
+		return strings.TrimPrefix(d, ".")
+	}
+	return ""
+}
+
+// routedViaRelayDomain are sender-routed recipients at a relay_domains
+// destination (relay-probes.md rows 10, 14, 20-22 aimed at a relayed
+// domain): the next hop would route them on to the third party.
+func routedViaRelayDomain(c Client, r string) []Request {
+	x, u, s := testDomain, "relaytest", "relaytest@"+senderDomain
+	c.HELO = "relaytest." + senderDomain
+	return []Request{
+		{Client: c, Sender: s, Recipient: u + "%" + x + "@" + r, Trick: "percent hack via relay domain " + r},
+		{Client: c, Sender: s, Recipient: x + "!" + u + "@" + r, Trick: "bang path via relay domain " + r},
+		{Client: c, Sender: s, Recipient: u + "@" + x + "@" + r, Trick: "double @ via relay domain " + r},
+	}
 }
