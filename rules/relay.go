@@ -183,7 +183,7 @@ func checkWouldRelayIfExposed(c *Context) []Finding {
 			msg += ": " + a.Reason
 		}
 		f := at(Finding{Service: l.Key, Parameter: "smtpd_relay_restrictions", Message: msg}, c.pos(rl.Relay))
-		f.Remediation = c.relayFix(l)
+		f.Remediation = c.openRelayFix(l, permitStep(a.Deciding))
 		out = append(out, f)
 	}
 	return out
