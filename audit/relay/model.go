@@ -38,6 +38,7 @@ type Model struct {
 	relayD       domainMatcher // relay_domains
 	virtA        domainMatcher
 	virtM        domainMatcher
+	memo         map[string]string
 	ifaceAddrs   []netip.Addr
 	ifaceUnknown bool
 }
@@ -75,11 +76,20 @@ func NewModel(cfg *postconf.Config, svc *postconf.Service, opt Options) *Model {
 	return m
 }
 
+// expand returns a parameter's expanded value in this scope, memoised:
+// every request asks for the same handful of parameters.
 func (m *Model) expand(name string) string {
+	if v, ok := m.memo[name]; ok {
+		return v
+	}
 	v, err := m.cfg.Expand(m.svc, name)
 	if err != nil {
-		return ""
+		v = ""
 	}
+	if m.memo == nil {
+		m.memo = map[string]string{}
+	}
+	m.memo[name] = v
 	return v
 }
 
