@@ -22,6 +22,16 @@ type Context struct {
 	// services are: inet entries running smtpd, and postscreen with the
 	// "smtpd pass" service behind it.
 	Listeners []relay.Listener
+
+	// Memoised lookups: the configuration does not change during a run.
+	// A Context is therefore not safe for concurrent use.
+	params map[paramKey]param
+	lists  map[*postconf.Service]relayLists
+}
+
+type paramKey struct {
+	svc  *postconf.Service
+	name string
 }
 
 // listeners returns the smtpd listeners in master.cf order.
@@ -178,20 +188,27 @@ type param struct {
 
 // param returns name's effective value in svc's scope (nil: global).
 func (c *Context) param(svc *postconf.Service, name string) param {
+	k := paramKey{svc, name}
+	if p, ok := c.params[k]; ok {
+		return p
+	}
 	raw, _ := c.Cfg.Raw(svc, name)
 	p := param{Name: name, Raw: raw}
 	if raw.Source == postconf.SourceOverride {
 		p.Svc = svc
 	}
 	p.Value, p.Err = c.Cfg.Expand(svc, name)
+	if c.params == nil {
+		c.params = map[paramKey]param{}
+	}
+	c.params[k] = p
 	return p
 }
 
 // value is the expanded effective value, lower-cased and trimmed, for
 // comparisons with keywords.
 func (c *Context) value(svc *postconf.Service, name string) string {
-	v, _ := c.Cfg.Expand(svc, name)
-	return strings.ToLower(strings.TrimSpace(v))
+	return strings.ToLower(strings.TrimSpace(c.param(svc, name).Value))
 }
 
 // isYes reports whether a boolean parameter is on (Postfix accepts yes/no,

@@ -153,8 +153,7 @@ type listScope struct {
 
 func (c *Context) scopeFor(svc *postconf.Service) *listScope {
 	s := &listScope{c: c, svc: svc, classes: map[string]bool{}}
-	v, _ := c.Cfg.Expand(svc, "smtpd_restriction_classes")
-	for _, n := range postconf.SplitList(v) {
+	for _, n := range postconf.SplitList(c.param(svc, "smtpd_restriction_classes").Value) {
 		s.classes[n] = true
 	}
 	return s
@@ -165,8 +164,7 @@ func (s *listScope) isClass(name string) bool { return s.classes[name] }
 
 // classList returns the restrictions of class name.
 func (s *listScope) classList(name string) []restriction {
-	v, _ := s.c.Cfg.Expand(s.svc, name)
-	return parseRestrictions(v)
+	return parseRestrictions(s.c.param(s.svc, name).Value)
 }
 
 // kindOf classifies r; restriction classes are followed (depth-bounded:
@@ -239,11 +237,18 @@ type relayLists struct {
 }
 
 func (c *Context) relayLists(l relay.Listener) relayLists {
+	if rl, ok := c.lists[l.Service]; ok {
+		return rl
+	}
 	s := c.scopeFor(l.Service)
 	rl := relayLists{scope: s, Relay: c.param(l.Service, "smtpd_relay_restrictions"),
 		Rcpt: c.param(l.Service, "smtpd_recipient_restrictions")}
 	rl.RelayA = s.analyze(parseRestrictions(rl.Relay.Value), 0)
 	rl.RcptA = s.analyze(parseRestrictions(rl.Rcpt.Value), 0)
+	if c.lists == nil {
+		c.lists = map[*postconf.Service]relayLists{}
+	}
+	c.lists[l.Service] = rl
 	return rl
 }
 
