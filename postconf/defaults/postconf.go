@@ -318,7 +318,7 @@ func detect(ctx context.Context, find func() (string, error), timeout time.Durat
 	if err != nil {
 		return fallback(err.Error())
 	}
-	s, err := FromPostconf(ctx, path, timeout)
+	s, err := FromPostconfCached(ctx, path, timeout)
 	if err != nil {
 		return fallback(err.Error())
 	}

@@ -42,6 +42,9 @@ type Set struct {
 	Reason string
 	// Warnings are lines postconf wrote to stderr while succeeding.
 	Warnings []string
+	// Cached is true when the answer came from pfaudit's on-disk cache of
+	// this binary's postconf -d (see FromPostconfCached).
+	Cached bool
 
 	raw    map[string]string
 	listed map[string]bool
@@ -95,7 +98,11 @@ func (s *Set) ForLevel(name, level string) (string, bool, error) {
 // Postfix 3.7.11)" or "built-in (Postfix 3.7.11)".
 func (s *Set) String() string {
 	if s.Path != "" {
-		return fmt.Sprintf("%s (%s, Postfix %s)", s.Source, s.Path, s.Version)
+		cached := ""
+		if s.Cached {
+			cached = ", cached"
+		}
+		return fmt.Sprintf("%s (%s, Postfix %s%s)", s.Source, s.Path, s.Version, cached)
 	}
 	return fmt.Sprintf("%s (Postfix %s)", s.Source, s.Version)
 }

@@ -138,7 +138,7 @@ func loadDefaults(ctx context.Context, o Options) (*defaults.Set, error) {
 	case "builtin":
 		return defaults.Builtin(), nil
 	case "postconf":
-		return defaults.FromPostconf(ctx, o.Postconf, defaults.DefaultTimeout)
+		return defaults.FromPostconfCached(ctx, o.Postconf, defaults.DefaultTimeout)
 	default:
 		return nil, &UsageError{fmt.Sprintf("--defaults: %q is not one of auto, postconf, builtin", o.Defaults)}
 	}
