@@ -115,7 +115,7 @@ type Config struct {
 
 	names      []string // Defaults.Names(), once
 	ns         map[string][]Override
-	inMaster   map[*Service]bool
+	nsActive   map[*Service]bool // the entry has a name space (see overrides)
 	service    map[string]string // service-derived name -> raw default
 	user       map[string]bool   // user-defined names in use
 	legacy     map[string]bool   // legacy names main.cf sets: shown like user-defined ones
@@ -215,14 +215,12 @@ func newConfig(main *MainCF, master *MasterCF, d Defaults, source, dir string) *
 		}
 	}
 	c.ns = map[string][]Override{}
-	c.inMaster = map[*Service]bool{}
+	c.nsActive = map[*Service]bool{}
 	for _, s := range master.Services {
-		c.inMaster[s] = true
 		for _, o := range s.Overrides {
-			if !readOnlyParams[o.Name] {
-				c.ns[s.Key()] = append(c.ns[s.Key()], o)
-			}
+			c.ns[s.Key()] = append(c.ns[s.Key()], o)
 		}
+		_, c.nsActive[s] = c.ns[s.Key()]
 	}
 	c.registerServiceParams()
 	c.registerUserParams()
@@ -237,9 +235,16 @@ func newConfig(main *MainCF, master *MasterCF, d Defaults, source, dir string) *
 
 // overrides returns the -o settings of svc's name space in file order.
 // postconf keeps one name space per "name/type": entries that repeat a
-// service name and type share, and merge, their settings.
+// service name and type share, and merge, their settings. An entry only
+// sees that name space when it, or an earlier entry with the same name
+// and type, has a -o setting: postconf attaches the name space to an
+// entry right after reading the entry's own settings
+// (pcf_register_user_parameters).
 func (c *Config) overrides(svc *Service) []Override {
-	if c.inMaster[svc] {
+	if active, ok := c.nsActive[svc]; ok {
+		if !active {
+			return nil
+		}
 		return c.ns[svc.Key()]
 	}
 	return svc.Overrides
@@ -588,6 +593,14 @@ func (c *Config) Check() ([]diag.Warning, error) {
 			c.checkErr = c.startupErr
 			return
 		}
+		// postconf computes the host-derived defaults while it scans the
+		// defaults for $names (pcf_scan_default_parameter_values).
+		for _, n := range []string{"myhostname", "mydomain", "mynetworks"} {
+			if v, _ := c.Raw(nil, n); v.Err != nil {
+				c.checkErr = v.Err
+				return
+			}
+		}
 		for _, n := range c.eagerNames() {
 			if _, err := c.Expand(nil, n); err != nil {
 				c.checkErr = err
@@ -609,11 +622,21 @@ func (c *Config) Check() ([]diag.Warning, error) {
 	return c.checkWarns, c.checkErr
 }
 
-// eagerNames are the parameters Check evaluates globally.
+// eagerNames are the parameters Check evaluates globally: the built-in
+// and service-derived parameters main.cf sets, and those left at a
+// default that depends on compatibility_level. (Measured against postconf
+// 3.7.11: a broken legacy parameter that only an unset default refers to,
+// such as virtual_maps from virtual_alias_maps, does not stop it; an
+// unparsable compatibility_level does.)
 func (c *Config) eagerNames() []string {
 	var out []string
 	for _, n := range c.names {
-		if c.isListed(n) && !rawParams[n] {
+		if !c.isListed(n) || rawParams[n] {
+			continue
+		}
+		if _, set := c.Main.Params[n]; set {
+			out = append(out, n)
+		} else if v, _ := c.Defaults.Raw(n); strings.Contains(v, "compatibility_level") {
 			out = append(out, n)
 		}
 	}
@@ -621,7 +644,9 @@ func (c *Config) eagerNames() []string {
 		out = append(out, c.Main.Names()...)
 	}
 	for n := range c.service {
-		out = append(out, n)
+		if _, set := c.Main.Params[n]; set {
+			out = append(out, n)
+		}
 	}
 	return out
 }

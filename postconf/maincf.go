@@ -1,6 +1,7 @@
 package postconf
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"os"
@@ -86,6 +87,12 @@ func (m *MainCF) Set(name, value string, pos diag.Pos) {
 func ParseMainCF(file string, data []byte) (*MainCF, error) {
 	m := &MainCF{File: file, Params: map[string]*Param{}}
 	lines, warns := readLogicalLines(file, data)
+	if bytes.HasPrefix(data, []byte("\xef\xbb\xbf")) {
+		// Postfix reads the byte-order mark as part of the first name, so
+		// that setting is an unknown parameter and has no effect.
+		warns = append([]diag.Warning{{Pos: diag.Pos{File: file, Line: 1},
+			Msg: "file starts with a UTF-8 byte-order mark: Postfix reads it as part of the first parameter name, which then has no effect"}}, warns...)
+	}
 	m.Warnings = warns
 	for _, ll := range lines {
 		name, value, err := splitNameValue(ll.Text)

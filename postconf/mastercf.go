@@ -290,7 +290,7 @@ func extractBraced(s string) (string, string) {
 	case n == 0:
 		body, msg = s[1:], fmt.Sprintf("missing '}' in %q", s)
 	case n < len(s):
-		body, msg = s[1:n-1], fmt.Sprintf("syntax error at %q in %q", s[n:], s)
+		body, msg = s[1:n-1], fmt.Sprintf("syntax error after '}' in %q", s)
 	default:
 		body = s[1 : n-1]
 	}

@@ -87,6 +87,12 @@ var leafParams = []string{
 var rawParams = []string{"luser_relay", "mailbox_command", "smtpd_reject_footer", "default_rbl_reply",
 	"forward_path", "smtpd_expansion_filter"}
 
+// legacyParams are names postconf knows but does not list; defaults of
+// other parameters refer to some of them (virtual_alias_maps =
+// $virtual_maps).
+var legacyParams = []string{"virtual_maps", "fallback_relay", "authorized_verp_clients",
+	"smtpd_client_connection_limit_exceptions", "postscreen_blacklist_action", "postscreen_dnsbl_whitelist_threshold"}
+
 var words = []string{
 	"permit_mynetworks", "permit_sasl_authenticated", "reject_unauth_destination",
 	"defer_unauth_destination", "reject", "permit", "reject_unknown_client_hostname",
@@ -206,6 +212,11 @@ func (g *gen) mainCF() string {
 	}
 	for _, n := range rawParams {
 		if g.chance(0.06) {
+			names = append(names, n)
+		}
+	}
+	for _, n := range legacyParams {
+		if g.chance(0.05) {
 			names = append(names, n)
 		}
 	}
@@ -427,8 +438,10 @@ func (g *gen) refCandidate() string {
 		return g.pick(leafParams)
 	case k < 85 && len(g.derived) > 0:
 		return g.pick(g.derived)
-	case k < 95:
+	case k < 93:
 		return fmt.Sprintf("undefined_%d", g.r.IntN(5))
+	case k < 95:
+		return g.pick(legacyParams)
 	}
 	return g.pick(relayParams)
 }
@@ -777,7 +790,12 @@ func (g *gen) override() string {
 		if strings.Count(val, "{") != strings.Count(val, "}") {
 			val = strings.NewReplacer("{", "", "}", "").Replace(val)
 		}
-		return fmt.Sprintf(g.pick([]string{"-o { %s = %s }", "-o {%s=%s}", "-o {%s = %s}", "-o{ %s = %s }"}), name, val)
+		form := g.pick([]string{"-o { %s = %s }", "-o {%s=%s}", "-o {%s = %s}"})
+		if g.chance(0.05) {
+			// postconf splits an attached -o{...} at any later 'o'.
+			form = "-o{ %s = %s }"
+		}
+		return fmt.Sprintf(form, name, val)
 	}
 	return fmt.Sprintf(g.pick([]string{"-o %s=%s", "-o %s=%s", "-o%s=%s", "-o %s= %s"}), name, val)
 }
@@ -814,6 +832,7 @@ func (g *gen) queryParams() []string {
 	}
 	add("undefined_1")
 	add("no_such_parameter")
+	add(g.pick(legacyParams))
 	for _, n := range []string{"mynetworks", "myhostname", "mydomain", "relay_domains", "smtpd_relay_restrictions", "mydestination", "mynetworks_style", "proxy_read_maps"} {
 		add(n)
 	}
