@@ -109,18 +109,18 @@ sp unix - n n - - spawn user=nobody argv=/bin/true
 sub inet n - y - - smtpd -o smtpd_client_restrictions=$mua_x
 `)
 	for name, want := range map[string]bool{
-		"relay_domains":                       true,  // built in
-		"my_domains":                          true,  // referenced from main.cf
-		"mua_x":                               true,  // referenced from a master.cf -o
-		"friends":                             true,  // a restriction class
-		"strangers":                           true,  // a restriction class
-		"unused_thing":                        false, // nothing refers to it
-		"virtual_maps":                        true,  // legacy
-		"relay_destination_concurrency_limit": true,  // service-derived (smtp)
-		"relay_time_limit":                    false, // only pipe and spawn have it
-		"uucp_time_limit":                     true,
-		"sp_time_limit":                       true,
-		"sp_destination_concurrency_limit":    false,
+		"relay_domains":                         true,  // built in
+		"my_domains":                            true,  // referenced from main.cf
+		"mua_x":                                 true,  // referenced from a master.cf -o
+		"friends":                               true,  // a restriction class
+		"strangers":                             true,  // a restriction class
+		"unused_thing":                          false, // nothing refers to it
+		"virtual_maps":                          true,  // legacy
+		"relay_destination_concurrency_limit":   true,  // service-derived (smtp)
+		"relay_time_limit":                      false, // only pipe and spawn have it
+		"uucp_time_limit":                       true,
+		"sp_time_limit":                         true,
+		"sp_destination_concurrency_limit":      false,
 		"cleanup_destination_concurrency_limit": false, // cleanup delivers nothing
 		"local_destination_concurrency_limit":   true,  // built in
 	} {
