@@ -1,8 +1,6 @@
 package rules
 
 import (
-	"net/netip"
-	"path"
 	"slices"
 	"strings"
 
@@ -18,9 +16,7 @@ type Context struct {
 	Analyses []*relay.Analysis
 	Policy   *Policy
 	// Listeners are the smtpd listeners to check. When nil, they are taken
-	// from Analyses, or (no analyses) found in master.cf the way smtpd's
-	// services are: inet entries running smtpd, and postscreen with the
-	// "smtpd pass" service behind it.
+	// from Analyses, or (no analyses) from relay.Listeners.
 	Listeners []relay.Listener
 
 	// Memoised lookups: the configuration does not change during a run.
@@ -48,66 +44,8 @@ func (c *Context) listeners() []relay.Listener {
 		}
 		return out
 	}
-	c.Listeners = FindListeners(c.Cfg)
+	c.Listeners = relay.Listeners(c.Cfg)
 	return c.Listeners
-}
-
-// FindListeners lists the smtpd listeners of master.cf: inet services whose
-// command is smtpd, and postscreen services with the pass service named by
-// smtpd_service_name behind them (master(5), POSTSCREEN_README). It is the
-// fallback when no relay analysis supplies them.
-func FindListeners(cfg *postconf.Config) []relay.Listener {
-	if cfg == nil || cfg.Master == nil {
-		return nil
-	}
-	var out []relay.Listener
-	for _, s := range cfg.Master.Services {
-		if s.Type != "inet" {
-			continue
-		}
-		l := relay.Listener{Key: s.Key(), Front: s, Service: s}
-		switch path.Base(s.Command) {
-		case "smtpd":
-		case "postscreen":
-			name, _ := cfg.Expand(s, "smtpd_service_name")
-			if name == "" {
-				name = "smtpd"
-			}
-			pass := cfg.Master.Lookup(name + "/pass")
-			if pass == nil {
-				continue
-			}
-			l.Service, l.Postscreen = pass, true
-		default:
-			continue
-		}
-		l.Host, l.Port = SplitInetName(s.Name)
-		l.IPv4, l.IPv6 = protocols(cfg)
-		if l.Host != "" {
-			if a, err := netip.ParseAddr(l.Host); err == nil {
-				l.IPv4, l.IPv6 = a.Unmap().Is4(), a.Is6() && !a.Is4In6()
-			}
-			l.LoopbackOnly = isLoopbackHost(l.Host)
-		} else {
-			l.LoopbackOnly = interfacesLoopbackOnly(cfg)
-		}
-		out = append(out, l)
-	}
-	return out
-}
-
-// SplitInetName splits a master.cf inet service name into host and port:
-// "smtp" -> ("", "smtp"), "127.0.0.1:10025", "[::1]:25" -> ("::1", "25").
-func SplitInetName(name string) (host, port string) {
-	if strings.HasPrefix(name, "[") {
-		if i := strings.Index(name, "]:"); i > 0 {
-			return name[1:i], name[i+2:]
-		}
-	}
-	if i := strings.LastIndexByte(name, ':'); i >= 0 {
-		return name[:i], name[i+1:]
-	}
-	return "", name
 }
 
 // protocols reports which address families inet_protocols enables.
@@ -124,33 +62,6 @@ func protocols(cfg *postconf.Config) (v4, v6 bool) {
 		}
 	}
 	return v4, v6
-}
-
-func isLoopbackHost(h string) bool {
-	h = strings.Trim(h, "[]")
-	if strings.EqualFold(h, "localhost") {
-		return true
-	}
-	a, err := netip.ParseAddr(h)
-	return err == nil && a.Unmap().IsLoopback()
-}
-
-// interfacesLoopbackOnly reports whether inet_interfaces (a global setting:
-// master binds the sockets, so -o cannot change it) names only loopback
-// addresses.
-func interfacesLoopbackOnly(cfg *postconf.Config) bool {
-	v, _ := cfg.Expand(nil, "inet_interfaces")
-	f := postconf.SplitList(v)
-	if len(f) == 0 {
-		return false
-	}
-	for _, x := range f {
-		if strings.EqualFold(x, "loopback-only") || isLoopbackHost(x) {
-			continue
-		}
-		return false
-	}
-	return true
 }
 
 // portNumber maps the service names master.cf uses for SMTP to numbers.

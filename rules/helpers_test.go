@@ -170,7 +170,7 @@ func dumpFindings(fs []Finding) string {
 // (the lead's relay.Analyze produces these for real).
 func analysis(cfg *postconf.Config, key string, v relay.Verdict, mod func(a *relay.Analysis)) *relay.Analysis {
 	var l relay.Listener
-	for _, x := range FindListeners(cfg) {
+	for _, x := range relay.Listeners(cfg) {
 		if x.Key == key {
 			l = x
 		}
