@@ -45,9 +45,15 @@ func (e *ExpandError) Error() string {
 // maxNesting is Postfix's mac_expand limit; maxTotalDepth additionally bounds
 // recursion through relational operands, where Postfix restarts its counter
 // (and would recurse until it crashes).
+//
+// maxWork bounds the bytes one expansion may scan and produce: a value that
+// refers to a large value many times (a = $b $b $b ..., b = 1 MB) or a
+// huge, deeply nested expression must end in an error, not in minutes of
+// work or gigabytes of output.
 const (
 	maxNesting    = 100
 	maxTotalDepth = 2000
+	maxWork       = 32 << 20
 )
 
 // Expansion is the outcome of expanding one value.
@@ -63,6 +69,7 @@ type expander struct {
 	out     strings.Builder
 	level   int
 	total   *int
+	work    *int
 	err     error
 	undef   []string
 	seenUnd map[string]bool
@@ -78,8 +85,8 @@ func Expand(s string, lookup LookupFunc) (Expansion, error) {
 }
 
 func expandErr(s string, lookup lookupErrFunc) (Expansion, error) {
-	total := 0
-	e := &expander{lookup: lookup, total: &total}
+	total, work := 0, 0
+	e := &expander{lookup: lookup, total: &total, work: &work}
 	e.parse(s)
 	if e.err != nil {
 		return Expansion{Undefined: e.undef}, e.err
@@ -91,8 +98,8 @@ func expandErr(s string, lookup lookupErrFunc) (Expansion, error) {
 // expanding, as postconf does to find which user-defined parameters are in
 // use. Syntax errors end the scan and are returned.
 func ScanNames(s string, visit func(name string)) error {
-	total := 0
-	e := &expander{lookup: func(string) (string, bool, error) { return "", false, nil }, scan: true, onName: visit, total: &total}
+	total, work := 0, 0
+	e := &expander{lookup: func(string) (string, bool, error) { return "", false, nil }, scan: true, onName: visit, total: &total, work: &work}
 	e.parse(s)
 	if e.err != nil {
 		return e.err
@@ -123,13 +130,20 @@ func isNameByte(c byte) bool {
 // parse is mac_parse: it splits value into literal text and macro
 // expressions and hands each to the callback.
 func (e *expander) parse(value string) {
+	if *e.work += len(value); *e.work > maxWork {
+		e.fail("expansion exceeds %d MiB: %q", maxWork>>20, diagShort(value))
+		return
+	}
 	var lit strings.Builder
 	i := 0
 	for i < len(value) && e.err == nil {
-		c := value[i]
-		if c != '$' {
-			lit.WriteByte(c)
-			i++
+		if value[i] != '$' {
+			j := strings.IndexByte(value[i:], '$')
+			if j < 0 {
+				j = len(value) - i
+			}
+			lit.WriteString(value[i : i+j])
+			i += j
 			continue
 		}
 		if i+1 < len(value) && value[i+1] == '$' {
@@ -228,6 +242,10 @@ func (e *expander) callback(isExpr bool, buf string) {
 	}
 	if !isExpr {
 		if !e.scan {
+			if *e.work += len(buf); *e.work > maxWork {
+				e.fail("expansion exceeds %d MiB", maxWork>>20)
+				return
+			}
 			e.out.WriteString(buf)
 		}
 		return
@@ -439,7 +457,7 @@ func (e *expander) relational(s string) (result, rest string, ok bool) {
 // sub expands an operand in a fresh nesting context that shares the lookup,
 // the undefined-name record and the absolute depth guard.
 func (e *expander) sub(s string) (string, bool) {
-	c := &expander{lookup: e.lookup, scan: e.scan, onName: e.onName, total: e.total, seenUnd: e.seenUnd}
+	c := &expander{lookup: e.lookup, scan: e.scan, onName: e.onName, total: e.total, work: e.work, seenUnd: e.seenUnd}
 	c.parse(s)
 	for _, u := range c.undef {
 		e.noteUndefined(u)

@@ -239,3 +239,17 @@ func TestScanNames(t *testing.T) {
 		}
 	}
 }
+
+// TestExpandWorkBound: repeated references to a large value end in an
+// error instead of gigabytes of output; one large value still expands.
+func TestExpandWorkBound(t *testing.T) {
+	big := strings.Repeat("x", 1<<20) // 1 MiB, referenced 1000 times below
+	vars := map[string]string{"big": big, "many": strings.Repeat("$big ", 1000)}
+	lookup := func(n string) (string, bool) { v, ok := vars[n]; return v, ok }
+	if x, err := Expand("$big", lookup); err != nil || len(x.Value) != len(big) {
+		t.Fatalf("one large value: %d bytes, %v", len(x.Value), err)
+	}
+	if _, err := Expand("$many", lookup); err == nil || !strings.Contains(err.Error(), "exceeds") {
+		t.Fatalf("1000 references to 1 MiB: %v", err)
+	}
+}
