@@ -11,10 +11,20 @@ package relay_test
 
 import (
 	"bufio"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	crand "crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
 	"fmt"
+	"math/big"
 	"math/rand/v2"
 	"net"
 	"net/netip"
+	"net/textproto"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -141,6 +151,9 @@ type gtListener struct {
 	a    *relay.Analysis
 	name string // lab listener name (for CheckRCPT)
 	tag  string // its syslog_name, to attribute maillog lines
+	// pki is set when the instance verifies client certificates against
+	// the lab CA, so that certificate cases can be asked.
+	pki *gtPKI
 	// own is the address of a listener written as a plain master.cf line
 	// (port chosen here): the model expects smtpd to exit at startup, and
 	// the harness would wait for its 220 in vain.
@@ -227,15 +240,15 @@ func groundTruth(t *testing.T, dir, stubAddr string, st *gtStats) {
 		for i, c := range a.Cases {
 			o := out[i]
 			switch {
-			case unreproducible(c) != "":
+			case unreproducible(c, l.pki) != "":
 			case c.Client.Class == "loopback":
 				loop = i
 			case c.Trick != "":
 				relayCases = append(relayCases, i)
 				modelOpen = modelOpen || c.Decision.Result == relay.Accept
 			}
-			compareCase(t, st, scenario, key, c, o)
-			if c.Decision.Result != relay.Undecidable && unreproducible(c) == "" {
+			compareCase(t, st, scenario, key, c, o, l.pki)
+			if c.Decision.Result != relay.Undecidable && unreproducible(c, l.pki) == "" {
 				tricks[c.Trick] = true
 			}
 		}
@@ -364,9 +377,11 @@ func controlCase(cfg *postconf.Config, a *relay.Analysis, c relay.Client) relay.
 // through XCLIENT (class "...+xclient-impersonation", address 127.0.0.1)
 // is asked as a direct loopback client: smtpd decides the same for both;
 // whether the outsider may send XCLIENT is not what this test checks.
-func unreproducible(c relay.Case) string {
+func unreproducible(c relay.Case, pki *gtPKI) string {
 	switch {
-	case c.Client.ClientCert || c.Client.CertTrusted:
+	case c.Client.CertTrusted:
+		return "the client's certificate fingerprint is in relay_clientcerts"
+	case c.Client.ClientCert && pki == nil:
 		return "the client presents a TLS client certificate"
 	case c.Client.SASLLogin != "":
 		return "the client is SASL-authenticated"
@@ -381,7 +396,7 @@ func askAll(in *lab.Instance, l *gtListener, cs []relay.Case) []gtOutcome {
 	sem := make(chan struct{}, gtWorkers)
 	var wg sync.WaitGroup
 	for i, c := range cs {
-		if why := unreproducible(c); why != "" {
+		if why := unreproducible(c, l.pki); why != "" {
 			out[i] = gtOutcome{err: fmt.Errorf("not asked: %s", why)}
 			continue
 		}
@@ -390,6 +405,10 @@ func askAll(in *lab.Instance, l *gtListener, cs []relay.Case) []gtOutcome {
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
+			if c.Client.ClientCert {
+				out[i] = certRCPT(in.ListenerAddr(l.name), c, l.pki)
+				return
+			}
 			r, err := in.CheckRCPT(lab.ClientOpts{Listener: l.name, Addr: c.Client.Addr.String(), HELO: c.Client.HELO}, c.Sender, c.Recipient)
 			if err == nil && r.Command != "RCPT" {
 				r.Text = "(" + r.Command + ") " + r.Text
@@ -409,10 +428,10 @@ func caseKey(scenario, service string, c relay.Case) string {
 	return scenario + "|" + service + "|" + c.Client.Class + "|" + trick
 }
 
-func compareCase(t *testing.T, st *gtStats, scenario, service string, c relay.Case, o gtOutcome) {
+func compareCase(t *testing.T, st *gtStats, scenario, service string, c relay.Case, o gtOutcome, pki *gtPKI) {
 	t.Helper()
 	key := caseKey(scenario, service, c)
-	if why := unreproducible(c); why != "" {
+	if why := unreproducible(c, pki); why != "" {
 		st.notRepro.Add(1)
 		t.Logf("not reproducible in the lab (%s): %s; model: %s", why, key, c.Decision.Result)
 		return
@@ -534,6 +553,7 @@ type translator struct {
 	cfg      *postconf.Config
 	dir      string
 	stubAddr string
+	pki      *gtPKI // set when some case presents a client certificate
 	files    map[string]*lab.Table
 	classes  map[string]bool
 	noteSet  map[string]bool
@@ -614,7 +634,11 @@ func (tr *translator) keep(name, value, where string) (string, bool) {
 		tr.note("%s: %s left to the lab harness", where, name)
 		return "", false
 	case strings.HasPrefix(name, "smtpd_tls_"), strings.HasPrefix(name, "tls_"):
-		tr.note("%s: %s dropped: no certificates in the lab, and a TLS requirement before MAIL is one any client can satisfy", where, name)
+		if tr.pki != nil {
+			tr.note("%s: %s dropped: the lab sets its own TLS server settings (see smtpd_tls_CAfile)", where, name)
+		} else {
+			tr.note("%s: %s dropped: no certificates in the lab, and a TLS requirement before MAIL is one any client can satisfy", where, name)
+		}
 		return "", false
 	case droppedParams[name] != "":
 		if name != "compatibility_level" && name != "proxy_interfaces" {
@@ -739,6 +763,13 @@ func (tr *translator) options(scenario string, analyses []*relay.Analysis) (lab.
 			opt.CompatibilityLevel = p.Value
 		}
 	}
+	for _, a := range analyses {
+		for _, c := range a.Cases {
+			if c.Client.ClientCert {
+				tr.pki = labPKI(tr.t)
+			}
+		}
+	}
 	var hashed []string
 	for _, name := range cfg.Main.Order {
 		p := cfg.Main.Params[name]
@@ -766,6 +797,22 @@ func (tr *translator) options(scenario string, analyses []*relay.Analysis) (lab.
 		set("mynetworks", gtMynetworks, "the model's stand-in for the host-derived default")
 	}
 	set("smtpd_sasl_auth_enable", "no", "")
+	if tr.pki != nil {
+		// The model lets a client with a certificate from a public CA relay
+		// when smtpd asks for certificates and trusts the public CAs; a lab
+		// CA stands in for them.
+		set("smtpd_tls_security_level", "may", "")
+		set("smtpd_tls_cert_file", "$config_directory/gt-server.pem", "")
+		set("smtpd_tls_key_file", "$config_directory/gt-server.key", "")
+		set("smtpd_tls_CAfile", "$config_directory/gt-ca.pem", "a lab CA stands in for the public CAs the scenario trusts")
+		set("smtpd_tls_ask_ccert", "yes", "")
+		// smtpd gets its TLS entropy from tlsmgr(8); without it smtpd
+		// disables TLS and notifies the postmaster.
+		opt.Master = append(opt.Master, "tlsmgr unix - - n 1000? 1 tlsmgr")
+		tr.files["gt-ca.pem"] = &lab.Table{Name: "gt-ca.pem", Content: tr.pki.caPEM}
+		tr.files["gt-server.pem"] = &lab.Table{Name: "gt-server.pem", Content: tr.pki.certPEM}
+		tr.files["gt-server.key"] = &lab.Table{Name: "gt-server.key", Content: tr.pki.keyPEM}
+	}
 	xc := "127.0.0.1"
 	if v, ok := cfg.Main.Params["smtpd_authorized_xclient_hosts"]; ok && strings.TrimSpace(v.Value) != "" {
 		xc += ", " + tr.paths(strings.Join(strings.Fields(v.Value), " "))
@@ -829,7 +876,7 @@ func (tr *translator) options(scenario string, analyses []*relay.Analysis) (lab.
 
 	var lis []*gtListener
 	for i, a := range analyses {
-		l := &gtListener{a: a, name: fmt.Sprintf("gt%d", i+1), tag: fmt.Sprintf("gt-%d", i+1)}
+		l := &gtListener{a: a, name: fmt.Sprintf("gt%d", i+1), tag: fmt.Sprintf("gt-%d", i+1), pki: tr.pki}
 		where := "master.cf " + a.Listener.Key
 		if a.Listener.Postscreen {
 			tr.note("%s: postscreen is not run (it decides no relay); the lab listener is smtpd with the %s service's overrides", where, a.Listener.Service.Key())
@@ -995,4 +1042,168 @@ func startPolicyStub(t *testing.T) *policyStub {
 		wg.Wait()
 	})
 	return s
+}
+
+// gtPKI is a throw-away CA, standing in for the public CAs a scenario's
+// smtpd_tls_CAfile trusts, with a server certificate for smtpd and a
+// client certificate it signed.
+type gtPKI struct {
+	caPEM, certPEM, keyPEM string
+	client                 tls.Certificate
+}
+
+var (
+	pkiOnce sync.Once
+	pkiVal  *gtPKI
+	pkiErr  error
+)
+
+func labPKI(t *testing.T) *gtPKI {
+	t.Helper()
+	pkiOnce.Do(func() { pkiVal, pkiErr = newPKI() })
+	if pkiErr != nil {
+		t.Fatalf("lab CA: %v", pkiErr)
+	}
+	return pkiVal
+}
+
+func newPKI() (*gtPKI, error) {
+	now := time.Now()
+	caKey, err := ecdsa.GenerateKey(elliptic.P256(), crand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	caTmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "pfaudit ground-truth CA"},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
+	}
+	caDER, err := x509.CreateCertificate(crand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	if err != nil {
+		return nil, err
+	}
+	ca, err := x509.ParseCertificate(caDER)
+	if err != nil {
+		return nil, err
+	}
+	leaf := func(serial int64, cn string, usage x509.ExtKeyUsage) ([]byte, []byte, error) {
+		k, err := ecdsa.GenerateKey(elliptic.P256(), crand.Reader)
+		if err != nil {
+			return nil, nil, err
+		}
+		tmpl := &x509.Certificate{
+			SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: cn}, DNSNames: []string{cn},
+			NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour),
+			KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{usage},
+		}
+		der, err := x509.CreateCertificate(crand.Reader, tmpl, ca, &k.PublicKey, caKey)
+		if err != nil {
+			return nil, nil, err
+		}
+		kd, err := x509.MarshalPKCS8PrivateKey(k)
+		if err != nil {
+			return nil, nil, err
+		}
+		return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kd}), nil
+	}
+	sc, sk, err := leaf(2, "mail.lab.test", x509.ExtKeyUsageServerAuth)
+	if err != nil {
+		return nil, err
+	}
+	cc, ck, err := leaf(3, "client.example.org", x509.ExtKeyUsageClientAuth)
+	if err != nil {
+		return nil, err
+	}
+	client, err := tls.X509KeyPair(cc, ck)
+	if err != nil {
+		return nil, err
+	}
+	return &gtPKI{
+		caPEM:   string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER})),
+		certPEM: string(sc), keyPEM: string(sk), client: client,
+	}, nil
+}
+
+// certRCPT asks one case as a client with a certificate: EHLO, XCLIENT (as
+// the lab harness does), EHLO, STARTTLS presenting the client certificate,
+// EHLO, MAIL, RCPT, RSET, QUIT. Never DATA.
+func certRCPT(addr string, c relay.Case, pki *gtPKI) gtOutcome {
+	ap, err := netip.ParseAddrPort(addr)
+	if err != nil || !ap.Addr().IsLoopback() {
+		return gtOutcome{err: fmt.Errorf("refusing to dial %q (loopback only)", addr)}
+	}
+	for _, a := range []string{c.Client.HELO, c.Sender, c.Recipient} {
+		if strings.ContainsFunc(a, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+			return gtOutcome{err: fmt.Errorf("argument %q contains a control character", a)}
+		}
+	}
+	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		return gtOutcome{err: err}
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(20 * time.Second))
+	tp := textproto.NewConn(conn)
+	cmd := func(line string) (int, string, error) {
+		if line != "" {
+			if err := tp.PrintfLine("%s", line); err != nil {
+				return 0, "", err
+			}
+		}
+		code, msg, err := tp.ReadResponse(0)
+		var perr *textproto.Error
+		if errors.As(err, &perr) {
+			err = nil
+		}
+		return code, msg, err
+	}
+	xaddr := c.Client.Addr.String()
+	if c.Client.Addr.Is6() {
+		xaddr = "IPV6:" + xaddr
+	}
+	steps := []struct {
+		line string
+		want int
+	}{{"", 220}, {"EHLO " + c.Client.HELO, 250}, {"XCLIENT ADDR=" + xaddr + " NAME=[UNAVAILABLE]", 220},
+		{"EHLO " + c.Client.HELO, 250}, {"STARTTLS", 220}}
+	for _, s := range steps {
+		code, msg, err := cmd(s.line)
+		if err != nil {
+			return gtOutcome{err: fmt.Errorf("%q: %v", s.line, err)}
+		}
+		if code != s.want {
+			return gtOutcome{err: fmt.Errorf("%q: %d %s", s.line, code, msg)}
+		}
+	}
+	tc := tls.Client(conn, &tls.Config{
+		InsecureSkipVerify: true, // the lab's own server certificate; the test is about the client's
+		GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
+			return &pki.client, nil
+		},
+	})
+	if err := tc.Handshake(); err != nil {
+		return gtOutcome{err: fmt.Errorf("TLS handshake: %v", err)}
+	}
+	tp = textproto.NewConn(tc)
+	quit := func() {
+		_, _, _ = cmd("RSET")
+		_, _, _ = cmd("QUIT")
+	}
+	if code, msg, err := cmd("EHLO " + c.Client.HELO); err != nil || code != 250 {
+		return gtOutcome{err: fmt.Errorf("EHLO after STARTTLS: %d %s %v", code, msg, err)}
+	}
+	code, msg, err := cmd("MAIL FROM:<" + c.Sender + ">")
+	if err != nil {
+		return gtOutcome{err: err}
+	}
+	if code/100 != 2 {
+		quit()
+		return gtOutcome{code: code, text: "(MAIL) " + msg}
+	}
+	code, msg, err = cmd("RCPT TO:<" + c.Recipient + ">")
+	if err != nil {
+		return gtOutcome{err: err}
+	}
+	quit()
+	return gtOutcome{code: code, text: msg + " [TLS client certificate]"}
 }
