@@ -1,6 +1,7 @@
 package relay
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"strings"
@@ -132,6 +133,14 @@ func Requests(c Client, h, d, ip string) []Request {
 func AnalyzeListener(cfg *postconf.Config, l Listener, opt Options) *Analysis {
 	m := NewModel(cfg, l.Service, opt)
 	a := &Analysis{Listener: l, Guard: m.Guard()}
+	var fe *fatalListError
+	if errors.As(m.mynetErr, &fe) {
+		a.Verdict, a.Local, a.Reason = Broken, Broken, fe.Error()
+		if l.LoopbackOnly {
+			a.Verdict, a.WouldBe = Closed, Broken
+		}
+		return a
+	}
 	if !a.Guard.OK {
 		a.Verdict, a.Local = Broken, Broken
 		a.Reason = a.Guard.Reason

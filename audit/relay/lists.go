@@ -116,6 +116,12 @@ func buildHostList(param, value string, pos diag.Pos, m *Model) (hostMatcher, er
 	}
 	l := &matchList{param: param, parents: parentsFor(m, param)}
 	for _, e := range ents {
+		if unbracketedIPv6(e.raw) {
+			// Postfix reads "::1/128" or "fe80::/10" as a type:name table
+			// and smtpd dies opening it ("expecting type:name form" or an
+			// unsupported dictionary type) on every connection.
+			return nil, &fatalListError{fmt.Sprintf("%s: %s: IPv6 network %q without brackets: Postfix reads it as a lookup table and smtpd exits on every connection (write [addr]/len)", e.pos, param, e.raw)}
+		}
 		switch {
 		case isTableSpec(e.raw):
 			e.tbl, e.tblErr = m.openTable(e.raw)
@@ -292,4 +298,21 @@ func (l *matchList) MatchDomain(d string) (bool, bool, string) {
 		}
 	}
 	return false, false, ""
+}
+
+// fatalListError is a list smtpd cannot even build: it exits.
+type fatalListError struct{ msg string }
+
+func (e *fatalListError) Error() string { return e.msg }
+
+func unbracketedIPv6(s string) bool {
+	if strings.HasPrefix(s, "[") || !strings.Contains(s, ":") {
+		return false
+	}
+	a := s
+	if i := strings.LastIndexByte(s, '/'); i >= 0 {
+		a = s[:i]
+	}
+	ip, err := netip.ParseAddr(a)
+	return err == nil && ip.Is6()
 }
