@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -113,14 +114,16 @@ type Config struct {
 	// entries, unused parameters, read-only assignments, ...).
 	Warnings []diag.Warning
 
+	info       *defaultsInfo
 	names      []string // Defaults.Names(), once
 	ns         map[string][]Override
-	nsActive   map[*Service]bool // the entry has a name space (see overrides)
-	service    map[string]string // service-derived name -> raw default
-	user       map[string]bool   // user-defined names in use
-	legacy     map[string]bool   // legacy names main.cf sets: shown like user-defined ones
-	undefined  []diag.Warning    // $names without a value anywhere
-	startupErr error             // what postconf dies of while reading the configuration
+	nsActive   map[*Service]bool      // the entry has a name space (see overrides)
+	delivery   map[string]serviceKind // service name -> its service-derived parameters
+	eff        map[*Service][]Override
+	user       map[string]bool // user-defined names in use
+	legacy     map[string]bool // legacy names main.cf sets: shown like user-defined ones
+	undefined  []diag.Warning  // $names without a value anywhere
+	startupErr error           // what postconf dies of while reading the configuration
 
 	liveMu sync.Mutex
 	live   map[string]liveResult
@@ -195,9 +198,8 @@ func newConfig(main *MainCF, master *MasterCF, d Defaults, source, dir string) *
 		master = &MasterCF{}
 	}
 	c := &Config{Dir: dir, Main: main, Master: master, Defaults: d, DefaultsSource: source}
-	if d != nil {
-		c.names = d.Names()
-	}
+	c.info = infoFor(d)
+	c.names = c.info.names
 	c.Warnings = append(c.Warnings, main.Warnings...)
 	c.Warnings = append(c.Warnings, master.Warnings...)
 	for _, name := range main.Names() {
@@ -268,32 +270,83 @@ func (c *Config) override(svc *Service, name string) (Override, bool) {
 // ones winning, read-only parameters dropped, sorted by name: what
 // `postconf -P` prints for the service.
 func (c *Config) EffectiveOverrides(svc *Service) []Override {
+	if c.eff == nil {
+		c.eff = map[*Service][]Override{}
+	}
+	if e, ok := c.eff[svc]; ok {
+		return e
+	}
 	tmp := Service{Overrides: c.overrides(svc)}
-	return tmp.EffectiveOverrides()
+	e := tmp.EffectiveOverrides()
+	c.eff[svc] = e
+	return e
 }
 
+// registerServiceParams notes the master.cf services that give rise to
+// service-derived parameters (postconf_service.c): delivery agents get
+// every suffix of serviceSuffixes, pipe(8) also _time_limit, spawn(8)
+// only _time_limit. The names are resolved on demand by serviceParam.
 func (c *Config) registerServiceParams() {
-	c.service = map[string]string{}
+	c.delivery = map[string]serviceKind{}
 	for _, s := range c.Master.Services {
 		switch {
 		case deliveryPrograms[s.Command]:
-			for _, sx := range serviceSuffixes {
-				c.addServiceParam(s.Name+sx[0], sx[1])
-			}
+			c.delivery[s.Name] |= deliveryParams
 			if s.Command == "pipe" {
-				c.addServiceParam(s.Name+"_time_limit", "command_time_limit")
+				c.delivery[s.Name] |= timeLimitParam
 			}
 		case s.Command == "spawn":
-			c.addServiceParam(s.Name+"_time_limit", "command_time_limit")
+			c.delivery[s.Name] |= timeLimitParam
 		}
 	}
 }
 
-func (c *Config) addServiceParam(name, def string) {
-	if c.Defaults != nil && c.Defaults.Known(name) {
-		return // a built-in with its own default, e.g. local_destination_concurrency_limit
+// serviceKind says which service-derived parameters a service name has.
+type serviceKind uint8
+
+const (
+	deliveryParams serviceKind = 1 << iota // every suffix of serviceSuffixes
+	timeLimitParam                         // NAME_time_limit
+)
+
+// serviceParam returns the default of a service-derived parameter ("$"
+// and the parameter it falls back to) and whether name is one. Built-in
+// names with their own default (local_destination_concurrency_limit) are
+// not service-derived here.
+func (c *Config) serviceParam(name string) (string, bool) {
+	if len(c.delivery) == 0 || (c.Defaults != nil && c.Defaults.Known(name)) {
+		return "", false
 	}
-	c.service[name] = "$" + def
+	if svc, ok := strings.CutSuffix(name, "_time_limit"); ok && c.delivery[svc]&timeLimitParam != 0 {
+		return "$command_time_limit", true
+	}
+	for _, sx := range serviceSuffixes {
+		if svc, ok := strings.CutSuffix(name, sx[0]); ok && c.delivery[svc]&deliveryParams != 0 {
+			return "$" + sx[1], true
+		}
+	}
+	return "", false
+}
+
+func (c *Config) isServiceParam(name string) bool {
+	_, ok := c.serviceParam(name)
+	return ok
+}
+
+// serviceParams lists every service-derived parameter name.
+func (c *Config) serviceParams() []string {
+	var out []string
+	for svc, k := range c.delivery {
+		if k&deliveryParams != 0 {
+			for _, sx := range serviceSuffixes {
+				out = append(out, svc+sx[0])
+			}
+		}
+		if k&timeLimitParam != 0 {
+			out = append(out, svc+"_time_limit")
+		}
+	}
+	return slices.DeleteFunc(out, func(n string) bool { return c.Defaults != nil && c.Defaults.Known(n) })
 }
 
 // registerUserParams finds the user-defined parameters postconf treats as
@@ -305,6 +358,12 @@ func (c *Config) registerUserParams() {
 	c.user = map[string]bool{}
 	c.legacy = map[string]bool{}
 	seenUndef := map[string]bool{}
+	anyOverride := map[string]bool{}
+	for _, s := range c.Master.Services {
+		for _, o := range c.overrides(s) {
+			anyOverride[o.Name] = true
+		}
+	}
 	flag := func(file string, svc *Service) func(string) {
 		return func(name string) {
 			supplied := false
@@ -321,13 +380,8 @@ func (c *Config) registerUserParams() {
 					}
 				}
 			}
-			if svc == nil && !supplied {
-				for _, s := range c.Master.Services {
-					if _, ok := c.override(s, name); ok {
-						supplied = true
-						break
-					}
-				}
+			if svc == nil && !supplied && anyOverride[name] && !readOnlyParams[name] {
+				supplied = true
 			}
 			if !supplied && !c.Known(name) && !seenUndef[file+"\x00"+name] {
 				seenUndef[file+"\x00"+name] = true
@@ -347,12 +401,11 @@ func (c *Config) registerUserParams() {
 	// Defaults of the parameters main.cf leaves alone: some name an
 	// obsolete parameter that main.cf may still set.
 	f := flag(c.Main.File, nil)
-	for _, n := range c.names {
-		if _, set := c.Main.Params[n]; set || rawParams[n] {
-			continue
-		}
-		if v, ok := c.Defaults.Raw(n); ok && strings.Contains(v, "$") {
-			_ = ScanNames(v, f)
+	for _, r := range c.info.refs {
+		if _, set := c.Main.Params[r.param]; !set {
+			for _, n := range r.names {
+				f(n)
+			}
 		}
 	}
 	// smtpd_restriction_classes, evaluated against main.cf alone as
@@ -392,15 +445,7 @@ func (c *Config) mainOnly(name string) (string, bool) {
 // isListed reports whether name is a built-in parameter of the full
 // `postconf -d` listing (not a legacy name postconf answers for only when
 // asked).
-func (c *Config) isListed(name string) bool {
-	if c.Defaults == nil || !c.Defaults.Known(name) {
-		return false
-	}
-	if l, ok := c.Defaults.(listedDefaults); ok {
-		return l.Listed(name)
-	}
-	return true
-}
+func (c *Config) isListed(name string) bool { return c.info.listed[name] }
 
 func (c *Config) isLegacy(name string) bool {
 	return c.Defaults != nil && c.Defaults.Known(name) && !c.isListed(name)
@@ -412,7 +457,7 @@ func (c *Config) Known(name string) bool {
 	if c.Defaults != nil && c.Defaults.Known(name) {
 		return true
 	}
-	if _, ok := c.service[name]; ok {
+	if _, ok := c.serviceParam(name); ok {
 		return true
 	}
 	return c.user[name]
@@ -468,7 +513,7 @@ func (c *Config) Raw(svc *Service, name string) (Value, bool) {
 			return Value{Name: name, Raw: v, Source: SourceDefault}, true
 		}
 	}
-	if v, ok := c.service[name]; ok {
+	if v, ok := c.serviceParam(name); ok {
 		return Value{Name: name, Raw: v, Source: SourceDefault}, true
 	}
 	return Value{Name: name}, false
@@ -609,7 +654,7 @@ func (c *Config) Check() ([]diag.Warning, error) {
 		}
 		for _, s := range c.Master.Services {
 			for _, o := range c.EffectiveOverrides(s) {
-				if rawParams[o.Name] || !(c.isListed(o.Name) || c.service[o.Name] != "") {
+				if rawParams[o.Name] || !(c.isListed(o.Name) || c.isServiceParam(o.Name)) {
 					continue
 				}
 				if _, err := c.Expand(s, o.Name); err != nil {
@@ -630,25 +675,79 @@ func (c *Config) Check() ([]diag.Warning, error) {
 // unparsable compatibility_level does.)
 func (c *Config) eagerNames() []string {
 	var out []string
-	for _, n := range c.names {
-		if !c.isListed(n) || rawParams[n] {
-			continue
-		}
-		if _, set := c.Main.Params[n]; set {
-			out = append(out, n)
-		} else if v, _ := c.Defaults.Raw(n); strings.Contains(v, "compatibility_level") {
-			out = append(out, n)
-		}
-	}
 	if c.Defaults == nil {
 		out = append(out, c.Main.Names()...)
 	}
-	for n := range c.service {
-		if _, set := c.Main.Params[n]; set {
+	for _, n := range c.Main.Order {
+		if _, set := c.Main.Params[n]; set && !rawParams[n] && (c.info.listed[n] || c.isServiceParam(n)) {
+			out = append(out, n)
+		}
+	}
+	for _, n := range c.info.levelDependent {
+		if _, set := c.Main.Params[n]; !set {
 			out = append(out, n)
 		}
 	}
 	return out
+}
+
+// defaultsInfo is what a Config derives from its Defaults alone; it is
+// computed once per *defaults.Set (which is immutable).
+type defaultsInfo struct {
+	names          []string
+	listed         map[string]bool
+	refs           []defaultRefs // $names in non-raw defaults
+	levelDependent []string      // listed, non-raw, default mentions compatibility_level
+}
+
+type defaultRefs struct {
+	param string
+	names []string
+}
+
+var lastInfo struct {
+	sync.Mutex
+	set  *defaults.Set
+	info *defaultsInfo
+}
+
+func infoFor(d Defaults) *defaultsInfo {
+	set, ok := d.(*defaults.Set)
+	if ok {
+		lastInfo.Lock()
+		defer lastInfo.Unlock()
+		if lastInfo.set == set {
+			return lastInfo.info
+		}
+	}
+	info := &defaultsInfo{listed: map[string]bool{}}
+	if d != nil {
+		info.names = d.Names()
+		ld, hasListed := d.(listedDefaults)
+		for _, n := range info.names {
+			listed := !hasListed || ld.Listed(n)
+			if listed {
+				info.listed[n] = true
+			}
+			if rawParams[n] {
+				continue
+			}
+			v, _ := d.Raw(n)
+			if !strings.Contains(v, "$") {
+				continue
+			}
+			r := defaultRefs{param: n}
+			_ = ScanNames(v, func(name string) { r.names = append(r.names, name) })
+			info.refs = append(info.refs, r)
+			if listed && strings.Contains(v, "compatibility_level") {
+				info.levelDependent = append(info.levelDependent, n)
+			}
+		}
+	}
+	if ok {
+		lastInfo.set, lastInfo.info = set, info
+	}
+	return info
 }
 
 // SetNames lists what `postconf -n` prints: parameters main.cf sets that

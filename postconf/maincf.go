@@ -146,8 +146,20 @@ func readConfigFile(path string) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
-	if st, err := f.Stat(); err == nil && st.IsDir() {
+	st, err := f.Stat()
+	if err == nil && st.IsDir() {
 		return nil, fmt.Errorf("%s: is a directory, not a file", path)
+	}
+	if err == nil && st.Mode().IsRegular() && st.Size() <= MaxFileSize {
+		// One read for the usual case; the file may still change size.
+		buf := bytes.NewBuffer(make([]byte, 0, st.Size()+1))
+		if _, err := buf.ReadFrom(io.LimitReader(f, MaxFileSize+1)); err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		if buf.Len() > MaxFileSize {
+			return nil, fmt.Errorf("%s: larger than %d MiB: not a Postfix configuration file", path, MaxFileSize>>20)
+		}
+		return buf.Bytes(), nil
 	}
 	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
 	if err != nil {

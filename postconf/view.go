@@ -237,7 +237,7 @@ func (c *Config) allNames() []string {
 			add(n)
 		}
 	}
-	for n := range c.service {
+	for _, n := range c.serviceParams() {
 		add(n)
 	}
 	for n := range c.user {
