@@ -71,6 +71,15 @@ func domainKeys(name string, parents bool) []lookupKey {
 // smtpd_null_access_lookup_key ("<>").
 func (m *Model) addressKeys(addr string, sender bool) []lookupKey {
 	a := strings.ToLower(strings.Trim(strings.TrimSpace(addr), "<>"))
+	if a != "" {
+		// Access maps see the address after rewriting and resolving
+		// (smtpd_check.c check_mail_access uses the resolved address):
+		// "user" becomes user@$myorigin, a quoted local part at a local
+		// domain becomes the address inside the quotes.
+		if r := m.resolve(a); r.addr != "" {
+			a = strings.ToLower(r.addr)
+		}
+	}
 	if a == "" && sender {
 		k := m.expand("smtpd_null_access_lookup_key")
 		if k == "" {

@@ -47,45 +47,7 @@ import (
 // bugs, each explained from Postfix's source. A mismatch listed here is
 // logged, not failed; a listed case that matches, or that no longer exists,
 // fails (the list must not go stale). Keep it short.
-var knownDiscrepancies = []knownDiscrepancy{
-	{"sender-access-hash-ok-before-guard", []string{"unqualified sender", "quoted sender"}, whyAccessKey},
-	{"restriction-class-ok-before-guard", []string{"unqualified sender", "quoted sender"}, whyAccessKey},
-	{"sender-access-texthash-ok-before-guard", []string{"quoted sender"}, whyAccessKey},
-	{"relay-domains-static-all", []string{"percent hack", "percent hack at IP literal", "double @ at IP literal",
-		"quoted at IP literal", "double @ at host", "quoted at host", "bang path at IP literal", "bang path at host"}, whyRouted},
-	{"relay-domains-static-all", []string{"percent hack, null domain", "double @, null domain"}, whyNullDomain + "; and " + whyRouted},
-	{"null-client", []string{"percent hack, null domain", "double @, null domain"}, whyNullDomain},
-	{"defer-unauth-only", []string{"percent hack, null domain", "double @, null domain"}, whyNullDomain},
-}
-
-const (
-	// smtpd_check.c check_mail_access() looks up reply->recipient of
-	// smtpd_resolve_addr(): the address rewritten to canonical form in the
-	// local context (an unqualified "relaytest" becomes
-	// relaytest@$myorigin) and resolved (a local domain with routing in the
-	// local part is stripped: "relaytest@example.org"@$myhostname becomes
-	// relaytest@example.org). The model looks up the address as sent.
-	// Live: MAIL FROM:<relaytest> hits "example.com OK" and relays (the model
-	// says reject); the quoted sender does not hit the $myhostname entry and
-	// is refused (the model says accept).
-	whyAccessKey = "check_sender_access looks up the rewritten and resolved sender (trivial-rewrite), not the address as sent"
-	// resolve.c resolve_addr() sets RESOLVE_FLAG_ROUTED only when the
-	// final address still has @, ! or % in its local part ("Recognize
-	// routing operators in the local-part"); stripping a local domain does
-	// not set it. relaytest%example.net@$myhostname resolves to
-	// relaytest@example.net, unrouted, which relay_domains = static:ALL
-	// permits. The model marks every address it stripped a local domain
-	// from as sender-routed and has reject_unauth_destination refuse it.
-	whyRouted = "the model marks an address as sender-routed when it strips a local domain; Postfix only when the resolved local part still holds @, ! or %"
-	// resolve.c: with resolve_null_domain = no a trailing "@" is not
-	// stripped up front, but "if (domain->next && RESOLVE_LOCAL(...) == 0)
-	// break" treats the null domain like a local one: it is stripped and
-	// the rest resolved (relaytest%example.net@ -> relaytest@example.net).
-	// Postfix answers as for that address (454 with
-	// defer_unauth_destination); the model answers 501 5.1.3 Bad recipient
-	// address syntax.
-	whyNullDomain = "a trailing null domain \"@\" is stripped like a local domain and the rest resolved; the model calls the address invalid (501)"
-)
+var knownDiscrepancies = []knownDiscrepancy{}
 
 type knownDiscrepancy struct {
 	scenario string

@@ -431,7 +431,7 @@ func (m *Model) evalOne(st *state, list string, idx int, r restriction, pos diag
 		return oDunno
 	case "permit_mx_backup":
 		res := m.resolve(req.Recipient)
-		if res.class == classDefault && !res.routed && res.invalid == "" && res.unknown == "" {
+		if res.class == classDefault && !res.routed && res.unknown == "" {
 			m.step(st, list, idx, r, "unknown", "permits when this host is an MX for "+res.domain+": depends on DNS the sender's domain owner controls", pos)
 			st.why = "permit_mx_backup: relay depends on DNS MX records (the recipient domain's owner can point an MX at this host)"
 			return oUnknown

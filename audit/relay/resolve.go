@@ -19,9 +19,9 @@ const (
 
 type resolution struct {
 	class   addrClass
+	addr    string // the resolved address, local@domain
 	domain  string
 	routed  bool // sender-specified routing left in the local part
-	invalid string
 	unknown string
 }
 
@@ -58,35 +58,40 @@ func (m *Model) resolve(addr string) resolution {
 			continue
 		}
 		if domain == "" {
-			if !m.yes("resolve_null_domain") {
-				return resolution{invalid: "address ends in the null domain \"@\" (resolve_null_domain = no)"}
-			}
-			domain = m.expand("myhostname")
+			// A trailing "@" is stripped like a local domain and the rest
+			// resolved (observed on Postfix 3.7 with either value of
+			// resolve_null_domain; resolve.c).
+			a = local
+			continue
 		}
 		domain = strings.ToLower(strings.TrimSuffix(domain, "."))
 		cls, unknown := m.domainClass(domain)
 		if unknown != "" {
 			return resolution{domain: domain, unknown: unknown, routed: routed}
 		}
+		// A local domain is stripped and what the local part routes to is
+		// resolved in turn; only routing operators left in the local part
+		// of the final, non-local address mark it sender-routed
+		// (resolve.c RESOLVE_FLAG_ROUTED).
 		if cls == classLocal {
 			switch {
 			case strings.Contains(local, "@"):
-				a, routed = local, true
+				a = local
 				continue
 			case percent && strings.Contains(local, "%"):
 				i := strings.LastIndexByte(local, '%')
-				a, routed = local[:i]+"@"+local[i+1:], true
+				a = local[:i] + "@" + local[i+1:]
 				continue
 			case bang && strings.Contains(local, "!"):
 				i := strings.IndexByte(local, '!')
-				a, routed = local[i+1:]+"@"+local[:i], true
+				a = local[i+1:] + "@" + local[:i]
 				continue
 			}
 		}
-		if strings.ContainsAny(local, "@%!") {
+		if cls != classLocal && strings.ContainsAny(local, "@%!") {
 			routed = true
 		}
-		return resolution{class: cls, domain: domain, routed: routed}
+		return resolution{class: cls, addr: local + "@" + domain, domain: domain, routed: routed}
 	}
 	return resolution{unknown: "address rewriting does not settle"}
 }
@@ -158,11 +163,6 @@ func (m *Model) domainClass(domain string) (addrClass, string) {
 func (m *Model) authDestination(st *state, list string, idx int, r restriction, pos diag.Pos) outcome {
 	req := st.req
 	res := m.resolve(req.Recipient)
-	if res.invalid != "" {
-		m.step(st, list, idx, r, "reject", res.invalid, pos)
-		m.setReply(st, 501, "5.1.3", "Bad recipient address syntax", res.invalid)
-		return oReject
-	}
 	if res.unknown != "" {
 		m.step(st, list, idx, r, "unknown", res.unknown, pos)
 		st.why = fmt.Sprintf("%s: %s: %s", list, r.Text, res.unknown)
