@@ -1,7 +1,9 @@
 package matchlist
 
 import (
+	"container/heap"
 	"net/netip"
+	"sort"
 
 	"github.com/pfaudit/pfaudit/postconf/table"
 )
@@ -35,35 +37,55 @@ type Coverage struct {
 	Entries []*Entry
 }
 
-// famState tracks one address family through the list.
-type famState struct {
-	v6        bool
-	undecided addrSet // not yet decided by an address-based entry
-	trusted   addrSet
-	maybe     addrSet
-	failing   addrSet
-	tainted   addrSet // passed a negated entry that may have matched
-	// unknownName: a non-negated "unknown" name pattern was reached.
-	unknownName bool
+// effect is what an entry does to the addresses it decides.
+type effect int
+
+const (
+	effTrust   effect = iota // matches: the search ends with "match"
+	effExclude               // negated match: the search ends with "no match"
+	effFail                  // Postfix fails the search
+)
+
+// decider is an entry that decides the addresses in spans.
+type decider struct {
+	entry *Entry
+	eff   effect
+	spans addrSet
+}
+
+// famResult is the coverage of one address family.
+type famResult struct {
+	trusted, maybe, failing addrSet
+	unknownName             bool
+	contributed             map[*Entry]bool
 }
 
 // Coverage computes what the list matches by address. Host name patterns
 // count as undetermined; "unknown" also sets UnknownName.
+//
+// The list is walked once per family: entries that decide addresses by
+// address alone (networks, cidr: and static: tables, entries Postfix fails
+// on) are painted first-match-wins over the address space; entries that
+// cannot be decided by address (names, other tables, unknown entries)
+// apply to every address still undecided where they stand.
 func (l *HostList) Coverage() Coverage {
-	fams := []*famState{
-		{v6: false, undecided: fullSet(false)},
-		{v6: true, undecided: fullSet(true)},
-	}
 	var c Coverage
 	contributed := map[*Entry]bool{}
-	for _, e := range l.Entries {
-		for _, f := range fams {
-			if len(f.undecided) == 0 {
-				continue
-			}
-			if f.apply(e, l) {
-				contributed[e] = true
-			}
+	for _, v6 := range []bool{false, true} {
+		r := l.familyCoverage(v6)
+		for e := range r.contributed {
+			contributed[e] = true
+		}
+		c.UnknownName = c.UnknownName || r.unknownName
+		c.Trusted = append(c.Trusted, r.trusted.prefixes()...)
+		c.Undetermined = append(c.Undetermined, r.maybe.subtract(r.trusted).prefixes()...)
+		c.Failing = append(c.Failing, r.failing.prefixes()...)
+		if v6 {
+			c.AllIPv6 = r.trusted.covers(fullSet(true))
+			c.AllMappedIPv4 = r.trusted.covers(prefixSet(netip.MustParsePrefix("::ffff:0.0.0.0/96")))
+		} else {
+			c.AllIPv4 = r.trusted.covers(fullSet(false))
+			c.TrustedIPv4 = r.trusted.count4()
 		}
 	}
 	for _, e := range l.Entries {
@@ -71,20 +93,183 @@ func (l *HostList) Coverage() Coverage {
 			c.Entries = append(c.Entries, e)
 		}
 	}
-	for _, f := range fams {
-		c.UnknownName = c.UnknownName || f.unknownName
-		c.Trusted = append(c.Trusted, f.trusted.prefixes()...)
-		c.Undetermined = append(c.Undetermined, f.maybe.subtract(f.trusted).prefixes()...)
-		c.Failing = append(c.Failing, f.failing.prefixes()...)
-		if f.v6 {
-			c.AllIPv6 = f.trusted.covers(fullSet(true))
-			c.AllMappedIPv4 = f.trusted.covers(prefixSet(netip.MustParsePrefix("::ffff:0.0.0.0/96")))
+	return c
+}
+
+func (l *HostList) familyCoverage(v6 bool) famResult {
+	const never = int(^uint(0) >> 1)
+	var (
+		deciders         []decider
+		idx              []int // entry position of each decider
+		firstUncPos      = never
+		firstUncNeg      = never
+		firstUnknownName = never
+	)
+	uncertain := func(i int, e *Entry) {
+		if e.Negate {
+			firstUncNeg = min(firstUncNeg, i)
 		} else {
-			c.AllIPv4 = f.trusted.covers(fullSet(false))
-			c.TrustedIPv4 = f.trusted.count4()
+			firstUncPos = min(firstUncPos, i)
 		}
 	}
-	return c
+	add := func(i int, e *Entry, eff effect, s addrSet) {
+		if eff == effTrust && e.Negate {
+			eff = effExclude
+		}
+		deciders = append(deciders, decider{e, eff, s})
+		idx = append(idx, i)
+	}
+	for i, e := range l.Entries {
+		switch e.Kind {
+		case EntryAddress, EntryNetwork:
+			switch {
+			case e.Err != nil:
+				if e.v6 == v6 && e.addrCand {
+					add(i, e, effFail, fullSet(v6))
+				}
+			case e.Prefix.IsValid() && e.Prefix.Addr().Is6() == v6:
+				add(i, e, effTrust, prefixSet(e.Prefix))
+			}
+		case EntryTable, EntryFile:
+			switch {
+			case e.Err != nil && e.Unknown():
+				uncertain(i, e)
+			case e.Err != nil:
+				add(i, e, effFail, fullSet(v6))
+			default:
+				if s, ok := tableSet(e.Table, v6); ok {
+					add(i, e, effTrust, s)
+				} else {
+					uncertain(i, e)
+				}
+			}
+		default:
+			if e.Pattern == "unknown" && !e.Negate {
+				firstUnknownName = min(firstUnknownName, i)
+			}
+			uncertain(i, e)
+		}
+	}
+	r := famResult{contributed: map[*Entry]bool{}}
+	for _, iv := range paint(deciders, v6) {
+		k := never
+		var d *decider
+		if iv.first >= 0 {
+			d = &deciders[iv.first]
+			k = idx[iv.first]
+		}
+		if firstUnknownName < k && firstUnknownName < firstUncNeg {
+			r.unknownName = true
+		}
+		// A non-negated uncertain entry before the decider may have
+		// matched first: the address is then possibly trusted.
+		possiblyEarlier := firstUncPos < k
+		switch {
+		case d == nil:
+			if possiblyEarlier {
+				r.maybe = r.maybe.appendSpan(iv.span)
+			}
+		case d.eff == effTrust:
+			if firstUncNeg < k {
+				r.maybe = r.maybe.appendSpan(iv.span)
+			} else {
+				r.trusted = r.trusted.appendSpan(iv.span)
+				r.contributed[d.entry] = true
+			}
+		case d.eff == effExclude:
+			if possiblyEarlier {
+				r.maybe = r.maybe.appendSpan(iv.span)
+			}
+		case d.eff == effFail:
+			r.failing = r.failing.appendSpan(iv.span)
+			if possiblyEarlier {
+				r.maybe = r.maybe.appendSpan(iv.span)
+			}
+		}
+	}
+	return r
+}
+
+// interval is an elementary address range and the first decider covering
+// it (-1: none).
+type interval struct {
+	span
+	first int
+}
+
+// paint splits the family's address space at every span boundary and
+// finds, for each piece, the first decider (lowest index) that covers it,
+// in O(n log n).
+func paint(ds []decider, v6 bool) []interval {
+	type event struct {
+		at    netip.Addr
+		open  bool
+		which int
+	}
+	var evs []event
+	for i, d := range ds {
+		for _, sp := range d.spans {
+			evs = append(evs, event{sp.lo, true, i})
+			if next := sp.hi.Next(); next.IsValid() {
+				evs = append(evs, event{next, false, i})
+			}
+		}
+	}
+	full := fullSet(v6)[0]
+	evs = append(evs, event{full.lo, false, -1})
+	sort.Slice(evs, func(a, b int) bool { return evs[a].at.Less(evs[b].at) })
+	var (
+		out    []interval
+		active = &intHeap{}
+		counts = map[int]int{}
+	)
+	for i := 0; i < len(evs); {
+		at := evs[i].at
+		for ; i < len(evs) && evs[i].at == at; i++ {
+			ev := evs[i]
+			if ev.which < 0 {
+				continue
+			}
+			if ev.open {
+				if counts[ev.which] == 0 {
+					heap.Push(active, ev.which)
+				}
+				counts[ev.which]++
+			} else {
+				counts[ev.which]--
+			}
+		}
+		for active.Len() > 0 && counts[(*active)[0]] == 0 {
+			heap.Pop(active)
+		}
+		hi := full.hi
+		if i < len(evs) {
+			hi = evs[i].at.Prev()
+		}
+		first := -1
+		if active.Len() > 0 {
+			first = (*active)[0]
+		}
+		if n := len(out); n > 0 && out[n-1].first == first {
+			out[n-1].hi = hi
+		} else {
+			out = append(out, interval{span{at, hi}, first})
+		}
+	}
+	return out
+}
+
+type intHeap []int
+
+func (h intHeap) Len() int           { return len(h) }
+func (h intHeap) Less(i, j int) bool { return h[i] < h[j] }
+func (h intHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *intHeap) Push(x any)        { *h = append(*h, x.(int)) }
+func (h *intHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
 }
 
 // CoversEveryone reports whether the list trusts every IPv4 client, every
@@ -140,72 +325,6 @@ func (l *List) FailingEntries() []*Entry {
 		}
 	}
 	return out
-}
-
-// decide records that the addresses in s match (or, negated, do not
-// match) entry e; it reports whether addresses became trusted.
-func (f *famState) decide(s addrSet, negate bool) bool {
-	hit := f.undecided.intersect(s)
-	f.undecided = f.undecided.subtract(s)
-	if negate || len(hit) == 0 {
-		return false
-	}
-	sure := hit.subtract(f.tainted)
-	f.maybe = f.maybe.union(hit.intersect(f.tainted))
-	f.trusted = f.trusted.union(sure)
-	return len(sure) > 0
-}
-
-// uncertain records an entry whose answer pfaudit cannot derive from the
-// address.
-func (f *famState) uncertain(negate bool) {
-	if negate {
-		f.tainted = f.tainted.union(f.undecided)
-	} else {
-		f.maybe = f.maybe.union(f.undecided)
-	}
-}
-
-func (f *famState) fail() {
-	f.failing = f.failing.union(f.undecided)
-	f.undecided = nil
-}
-
-// apply walks one entry for one family.
-func (f *famState) apply(e *Entry, l *HostList) bool {
-	switch e.Kind {
-	case EntryAddress, EntryNetwork:
-		if e.Err != nil {
-			if e.v6 == f.v6 && e.addrCand {
-				f.fail()
-			}
-			return false
-		}
-		if !e.Prefix.IsValid() || e.Prefix.Addr().Is6() != f.v6 {
-			return false
-		}
-		return f.decide(prefixSet(e.Prefix), e.Negate)
-	case EntryTable, EntryFile:
-		if e.Err != nil {
-			if e.Unknown() {
-				f.uncertain(e.Negate)
-			} else {
-				f.fail()
-			}
-			return false
-		}
-		if s, ok := tableSet(e.Table, f.v6); ok {
-			return f.decide(s, e.Negate)
-		}
-		f.uncertain(e.Negate)
-		return false
-	default: // EntryName
-		if e.Pattern == "unknown" && !e.Negate && len(f.undecided.subtract(f.tainted)) > 0 {
-			f.unknownName = true
-		}
-		f.uncertain(e.Negate)
-		return false
-	}
 }
 
 // tableSet returns the addresses a table matches when that can be derived:

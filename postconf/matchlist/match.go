@@ -56,9 +56,17 @@ func (l *List) evalFrom(i, phase int, s *subject) Match {
 			case failed:
 				return Match{Err: err, Entry: e, Reason: fmt.Sprintf("Postfix fails the search at %s%s", e.Raw, at(e))}
 			case unknown:
-				rest := l.evalFrom(i, phase+1, s)
+				// An entry that failed to open answers no phase; a table
+				// may still answer the address lookup.
+				next, nextPhase := i, phase+1
+				if e.Err != nil {
+					next, nextPhase = i+1, 0
+				}
+				rest := l.evalFrom(next, nextPhase, s)
 				if !rest.Unknown && rest.Err == nil && rest.Matched == !e.Negate {
-					rest.Reason += fmt.Sprintf(" (the same whether or not %s%s matches, which cannot be evaluated offline)", e.Raw, at(e))
+					if !strings.HasSuffix(rest.Reason, offlineNote) {
+						rest.Reason += fmt.Sprintf(" (the same whether or not %s%s matches%s", e.Raw, at(e), offlineNote)
+					}
 					return rest
 				}
 				return Match{Unknown: true, Entry: e, Reason: fmt.Sprintf("%s%s cannot be evaluated offline: %v", e.Raw, at(e), err)}
@@ -67,6 +75,8 @@ func (l *List) evalFrom(i, phase int, s *subject) Match {
 	}
 	return Match{Reason: fmt.Sprintf("no entry of %s matches %s", l.Param, what(s, l, -1))}
 }
+
+const offlineNote = ", which cannot be evaluated offline)"
 
 func at(e *Entry) string {
 	if p := e.Pos.String(); p != "" {

@@ -11,14 +11,22 @@ import (
 	"github.com/pfaudit/pfaudit/postconf/table"
 )
 
-// maxFileDepth bounds /file/name nesting. Postfix has no bound and recurses
-// until it runs out of memory on a file that names itself.
-const maxFileDepth = 16
+// Bounds on /file/name expansion. Postfix has none and recurses until it
+// runs out of memory on a file that names itself; pfaudit stops and reports
+// the entry as unknown.
+const (
+	maxFileDepth = 16
+	maxFileBytes = 256 << 20 // all expansions together
+	maxFiles     = 1000      // expansions in one list
+)
 
 type parser struct {
-	l     *List
-	opt   Options
-	warns []diag.Warning
+	l         *List
+	opt       Options
+	warns     []diag.Warning
+	fileBytes int  // bytes of /file/name content expanded so far
+	files     int  // /file/name expansions so far
+	tooMuch   bool // a bound was reached
 }
 
 // Parse parses value, the expanded value of param found at position at, as
@@ -104,13 +112,21 @@ func (p *parser) parseString(s string, pos diag.Pos, negate bool, depth int) err
 // each entry keeping the file's own file:line.
 func (p *parser) parseFile(raw, name string, pos diag.Pos, neg bool, depth int) error {
 	e := &Entry{Raw: raw, Negate: neg, Kind: EntryFile, Pattern: name, Pos: pos}
-	if depth >= maxFileDepth {
-		e.Err = unknownErr(pos, name, fmt.Sprintf("/file/name entries nested more than %d deep", maxFileDepth), nil)
+	if depth >= maxFileDepth || p.tooMuch {
+		e.Err = unknownErr(pos, name, fmt.Sprintf("/file/name entries nested more than %d deep, more than %d of them, or more than %d bytes in all", maxFileDepth, maxFiles, maxFileBytes), nil)
 		p.l.Entries = append(p.l.Entries, e)
-		p.warn(pos, "%s: files nested too deeply (Postfix would recurse without end)", name)
+		p.warn(pos, "%s: files nested too deeply or too large (Postfix would recurse without end)", name)
 		return nil
 	}
 	data, err := table.ReadFile(name, p.opt.Table)
+	if err == nil {
+		p.fileBytes += len(data)
+		p.files++
+		if p.fileBytes > maxFileBytes || p.files > maxFiles {
+			p.tooMuch = true
+			return p.parseFile(raw, name, pos, neg, depth)
+		}
+	}
 	if err != nil {
 		switch {
 		case errors.Is(err, fs.ErrNotExist) && p.opt.Table.Live:

@@ -114,6 +114,15 @@ func (s addrSet) subtract(t addrSet) addrSet {
 	return out
 }
 
+// appendSpan adds a span that starts after every span of s.
+func (s addrSet) appendSpan(sp span) addrSet {
+	if n := len(s); n > 0 && s[n-1].hi.Next() == sp.lo {
+		s[n-1].hi = sp.hi
+		return s
+	}
+	return append(s, sp)
+}
+
 func (s addrSet) equal(t addrSet) bool {
 	if len(s) != len(t) {
 		return false
