@@ -246,7 +246,7 @@ func (l *HostList) Match(addr netip.Addr, hostname string) Match {
 	}
 	a := ""
 	if addr.IsValid() {
-		a = addr.WithZone("").String()
+		a = table.FormatAddr(addr)
 	}
 	return l.match(fold(hostname), fold(a))
 }

@@ -59,7 +59,7 @@ func openCIDR(spec, name string, at diag.Pos, opt Options) (Table, error) {
 		pos := src.pos(ln)
 		r, why := parseCIDRRule(ln.Text, len(stack))
 		if why != "" {
-			t.errs = append(t.errs, &diag.Error{Pos: pos, Msg: why + ": skipping this rule", Text: ln.Text})
+			t.errs = append(t.errs, &diag.Error{Pos: pos, Msg: src.label(ln) + why + ": skipping this rule", Text: ln.Text})
 			continue
 		}
 		r.Pos, r.Text, r.BlockEnd = pos, ln.Text, -1
@@ -223,11 +223,63 @@ func ParseAddr(s string) (netip.Addr, bool) {
 }
 
 // ntop formats an address as inet_ntop() does.
-func ntop(a netip.Addr) string {
-	if a.Is4In6() {
-		return "::ffff:" + a.Unmap().String()
+func ntop(a netip.Addr) string { return FormatAddr(a) }
+
+// FormatAddr formats an address exactly as glibc's inet_ntop() does, which
+// is how Postfix prints client addresses (and so the text that match lists
+// and tables compare and look up). It differs from netip.Addr.String only
+// for IPv4-compatible IPv6 addresses such as ::1.2.3.4. Zones are dropped.
+func FormatAddr(a netip.Addr) string {
+	if !a.Is6() {
+		return a.String()
 	}
-	return a.String()
+	b := a.As16()
+	var w [8]int
+	for i := range w {
+		w[i] = int(b[2*i])<<8 | int(b[2*i+1])
+	}
+	bestBase, bestLen, curBase, curLen := -1, 0, -1, 0
+	for i := 0; i < 8; i++ {
+		if w[i] == 0 {
+			if curBase == -1 {
+				curBase, curLen = i, 1
+			} else {
+				curLen++
+			}
+		} else if curBase != -1 {
+			if bestBase == -1 || curLen > bestLen {
+				bestBase, bestLen = curBase, curLen
+			}
+			curBase = -1
+		}
+	}
+	if curBase != -1 && (bestBase == -1 || curLen > bestLen) {
+		bestBase, bestLen = curBase, curLen
+	}
+	if bestBase != -1 && bestLen < 2 {
+		bestBase = -1
+	}
+	var out strings.Builder
+	for i := 0; i < 8; i++ {
+		if bestBase != -1 && i >= bestBase && i < bestBase+bestLen {
+			if i == bestBase {
+				out.WriteByte(':')
+			}
+			continue
+		}
+		if i != 0 {
+			out.WriteByte(':')
+		}
+		if i == 6 && bestBase == 0 && (bestLen == 6 || (bestLen == 7 && w[7] != 1) || (bestLen == 5 && w[5] == 0xffff)) {
+			fmt.Fprintf(&out, "%d.%d.%d.%d", b[12], b[13], b[14], b[15])
+			return out.String()
+		}
+		fmt.Fprintf(&out, "%x", w[i])
+	}
+	if bestBase != -1 && bestBase+bestLen == 8 {
+		out.WriteByte(':')
+	}
+	return out.String()
 }
 
 func allDigits(s string) bool {
@@ -308,6 +360,15 @@ func (s *source) pos(l Line) diag.Pos {
 		return s.at
 	}
 	return diag.Pos{File: s.file, Line: l.First}
+}
+
+// label names a rule of an inline table in messages ("inline rule 2: "),
+// since its position is the table's own.
+func (s *source) label(l Line) string {
+	if s.inline {
+		return fmt.Sprintf("inline rule %d: ", l.First)
+	}
+	return ""
 }
 
 // tableSource reads the rules of a cidr/regexp/pcre table from a file or

@@ -16,6 +16,7 @@ type patternTable struct {
 	rules []patRule
 	errs  []*diag.Error
 	warns []diag.Warning
+	label string // prefix for messages about the rule being parsed
 }
 
 type patRule struct {
@@ -87,6 +88,7 @@ func openPattern(spec, typ, name string, at diag.Pos, opt Options) (Table, error
 			continue
 		}
 		pos := src.pos(ln)
+		t.label = src.label(ln)
 		r, ok := t.parseRule(p, pos, len(stack))
 		if !ok {
 			continue
@@ -102,6 +104,7 @@ func openPattern(spec, typ, name string, at diag.Pos, opt Options) (Table, error
 		}
 		t.rules = append(t.rules, r)
 	}
+	t.label = ""
 	for i := len(stack) - 1; i >= 0; i-- {
 		t.warns = append(t.warns, diag.Warning{Pos: t.rules[stack[i]].pos, Msg: "IF has no matching ENDIF"})
 	}
@@ -109,11 +112,11 @@ func openPattern(spec, typ, name string, at diag.Pos, opt Options) (Table, error
 }
 
 func (t *patternTable) skip(pos diag.Pos, text, format string, args ...any) {
-	t.errs = append(t.errs, &diag.Error{Pos: pos, Msg: fmt.Sprintf(format, args...), Text: text})
+	t.errs = append(t.errs, &diag.Error{Pos: pos, Msg: t.label + fmt.Sprintf(format, args...), Text: text})
 }
 
 func (t *patternTable) warn(pos diag.Pos, format string, args ...any) {
-	t.warns = append(t.warns, diag.Warning{Pos: pos, Msg: fmt.Sprintf(format, args...)})
+	t.warns = append(t.warns, diag.Warning{Pos: pos, Msg: t.label + fmt.Sprintf(format, args...)})
 }
 
 // parseRule follows dict_regexp_parseline() and dict_pcre_parse_rule().

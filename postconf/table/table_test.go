@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -185,6 +186,13 @@ func TestCIDRInline(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkLookups(t, tb, []lookupCase{{"10.1.2.3", true, "TEN", 12}, {"8.8.8.8", true, "NOTLAN", 12}, {"192.168.1.1", false, "", 0}})
+	tb, err = Open("cidr:{{10.0.0.0/8 TEN}, {10.0.0.1/8 BAD}}", at, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if errs := tb.Errors(); len(errs) != 1 || errs[0].Pos != at || !strings.HasPrefix(errs[0].Msg, "inline rule 2: non-null host") {
+		t.Errorf("inline errors %v, want rule 2 at %s", errs, at)
+	}
 	if _, err := Open("cidr:{ {10.0.0.0/8 TEN}", at, Options{}); err == nil || IsUnknown(err) {
 		t.Errorf("unbalanced inline cidr: err = %v, want a Postfix failure", err)
 	}
@@ -556,4 +564,17 @@ func ExampleOpen() {
 	// 10.0.0.1: found=false ""
 	// mail.example.com: found=false ""
 	// true
+}
+
+func TestFormatAddr(t *testing.T) {
+	for in, want := range map[string]string{
+		"10.1.2.3": "10.1.2.3", "::": "::", "::1": "::1", "2001:db8::1": "2001:db8::1",
+		"2001:db8:0:0:1:0:0:1": "2001:db8::1:0:0:1", "2001:0:0:1:0:0:0:1": "2001:0:0:1::1",
+		"::ffff:1.2.3.4": "::ffff:1.2.3.4", "::1.2.3.4": "::1.2.3.4", "1::": "1::", "1:0:2:0:3:0:4:0": "1:0:2:0:3:0:4:0",
+		"FE80::1%eth0": "fe80::1",
+	} {
+		if got := FormatAddr(netip.MustParseAddr(in)); got != want {
+			t.Errorf("FormatAddr(%s) = %s, want %s", in, got, want)
+		}
+	}
 }
