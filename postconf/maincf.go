@@ -97,7 +97,11 @@ func ParseMainCF(file string, data []byte) (*MainCF, error) {
 	for _, ll := range lines {
 		name, value, err := splitNameValue(ll.Text)
 		if err != nil {
-			return nil, &diag.Error{Pos: diag.Pos{File: file, Line: ll.Line}, Msg: err.Error(), Text: ll.Text}
+			msg := err.Error()
+			if bytes.IndexByte(data, 0) >= 0 {
+				msg += " (the file contains NUL bytes: not a text file?)"
+			}
+			return nil, &diag.Error{Pos: diag.Pos{File: file, Line: ll.Line}, Msg: msg, Text: ll.Text}
 		}
 		m.Set(name, value, diag.Pos{File: file, Line: ll.Line})
 	}
