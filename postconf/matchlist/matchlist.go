@@ -30,6 +30,8 @@
 // table that cannot be opened, a missing /file/name on the live system).
 // smtpd then answers 451 4.3.0 for the restriction that consulted the list.
 // "Cannot evaluate" is never reported as "no match".
+//
+// Parsed lists are read-only and safe for concurrent use.
 package matchlist
 
 import (

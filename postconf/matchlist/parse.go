@@ -169,8 +169,12 @@ func (p *parser) addTable(raw, spec string, pos diag.Pos, neg bool) {
 		for _, te := range t.Errors() {
 			p.warn(te.Pos, "%s: %s", spec, te.Msg)
 		}
+		for _, tw := range t.Warnings() {
+			p.warn(tw.Pos, "%s: %s", spec, tw.Msg)
+		}
 	case table.IsUnknown(err):
 		e.Err = err
+		p.warn(pos, "%v", err)
 	default:
 		e.Err = err
 		if looksIPv6(spec) {

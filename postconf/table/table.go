@@ -31,6 +31,10 @@
 // Postfix skips a malformed rule in a cidr/regexp/pcre/hash source with a
 // warning and keeps the rest of the table; Table.Errors lists those rules as
 // *diag.Error with file:line and the text, in the order Postfix reports them.
+//
+// The behaviour is checked against postmap -q (Postfix 3.7.11 on Debian 12)
+// by a differential test over generated tables. Opened tables are read-only
+// and safe for concurrent use.
 package table
 
 import (
