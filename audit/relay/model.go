@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/pfaudit/pfaudit/postconf"
+	"github.com/pfaudit/pfaudit/postconf/defaults"
 	"github.com/pfaudit/pfaudit/postconf/diag"
 	"github.com/pfaudit/pfaudit/postconf/table"
 )
@@ -66,6 +67,13 @@ func NewModel(cfg *postconf.Config, svc *postconf.Service, opt Options) *Model {
 	mn, mnPos := m.value("mynetworks")
 	if v, _ := m.cfg.Raw(svc, "mynetworks"); v.Source == postconf.SourceDefault && opt.Mynetworks != "" {
 		mn = opt.Mynetworks
+	}
+	if defaults.IsSymbolic(mn) {
+		// A dump from another host: its interfaces are unknown. Every
+		// mynetworks_style includes loopback; an Internet client is not on
+		// the server's own networks (PFA-RELAY-011 covers the styles that
+		// trust whole subnets).
+		mn = "127.0.0.0/8 [::1]/128"
 	}
 	m.mynet, m.mynetErr = buildHostList("mynetworks", mn, mnPos, m)
 	m.local = m.domainList("mydestination")
@@ -166,11 +174,7 @@ func (m *Model) openTable(spec string) (table.Table, error) {
 	if t, ok := m.tables[spec]; ok {
 		return t.t, t.err
 	}
-	topt := m.opt.Tables
-	if topt.Dir == "" {
-		topt.Dir = m.expand("queue_directory")
-	}
-	t, err := table.Open(spec, diag.Pos{}, topt)
+	t, err := table.Open(spec, diag.Pos{}, m.tableOptions())
 	m.tables[spec] = tableOrErr{t, err}
 	return t, err
 }
