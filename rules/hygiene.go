@@ -334,3 +334,28 @@ func checkIgnoredStyle(c *Context) []Finding {
 	f.Remediation = []string{c.mainUnset("mynetworks_style")}
 	return []Finding{f}
 }
+
+// checkRelayAfterRecipient: with smtpd_relay_before_recipient_restrictions
+// = no, the recipient list answers relay attempts first.
+func checkRelayAfterRecipient(c *Context) []Finding {
+	order := c.param(nil, "smtpd_relay_before_recipient_restrictions")
+	if c.value(nil, "smtpd_relay_before_recipient_restrictions") != "no" {
+		return nil
+	}
+	rcpt := c.param(nil, "smtpd_recipient_restrictions")
+	if strings.TrimSpace(rcpt.Value) == "" {
+		return nil
+	}
+	where := "by compatibility_level < 3.6"
+	if order.Raw.Source == postconf.SourceMainCF {
+		where = "in main.cf"
+	}
+	msg := fmt.Sprintf("smtpd_relay_before_recipient_restrictions = no (%s): smtpd_recipient_restrictions (%s) answers relay attempts before the relay check, possibly with a 4xx that invites retries", where, rcpt.Value)
+	pos := order.Raw.Pos
+	if pos.IsZero() {
+		pos = rcpt.Raw.Pos
+	}
+	f := at(Finding{Parameter: "smtpd_relay_before_recipient_restrictions", Message: msg}, pos)
+	f.Remediation = []string{c.mainSet("smtpd_relay_before_recipient_restrictions", "yes")}
+	return []Finding{f}
+}

@@ -76,6 +76,12 @@ var hygieneCases = []ruleCase{
 	{id: "PFA-HYG-011", name: "both set", fire: true, main: safeMain + "mynetworks_style = subnet\n",
 		want: &want{param: "mynetworks_style", line: 4, fix: []string{"postconf -X mynetworks_style"}}},
 	{id: "PFA-HYG-011", name: "style alone", main: "compatibility_level = 3.6\nmynetworks_style = host\n"},
+
+	// PFA-HYG-012
+	{id: "PFA-HYG-012", name: "old order with a policy server", fire: true,
+		main: safeMain + "smtpd_relay_before_recipient_restrictions = no\nsmtpd_recipient_restrictions = check_policy_service inet:127.0.0.1:10023\n",
+		want: &want{param: "smtpd_relay_before_recipient_restrictions", line: 4, fix: []string{"postconf -e 'smtpd_relay_before_recipient_restrictions = yes'"}}},
+	{id: "PFA-HYG-012", name: "3.6 order", main: safeMain + "smtpd_recipient_restrictions = check_policy_service inet:127.0.0.1:10023\n"},
 }
 
 func TestHygieneRules(t *testing.T) { runCases(t, hygieneCases) }

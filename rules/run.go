@@ -68,6 +68,7 @@ var checks = map[string]CheckFunc{
 	"PFA-HYG-009": checkDuplicateAssignment,
 	"PFA-HYG-010": checkUndefinedReference,
 	"PFA-HYG-011": checkIgnoredStyle,
+	"PFA-HYG-012": checkRelayAfterRecipient,
 	// policy_checks.go
 	"PFA-POL-001": checkPolicyNetworks,
 	"PFA-POL-002": checkPolicyExpectations,
