@@ -668,11 +668,11 @@ func (c *Config) Check() ([]diag.Warning, error) {
 }
 
 // eagerNames are the parameters Check evaluates globally: the built-in
-// and service-derived parameters main.cf sets, and those left at a
-// default that depends on compatibility_level. (Measured against postconf
-// 3.7.11: a broken legacy parameter that only an unset default refers to,
-// such as virtual_maps from virtual_alias_maps, does not stop it; an
-// unparsable compatibility_level does.)
+// and service-derived parameters main.cf sets. (Measured against postconf
+// 3.7.11: unset parameters are not evaluated, so neither a broken legacy
+// parameter that only a default refers to, such as virtual_maps from
+// virtual_alias_maps, nor an unparsable compatibility_level stops it; the
+// latter only does through mynetworks_style when mynetworks is computed.)
 func (c *Config) eagerNames() []string {
 	var out []string
 	if c.Defaults == nil {
@@ -683,21 +683,15 @@ func (c *Config) eagerNames() []string {
 			out = append(out, n)
 		}
 	}
-	for _, n := range c.info.levelDependent {
-		if _, set := c.Main.Params[n]; !set {
-			out = append(out, n)
-		}
-	}
 	return out
 }
 
 // defaultsInfo is what a Config derives from its Defaults alone; it is
 // computed once per *defaults.Set (which is immutable).
 type defaultsInfo struct {
-	names          []string
-	listed         map[string]bool
-	refs           []defaultRefs // $names in non-raw defaults
-	levelDependent []string      // listed, non-raw, default mentions compatibility_level
+	names  []string
+	listed map[string]bool
+	refs   []defaultRefs // $names in non-raw defaults
 }
 
 type defaultRefs struct {
@@ -739,9 +733,6 @@ func infoFor(d Defaults) *defaultsInfo {
 			r := defaultRefs{param: n}
 			_ = ScanNames(v, func(name string) { r.names = append(r.names, name) })
 			info.refs = append(info.refs, r)
-			if listed && strings.Contains(v, "compatibility_level") {
-				info.levelDependent = append(info.levelDependent, n)
-			}
 		}
 	}
 	if ok {

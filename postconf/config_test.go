@@ -174,7 +174,10 @@ func TestCheck(t *testing.T) {
 	}{
 		{"clean", "smtpd_banner = $myhostname\n", "", false},
 		{"broken built-in", "smtpd_banner = ${{a}==level{3}}\n", "", true},
-		{"broken default through compatibility_level", "compatibility_level = abc\n", "", true},
+		{"unparsable compatibility_level breaks the live mynetworks default", "compatibility_level = abc\n", "live", true},
+		{"unparsable compatibility_level in a dump", "compatibility_level = abc\n", "", false},
+		{"unparsable compatibility_level with mynetworks set", "compatibility_level = abc\nmynetworks = 10.0.0.0/8\n", "", false},
+		{"unparsable compatibility_level with mynetworks_style set", "compatibility_level = 3.\nmynetworks_style = host\n", "", false},
 		{"broken user parameter in use", "mua = ${{a}==level{3}}\nsmtpd_client_restrictions = $mua\n", "", true},
 		{"broken unused user parameter", "mua = ${{a}==level{3}}\nfoo = $mua\n", "", false},
 		{"syntax error in an unused parameter", "foo = ${bad\n", "", false},
@@ -193,7 +196,13 @@ func TestCheck(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := testConfig(t, tt.main, tt.master)
+			master := tt.master
+			live := master == "live"
+			if live {
+				master = ""
+			}
+			c := testConfig(t, tt.main, master)
+			c.LiveDefaults = live
 			_, err := c.Check()
 			if (err != nil) != tt.fails {
 				t.Fatalf("Check() = %v, want failure %v", err, tt.fails)

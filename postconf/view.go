@@ -64,15 +64,73 @@ func (c *Config) Query(o ViewOptions) (*View, error) {
 	return v, nil
 }
 
-func (c *Config) queryMaster(o ViewOptions, v *View) error {
-	matched := map[string]bool{}
-	for _, s := range c.Master.Services {
-		if len(o.Params) > 0 && !matchServicePattern(o.Params, s, matched) {
-			continue
+// servicePattern is a postconf -M or -P request: service[/type[/param]],
+// each component a name or "*".
+type servicePattern struct {
+	raw     string
+	parts   []string
+	matched int
+}
+
+// parsePatterns checks requests the way pcf_parse_service_pattern() does:
+// between 1 and max components, a service name first, and '*' only as a
+// whole component.
+func parsePatterns(flag string, max int, reqs []string) ([]*servicePattern, error) {
+	form := "service_name[/type]"
+	if max == 3 {
+		form = "service_name[/type[/parameter]]"
+	}
+	var out []*servicePattern
+	for _, r := range reqs {
+		parts := strings.Split(r, "/")
+		bad := len(parts) > max || parts[0] == ""
+		for _, p := range parts {
+			if strings.Contains(p, "*") && p != "*" {
+				bad = true
+			}
 		}
+		if bad {
+			return nil, fmt.Errorf("%s requires %s: %q", flag, form, r)
+		}
+		out = append(out, &servicePattern{raw: r, parts: parts})
+	}
+	return out, nil
+}
+
+func componentMatch(pat, s string) bool { return pat == "*" || pat == s }
+
+func (p *servicePattern) matchService(s *Service) bool {
+	return componentMatch(p.parts[0], s.Name) && (len(p.parts) < 2 || componentMatch(p.parts[1], s.Type))
+}
+
+// param is the parameter component; "" means every parameter.
+func (p *servicePattern) param() string {
+	if len(p.parts) < 3 || p.parts[2] == "*" {
+		return ""
+	}
+	return p.parts[2]
+}
+
+func unmatched(pats []*servicePattern, v *View) {
+	for _, p := range pats {
+		if p.matched == 0 {
+			v.Warnings = append(v.Warnings, diag.Warning{Msg: fmt.Sprintf("unmatched request: %q", p.raw)})
+		}
+	}
+}
+
+// queryMaster is pcf_show_master_entries(): every entry, or for each entry
+// in file order each request it matches (an entry two requests match is
+// shown twice, as postconf does).
+func (c *Config) queryMaster(o ViewOptions, v *View) error {
+	pats, err := parsePatterns("-M option", 2, o.Params)
+	if err != nil {
+		return err
+	}
+	show := func(s *Service) error {
 		var expand func(string) string
+		var xerr error
 		if o.Expand {
-			var xerr error
 			expand = func(v string) string {
 				x, err := c.ExpandValue(s, v)
 				if err != nil && xerr == nil {
@@ -80,85 +138,89 @@ func (c *Config) queryMaster(o ViewOptions, v *View) error {
 				}
 				return x.Value
 			}
-			text := s.format(o.Fold, expand)
-			if xerr != nil {
-				return &diag.Error{Pos: s.Pos, Msg: fmt.Sprintf("%s: %v", s.Key(), xerr)}
+		}
+		text := s.format(o.Fold, expand)
+		if xerr != nil {
+			return &diag.Error{Pos: s.Pos, Msg: fmt.Sprintf("%s: %v", s.Key(), xerr)}
+		}
+		v.Entries = append(v.Entries, Entry{Service: s.Key(), Name: s.Key(), Value: strings.Join(s.Args, " "), Pos: s.Pos, Text: text})
+		return nil
+	}
+	for _, s := range c.Master.Services {
+		if len(pats) == 0 {
+			if err := show(s); err != nil {
+				return err
 			}
-			v.Entries = append(v.Entries, Entry{Service: s.Key(), Name: s.Key(), Value: strings.Join(s.Args, " "), Pos: s.Pos, Text: text})
 			continue
 		}
-		text := s.format(o.Fold, nil)
-		v.Entries = append(v.Entries, Entry{Service: s.Key(), Name: s.Key(), Value: strings.Join(s.Args, " "), Pos: s.Pos, Text: text})
+		for _, p := range pats {
+			if p.matchService(s) {
+				p.matched++
+				if err := show(s); err != nil {
+					return err
+				}
+			}
+		}
 	}
-	unmatched(o.Params, matched, v)
+	unmatched(pats, v)
 	return nil
 }
 
-func matchServicePattern(pats []string, s *Service, matched map[string]bool) bool {
-	for _, p := range pats {
-		parts := strings.Split(p, "/")
-		if parts[0] != "" && parts[0] != s.Name {
-			continue
-		}
-		if len(parts) > 1 && parts[1] != "" && parts[1] != s.Type {
-			continue
-		}
-		matched[p] = true
-		return true
-	}
-	return false
-}
-
-func unmatched(pats []string, matched map[string]bool, v *View) {
-	for _, p := range pats {
-		if !matched[p] {
-			v.Warnings = append(v.Warnings, diag.Warning{Msg: fmt.Sprintf("unmatched request: %q", p)})
-		}
-	}
-}
-
+// queryServices is pcf_show_master_params(): for each entry in file order,
+// its -o settings sorted by name, or per matching request the one asked
+// for.
 func (c *Config) queryServices(o ViewOptions, v *View) error {
-	matched := map[string]bool{}
+	pats, err := parsePatterns("-P option", 3, o.Params)
+	if err != nil {
+		return err
+	}
+	show := func(s *Service, ov Override) error {
+		val := ov.Value
+		if o.Expand {
+			// postconf -Px expands every -o value, also those of
+			// parameters it otherwise leaves raw.
+			x, err := c.ExpandValue(s, ov.Value)
+			if err != nil {
+				return &diag.Error{Pos: ov.Pos, Msg: fmt.Sprintf("%s/%s: %v", s.Key(), ov.Name, err)}
+			}
+			val = x.Value
+		}
+		key := s.Key() + "/" + ov.Name
+		v.Entries = append(v.Entries, Entry{Service: s.Key(), Name: ov.Name, Value: val, Raw: ov.Value,
+			Source: SourceOverride, Pos: ov.Pos, Text: line(key, val)})
+		return nil
+	}
 	for _, s := range c.Master.Services {
-		for _, ov := range c.EffectiveOverrides(s) {
-			if len(o.Params) > 0 && !matchOverridePattern(o.Params, s, ov.Name, matched) {
+		eff := c.EffectiveOverrides(s)
+		if len(c.overrides(s)) == 0 {
+			continue // no name space: postconf shows nothing for the entry
+		}
+		if len(pats) == 0 {
+			for _, ov := range eff {
+				if err := show(s, ov); err != nil {
+					return err
+				}
+			}
+			continue
+		}
+		for _, p := range pats {
+			if !p.matchService(s) {
 				continue
 			}
-			val := ov.Value
-			if o.Expand {
-				// postconf -Px expands every -o value, also those of
-				// parameters it otherwise leaves raw.
-				x, err := c.ExpandValue(s, ov.Value)
-				if err != nil {
-					return &diag.Error{Pos: ov.Pos, Msg: fmt.Sprintf("%s/%s: %v", s.Key(), ov.Name, err)}
+			for _, ov := range eff {
+				if name := p.param(); name == "" || name == ov.Name {
+					if err := show(s, ov); err != nil {
+						return err
+					}
 				}
-				val = x.Value
 			}
-			key := s.Key() + "/" + ov.Name
-			v.Entries = append(v.Entries, Entry{Service: s.Key(), Name: ov.Name, Value: val, Raw: ov.Value,
-				Source: SourceOverride, Pos: ov.Pos, Text: line(key, val)})
+			if name := p.param(); name == "" || c.hasOverride(s, name) {
+				p.matched++
+			}
 		}
 	}
-	unmatched(o.Params, matched, v)
+	unmatched(pats, v)
 	return nil
-}
-
-func matchOverridePattern(pats []string, s *Service, name string, matched map[string]bool) bool {
-	for _, p := range pats {
-		parts := strings.Split(p, "/")
-		if parts[0] != "" && parts[0] != s.Name {
-			continue
-		}
-		if len(parts) > 1 && parts[1] != "" && parts[1] != s.Type {
-			continue
-		}
-		if len(parts) > 2 && parts[2] != "" && parts[2] != name {
-			continue
-		}
-		matched[p] = true
-		return true
-	}
-	return false
 }
 
 func (c *Config) queryParams(o ViewOptions, v *View) error {

@@ -59,6 +59,8 @@ var modes = []mode{
 	{"-Px", func(Case) []string { return []string{"-P", "-x"} }},
 	{"-Mf", func(Case) []string { return []string{"-M", "-f"} }},
 	{"PARAMS", func(c Case) []string { return c.Params }},
+	{"-P PATTERNS", func(c Case) []string { return append([]string{"-P"}, c.Patterns...) }},
+	{"-Mx PATTERNS", func(c Case) []string { return append([]string{"-M", "-x"}, c.Patterns...) }},
 }
 
 func envInt(name string, def int) int {
@@ -230,6 +232,9 @@ func (m mismatch) String() string {
 	if strings.Contains(m.mode, "PARAMS") {
 		fmt.Fprintf(&b, "--- params ---\n%s\n", strings.Join(m.c.Params, " "))
 	}
+	if strings.Contains(m.mode, "PATTERNS") {
+		fmt.Fprintf(&b, "--- patterns ---\n%s\n", strings.Join(m.c.Patterns, " "))
+	}
 	fmt.Fprintf(&b, "--- postconf (failed=%v) stderr ---\n%s", m.want.failed, clip(m.want.stderr))
 	fmt.Fprintf(&b, "--- pfaudit (failed=%v) stderr ---\n%s", m.got.failed, clip(m.got.stderr))
 	fmt.Fprintf(&b, "--- diff (- postconf, + pfaudit) ---\n%s", lineDiff(m.wantL, m.gotL))
@@ -389,12 +394,20 @@ func TestDifferential(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for j := range ch {
-				v, _ := cases.LoadOrStore(j.index, sync.OnceValue(func() Case {
-					return Generate(seed+uint64(j.index), Options{Builtin: builtin})
-				}))
-				c := v.(func() Case)()
+				// Generated and written once: with -difftest.all several
+				// jobs share a configuration.
 				dir := filepath.Join(base, strconv.Itoa(j.index))
-				if err := writeCase(dir, c); err != nil {
+				type written struct {
+					c   Case
+					err error
+				}
+				v, _ := cases.LoadOrStore(j.index, sync.OnceValue(func() written {
+					c := Generate(seed+uint64(j.index), Options{Builtin: builtin})
+					return written{c, writeCase(dir, c)}
+				}))
+				w := v.(func() written)()
+				c := w.c
+				if err := w.err; err != nil {
 					mu.Lock()
 					execError = err
 					mu.Unlock()

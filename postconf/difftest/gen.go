@@ -32,6 +32,8 @@ type Case struct {
 	// main.cf assigns, user-defined names (used, unused and undefined),
 	// service-derived names, and names Postfix does not know.
 	Params []string
+	// Patterns are service[/type[/parameter]] requests for -M and -P.
+	Patterns []string
 	// Broken says that the generator inserted a deliberate error (Postfix
 	// may still tolerate it).
 	Broken bool
@@ -133,6 +135,7 @@ type gen struct {
 	std     []string        // standard master.cf lines in use
 	known   map[string]bool // built-in names
 	service []string        // master.cf service names
+	keys    []string        // master.cf service name/type
 	derived []string        // service-derived parameter names
 	params  []string
 }
@@ -160,7 +163,7 @@ func Generate(seed uint64, o Options) Case {
 	g.planServices()
 	main := g.mainCF()
 	master := g.masterCF()
-	return Case{Seed: seed, MainCF: main, MasterCF: master, Params: g.queryParams(), Broken: g.broken}
+	return Case{Seed: seed, MainCF: main, MasterCF: master, Params: g.queryParams(), Patterns: g.patterns(), Broken: g.broken}
 }
 
 func (g *gen) pick(list []string) string { return list[g.r.IntN(len(list))] }
@@ -700,6 +703,7 @@ func (g *gen) noteService(f []string) {
 		return
 	}
 	g.service = append(g.service, f[0])
+	g.keys = append(g.keys, f[0]+"/"+f[1])
 	if deliveryCommands[f[7]] {
 		for i := 0; i < 3; i++ {
 			g.derived = append(g.derived, f[0]+g.pick(serviceSuffixes))
@@ -837,5 +841,36 @@ func (g *gen) queryParams() []string {
 		add(n)
 	}
 	g.r.Shuffle(len(ps), func(i, j int) { ps[i], ps[j] = ps[j], ps[i] })
+	return ps
+}
+
+// patterns picks -M/-P requests: whole services, name/type, parameters,
+// "*" components and requests that match nothing.
+func (g *gen) patterns() []string {
+	var ps []string
+	params := append([]string{"syslog_name", "smtpd_client_restrictions", "svc_local_0"}, overrideNames...)
+	for i := 1 + g.r.IntN(4); i > 0; i-- {
+		key := "nosuch/inet"
+		if len(g.keys) > 0 {
+			key = g.pick(g.keys)
+		}
+		name, typ, _ := strings.Cut(key, "/")
+		switch g.r.IntN(7) {
+		case 0:
+			ps = append(ps, name)
+		case 1:
+			ps = append(ps, key)
+		case 2:
+			ps = append(ps, "*/"+typ)
+		case 3:
+			ps = append(ps, name+"/*/"+g.pick(params))
+		case 4:
+			ps = append(ps, key+"/*")
+		case 5:
+			ps = append(ps, "nosuch")
+		default:
+			ps = append(ps, key+"/"+g.pick(params))
+		}
+	}
 	return ps
 }
