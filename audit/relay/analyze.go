@@ -231,7 +231,37 @@ func AnalyzeListener(cfg *postconf.Config, l Listener, opt Options) *Analysis {
 	default:
 		a.Local = Closed
 	}
+	// The trusted classes, for the report: this host's addresses, a client
+	// in each mynetworks network, an authenticated client.
+	for _, c := range m.trustedClients() {
+		req := Request{Client: c, Sender: "relaytest@" + senderDomain, Recipient: "relaytest@" + testDomain, Trick: c.Class + " client"}
+		a.Cases = append(a.Cases, Case{Request: req, Decision: m.Decide(req)})
+	}
 	return a
+}
+
+// trustedClients are the client classes a site trusts on purpose.
+func (m *Model) trustedClients() []Client {
+	var out []Client
+	for _, ad := range m.opt.LocalAddrs {
+		if !ad.IsLoopback() {
+			out = append(out, Client{Class: "this-host", Addr: ad, Name: "unknown", HELO: "localhost", Trusted: true})
+			break
+		}
+	}
+	if hl, ok := m.mynet.(hostList); ok {
+		for _, e := range hl.l.Prefixes() {
+			if e.Negate || !e.Prefix.IsValid() || e.Err != nil {
+				continue
+			}
+			ad := representative(e.Prefix)
+			out = append(out, Client{Class: "mynetworks " + e.Raw, Addr: ad, Name: "unknown", HELO: "client." + senderDomain, Trusted: true})
+		}
+	}
+	if m.yes("smtpd_sasl_auth_enable") {
+		out = append(out, Client{Class: "sasl-authenticated", Addr: internetV4, Name: "unknown", HELO: "client." + senderDomain, SASLLogin: "user", Trusted: true})
+	}
+	return out
 }
 
 func firstLocal(m *Model, h string) string {
@@ -333,4 +363,20 @@ func routedViaRelayDomain(c Client, r string) []Request {
 		{Client: c, Sender: s, Recipient: x + "!" + u + "@" + r, Trick: "bang path via relay domain " + r},
 		{Client: c, Sender: s, Recipient: u + "@" + x + "@" + r, Trick: "double @ via relay domain " + r},
 	}
+}
+
+// representative picks a usable client address inside p: a documentation
+// or private address when p holds one (0.0.0.1 is no client Postfix
+// accepts, even through XCLIENT), else the first host address.
+func representative(p netip.Prefix) netip.Addr {
+	for _, c := range []string{"198.51.100.7", "192.0.2.7", "203.0.113.7", "10.0.0.7", "2001:db8::7", "fd00::7"} {
+		if a := netip.MustParseAddr(c); p.Contains(a) {
+			return a
+		}
+	}
+	ad := p.Masked().Addr()
+	if p.Bits() < ad.BitLen() {
+		ad = ad.Next()
+	}
+	return ad
 }

@@ -60,6 +60,10 @@ type Client struct {
 	SASLLogin   string     `json:"sasl_login,omitempty"`
 	ClientCert  bool       `json:"client_cert,omitempty"`  // presented a verified certificate
 	CertTrusted bool       `json:"cert_trusted,omitempty"` // its fingerprint is in relay_clientcerts
+	// Trusted marks the classes a site trusts on purpose (this host,
+	// mynetworks, authenticated): reported, never part of the verdict for
+	// untrusted clients.
+	Trusted bool `json:"trusted,omitempty"`
 }
 
 // Request is one MAIL FROM / RCPT TO pair from a client. Sender and
