@@ -25,6 +25,7 @@ run: build
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 	./scripts/bench-config.sh
+	./scripts/bench-audit.sh
 
 # Runs every fuzz target for FUZZTIME each.
 fuzz:
