@@ -214,7 +214,7 @@ type DomainList struct{ List }
 
 // ParseHostList parses a host/address list such as mynetworks found at
 // position at. The error is non-nil only when Postfix itself refuses the
-// list at start-up (a '!' without a pattern: the daemon exits).
+// list at start-up and the daemon exits (see Parse).
 func ParseHostList(param, value string, at diag.Pos, opt Options) (*HostList, []diag.Warning, error) {
 	l, w, err := Parse(KindHost, param, value, at, opt)
 	if err != nil {

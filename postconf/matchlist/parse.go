@@ -32,7 +32,8 @@ type parser struct {
 // Parse parses value, the expanded value of param found at position at, as
 // a list of the given kind. Warnings describe entries Postfix will fail on
 // or never match. The error is non-nil only when Postfix refuses the whole
-// list at start-up ("no pattern after '!'": the daemon exits).
+// list at start-up and the daemon exits: "no pattern after '!'", or a
+// "type:name" with an empty type or name ("::1/128", "hash:").
 func Parse(kind Kind, param, value string, at diag.Pos, opt Options) (*List, []diag.Warning, error) {
 	opt.Table.NoFoldFix = true
 	p := &parser{
@@ -100,6 +101,11 @@ func (p *parser) parseString(s string, pos diag.Pos, negate bool, depth int) err
 				return err
 			}
 		case item[0] != '[' && strings.Contains(item, ":"):
+			if typ, name, _ := strings.Cut(item, ":"); typ == "" || name == "" {
+				// dict_open() exits: "::1/128", "::/0", "hash:".
+				return &diag.Error{Pos: pos, Text: tok, Msg: fmt.Sprintf(
+					"%s: open dictionary: expecting \"type:name\" form instead of %q (Postfix exits; IPv6 addresses must be written in [])", p.l.Param, item)}
+			}
 			p.addTable(tok, item, pos, neg)
 		default:
 			p.addPattern(tok, item, pos, neg)

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/pfaudit/pfaudit/audit/lab"
 	"github.com/pfaudit/pfaudit/postconf/diag"
@@ -54,6 +55,14 @@ var groundTruthLists = []string{
 	"unionmap:{inline:{10.2.3.4=a}, cidr:{etc}/t.cidr}",
 }
 
+// fatalLists make smtpd exit when it builds the list: no client gets an
+// answer, and ParseHostList must return an error.
+var fatalLists = []struct{ value, fatal string }{
+	{"::1/128 10.0.0.0/8", `expecting "type:name" form`},
+	{"10.0.0.0/8 ::/0", `expecting "type:name" form`},
+	{"10.0.0.0/8 !", "no pattern after '!'"},
+}
+
 var groundTruthClients = []string{
 	"10.1.2.3", "10.2.3.4", "192.168.1.1", "192.168.1.200", "203.0.113.5",
 	"168.100.3.5", "2001:db8::1", "2001:db8:ffff::1", "fe80::1", "2a00::1",
@@ -79,8 +88,9 @@ func TestSMTPDGroundTruth(t *testing.T) {
 		t.Skip("starts a Postfix instance")
 	}
 	opt := lab.Options{Label: "matchlist", XCLIENT: true, Tables: groundTruthTables,
-		// IPv6 client addresses in XCLIENT need IPv6 enabled.
-		Main: []string{"inet_protocols = all"}}
+		// IPv6 client addresses in XCLIENT need IPv6 enabled; a short
+		// throttle lets smtpd restart quickly after the fatal cases.
+		Main: []string{"inet_protocols = all", "service_throttle_time = 1s"}}
 	for i, v := range groundTruthLists {
 		opt.Listeners = append(opt.Listeners, lab.Listener{
 			Name: fmt.Sprintf("l%d", i),
@@ -154,6 +164,36 @@ func TestSMTPDGroundTruth(t *testing.T) {
 			if got != want {
 				t.Errorf("mynetworks = %s, client %s: smtpd %d, pfaudit %s (%s)", value, c, code, got, m.Reason)
 			}
+		}
+	}
+
+	// Lists smtpd cannot build make it exit; the lab cannot start such a
+	// listener, so main.cf's mynetworks is changed afterwards and the
+	// main listener (which has no override) must stop answering.
+	for _, f := range fatalLists {
+		if _, _, perr := ParseHostList("mynetworks", f.value, diag.Pos{File: "main.cf"}, Options{}); perr == nil {
+			t.Errorf("mynetworks = %s: ParseHostList accepted a list smtpd cannot build", f.value)
+		}
+		before := len(in.Maillog())
+		if _, err := in.Postconf("-e", "mynetworks = "+f.value); err != nil {
+			t.Fatal(err)
+		}
+		if err := in.Reload(); err != nil {
+			t.Fatal(err)
+		}
+		seen := false
+		for try := 0; try < 30 && !seen; try++ {
+			// Connecting makes master start an smtpd with the new
+			// configuration, which exits while building mynetworks.
+			in.CheckRCPT(lab.ClientOpts{Addr: "10.1.2.3", Timeout: 3 * time.Second}, "sender@example.org", "rcpt@remote.example")
+			log := in.Maillog()
+			seen = len(log) > before && strings.Contains(log[before:], "fatal: ") && strings.Contains(log[before:], f.fatal)
+			if !seen {
+				time.Sleep(300 * time.Millisecond)
+			}
+		}
+		if !seen {
+			t.Errorf("mynetworks = %s: smtpd logged no fatal %q", f.value, f.fatal)
 		}
 	}
 }

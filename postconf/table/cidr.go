@@ -48,6 +48,17 @@ func (t *CIDRTable) Warnings() []diag.Warning { return t.warns }
 // Rules returns the rules in table order (skipped rules excluded).
 func (t *CIDRTable) Rules() []CIDRRule { return t.rules }
 
+// Values returns the results of the match rules, in table order.
+func (t *CIDRTable) Values() []string {
+	var out []string
+	for _, r := range t.rules {
+		if r.Op == OpMatch {
+			out = append(out, r.Value)
+		}
+	}
+	return out
+}
+
 func openCIDR(spec, name string, at diag.Pos, opt Options) (Table, error) {
 	src, err := tableSource(spec, "cidr", name, at, opt)
 	if err != nil {

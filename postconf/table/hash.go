@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"sort"
 
 	"github.com/pfaudit/pfaudit/postconf/diag"
 )
@@ -22,6 +23,24 @@ type fixedTable struct {
 type fixedEntry struct {
 	value string
 	pos   diag.Pos
+}
+
+// Values returns the results in file order.
+func (t *fixedTable) Values() []string {
+	type kv struct {
+		line  int
+		value string
+	}
+	all := make([]kv, 0, len(t.entries))
+	for _, e := range t.entries {
+		all = append(all, kv{e.pos.Line, e.value})
+	}
+	sort.SliceStable(all, func(i, j int) bool { return all[i].line < all[j].line })
+	out := make([]string, len(all))
+	for i, x := range all {
+		out[i] = x.value
+	}
+	return out
 }
 
 func (t *fixedTable) Spec() string             { return t.spec }

@@ -81,6 +81,9 @@ func openStatic(spec, name string, at diag.Pos) (Table, error) {
 	return &staticTable{spec: spec, value: value, at: at}, nil
 }
 
+// Values returns the one result.
+func (t *staticTable) Values() []string { return []string{t.value} }
+
 func (t *staticTable) Spec() string             { return t.spec }
 func (t *staticTable) Type() string             { return "static" }
 func (t *staticTable) Fixed() bool              { return true }
@@ -123,6 +126,25 @@ func openCompound(spec, typ, name string, at diag.Pos, opt Options, depth int) (
 		t.members = append(t.members, m)
 	}
 	return t, nil
+}
+
+// Values returns what the table can give: the last member's results for
+// pipemap:, every member's for unionmap: (one lookup may join several with
+// commas). Nil when a member's results are unknown.
+func (t *compoundTable) Values() []string {
+	members := t.members
+	if t.typ == "pipemap" {
+		members = members[len(members)-1:]
+	}
+	var out []string
+	for _, m := range members {
+		v, ok := m.(Valuer)
+		if !ok {
+			return nil
+		}
+		out = append(out, v.Values()...)
+	}
+	return out
 }
 
 func (t *compoundTable) Spec() string { return t.spec }

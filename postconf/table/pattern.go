@@ -56,6 +56,27 @@ type unsupportedRE struct{ msg string }
 
 func (e *unsupportedRE) Error() string { return e.msg }
 
+// Values returns the result templates of the match rules, in table order,
+// with $$ as written.
+func (t *patternTable) Values() []string {
+	var out []string
+	for _, r := range t.rules {
+		if r.op != OpMatch {
+			continue
+		}
+		var b strings.Builder
+		for _, p := range r.repl {
+			if p.sub > 0 {
+				fmt.Fprintf(&b, "${%d}", p.sub)
+			} else {
+				b.WriteString(strings.ReplaceAll(p.lit, "$", "$$"))
+			}
+		}
+		out = append(out, b.String())
+	}
+	return out
+}
+
 func (t *patternTable) Spec() string             { return t.spec }
 func (t *patternTable) Type() string             { return t.typ }
 func (t *patternTable) Fixed() bool              { return false }

@@ -371,6 +371,25 @@ func (t *proxyTable) Spec() string { return t.spec }
 // Unwrap returns the proxied table.
 func (t *proxyTable) Unwrap() Table { return t.Table }
 
+// Values forwards to the proxied table.
+func (t *proxyTable) Values() []string { return Values(t.Table) }
+
+// Valuer is implemented by tables whose possible results are known: every
+// readable table type of this package. Regexp and pcre tables report their
+// result templates, $number references included.
+type Valuer interface {
+	Values() []string
+}
+
+// Values returns the results t can give, in table order, or nil when they
+// are not known (t does not implement Valuer).
+func Values(t Table) []string {
+	if v, ok := t.(Valuer); ok {
+		return v.Values()
+	}
+	return nil
+}
+
 // asciiLower folds ASCII letters only, as Postfix's lowercase() does.
 func asciiLower(s string) string {
 	for i := 0; i < len(s); i++ {

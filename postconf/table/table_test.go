@@ -578,3 +578,28 @@ func TestFormatAddr(t *testing.T) {
 		}
 	}
 }
+
+func TestValues(t *testing.T) {
+	files := map[string]string{
+		"/c": "10.0.0.0/8 OK\nif 1.2.3.4\n1.2.3.4 REJECT x\nendif\n",
+		"/r": "/^(a)$/ OK $1 $$\n/b/ DUNNO\n",
+		"/h": "b 2\na 1\n",
+	}
+	for spec, want := range map[string]string{
+		"cidr:/c":                               "[OK REJECT x]",
+		"regexp:/r":                             "[OK ${1} $$ DUNNO]",
+		"texthash:/h":                           "[2 1]",
+		"static:{PERMIT}":                       "[PERMIT]",
+		"proxy:texthash:/h":                     "[2 1]",
+		"pipemap:{inline:{a=b}, inline:{b=OK}}": "[OK]",
+		"unionmap:{inline:{a=1}, static:{TWO}}": "[1 TWO]",
+	} {
+		tb, err := Open(spec, at, fsWith(files))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := fmt.Sprint(Values(tb)); got != want {
+			t.Errorf("Values(%s) = %s, want %s", spec, got, want)
+		}
+	}
+}
