@@ -395,7 +395,13 @@ func (g *gen) value(depth int) string {
 	var b strings.Builder
 	for i := 0; i < n; i++ {
 		if i > 0 {
-			b.WriteString(g.pick([]string{" ", ", ", ",", "", "  ", "\t"}))
+			sep := g.pick([]string{" ", ", ", ",", "", "  ", "\t"})
+			if g.chance(0.02) {
+				// Blanks for readllines and split_nameval (isspace), but
+				// not for mac_expand (" \t\r\n").
+				sep = g.pick([]string{"\f", "\v", " \f "})
+			}
+			b.WriteString(sep)
 		}
 		b.WriteString(g.part(depth))
 	}
@@ -570,11 +576,20 @@ func (g *gen) render(as []assignment) string {
 	if g.broken && g.chance(0.15) {
 		lines = append(lines, g.pick([]string{"no_equals_sign here", "= no name", "name_only"}))
 	}
+	if g.chance(0.02) {
+		// A NUL byte ends the text of its logical line for Postfix.
+		i := g.r.IntN(len(lines))
+		lines[i] += "\x00ignored ${"
+	}
 	nl := "\n"
 	if g.chance(0.1) {
 		nl = "\r\n"
 	}
-	return strings.Join(lines, nl) + nl
+	out := strings.Join(lines, nl) + nl
+	if nl == "\n" && g.chance(0.05) {
+		out = strings.Replace(out, "\n", "\r\n", 1+g.r.IntN(5)) // mixed line ends
+	}
+	return out
 }
 
 // continued splits val at whitespace into continuation lines with
