@@ -1,0 +1,77 @@
+package input
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/pfaudit/pfaudit/postconf"
+	"github.com/pfaudit/pfaudit/postconf/defaults"
+)
+
+func TestLoad(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "main.cf"), []byte("relay_domains = example.com\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ndump := filepath.Join(dir, "n.txt")
+	if err := os.WriteFile(ndump, []byte("relay_domains = example.org\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+
+	c, err := Load(ctx, Options{Dir: dir, Defaults: "builtin"})
+	if err != nil || c.Dir != dir || !c.LiveDefaults {
+		t.Fatalf("directory: %v %+v", err, c)
+	}
+	if v, _ := c.Expand(nil, "relay_domains"); v != "example.com" {
+		t.Errorf("relay_domains = %q", v)
+	}
+
+	c, err = Load(ctx, Options{NDump: "-", Defaults: "builtin", Stdin: strings.NewReader("relay_domains = example.net\n")})
+	if err != nil || c.LiveDefaults || !c.Main.NoLines {
+		t.Fatalf("stdin dump: %v", err)
+	}
+	if v, _ := c.Expand(nil, "relay_domains"); v != "example.net" {
+		t.Errorf("relay_domains from stdin = %q", v)
+	}
+
+	for name, o := range map[string]Options{
+		"dir and dump":        {Dir: dir, NDump: ndump, Defaults: "builtin"},
+		"two dumps on stdin":  {NDump: "-", MDump: "-", Defaults: "builtin", Stdin: strings.NewReader("")},
+		"bad defaults choice": {Dir: dir, Defaults: "sometimes"},
+	} {
+		var ue *UsageError
+		if _, err := Load(ctx, o); !errors.As(err, &ue) {
+			t.Errorf("%s: %v, want a UsageError", name, err)
+		}
+	}
+	if _, err := Load(ctx, Options{Dir: filepath.Join(dir, "missing"), Defaults: "builtin"}); !IsNotFound(err) {
+		t.Errorf("missing directory: %v", err)
+	}
+	if _, err := Load(ctx, Options{NDump: filepath.Join(dir, "missing"), Defaults: "builtin"}); err == nil || IsNotFound(err) {
+		t.Errorf("missing dump: %v", err)
+	}
+	if _, err := Load(ctx, Options{NDump: ndump, Defaults: "postconf", Postconf: filepath.Join(dir, "no-postconf")}); !errors.Is(err, defaults.ErrNotFound) {
+		t.Errorf("missing postconf binary: %v", err)
+	}
+	var _ *postconf.Config = c
+}
+
+// TestDetectCached: postconf -d runs once per process.
+func TestDetectCached(t *testing.T) {
+	if _, err := defaults.FindPostconf(); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("postconf is required under CI: %v", err)
+		}
+		t.Skip("postconf not installed: Detect falls back to the built-in table, which is not cached here")
+	}
+	a := detectCached(context.Background())
+	b := detectCached(context.Background())
+	if a.Source != defaults.SourcePostconf || a != b {
+		t.Errorf("detectCached: %s %p, then %p", a.Source, a, b)
+	}
+}
