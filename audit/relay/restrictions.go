@@ -2,6 +2,8 @@ package relay
 
 import (
 	"strings"
+
+	"github.com/pfaudit/pfaudit/postconf/table"
 )
 
 // argRestrictions take the next list element as their argument (postconf(5)
@@ -87,29 +89,7 @@ var knownNoArg = map[string]bool{
 // splitRestrictions splits a restriction list on commas and whitespace,
 // keeping {...} groups (e.g. inline:{ a=b, c=d }) together, as Postfix's
 // mystrtokq does.
-func splitRestrictions(s string) []string {
-	var out []string
-	i := 0
-	for {
-		for i < len(s) && (s[i] == ',' || isSpace(s[i])) {
-			i++
-		}
-		if i >= len(s) {
-			return out
-		}
-		start, level := i, 0
-		for i < len(s) && (level > 0 || (s[i] != ',' && !isSpace(s[i]))) {
-			switch s[i] {
-			case '{':
-				level++
-			case '}':
-				level--
-			}
-			i++
-		}
-		out = append(out, s[start:i])
-	}
-}
+func splitRestrictions(s string) []string { return table.SplitBraced(s, ", \t\n\r\v\f") }
 
 func isSpace(c byte) bool {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'

@@ -52,30 +52,7 @@ func (p *parser) warn(pos diag.Pos, format string, args ...any) {
 
 // tokens splits a string on commas and whitespace; text between balanced
 // braces stays together, so "inline:{a, b}" is one pattern.
-func tokens(s string) []string {
-	var out []string
-	i := 0
-	for {
-		for i < len(s) && isSep(rune(s[i])) {
-			i++
-		}
-		if i >= len(s) {
-			return out
-		}
-		start, level := i, 0
-		for ; i < len(s); i++ {
-			c := s[i]
-			if c == '{' {
-				level++
-			} else if level > 0 && c == '}' {
-				level--
-			} else if level == 0 && isSep(rune(c)) {
-				break
-			}
-		}
-		out = append(out, s[start:i])
-	}
-}
+func tokens(s string) []string { return table.SplitBraced(s, " ,\t\r\n") }
 
 // parseString follows match_list_parse(); negate is the state inherited
 // from "!/file/name".

@@ -19,7 +19,7 @@ func openInline(spec, name string, at diag.Pos, opt Options) (Table, error) {
 	}
 	t := &fixedTable{spec: spec, typ: "inline", fold: !opt.NoFoldFix, entries: map[string]fixedEntry{}}
 	count := 0
-	for _, tok := range splitBraced(name[1:n-1], ", \t\r\n") {
+	for _, tok := range SplitBraced(name[1:n-1], ", \t\r\n") {
 		if tok[0] == '{' {
 			inner, err := extpar(tok, true)
 			if err != nil {
@@ -108,7 +108,7 @@ func openCompound(spec, typ, name string, at diag.Pos, opt Options, depth int) (
 	if n == 0 || n != len(name) || n == 2 {
 		return nil, bad
 	}
-	specs := splitBraced(name[1:n-1], ", \t\r\n")
+	specs := SplitBraced(name[1:n-1], ", \t\r\n")
 	if len(specs) == 0 {
 		return nil, bad
 	}

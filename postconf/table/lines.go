@@ -89,7 +89,7 @@ func inlineRules(name string) ([]string, error) {
 		return nil, err
 	}
 	var rules []string
-	for _, tok := range splitBraced(inner, ", \t\r\n") {
+	for _, tok := range SplitBraced(inner, ", \t\r\n") {
 		r, err := extpar(tok, true)
 		if err != nil {
 			return nil, err
@@ -140,10 +140,10 @@ func extpar(s string, strip bool) (string, error) {
 	return inner, nil
 }
 
-// splitBraced splits s on runs of separator characters, keeping text
+// SplitBraced splits s on runs of separator characters, keeping text
 // between balanced braces together (mystrtokq() with "{}"). A closing brace
 // at level zero is an ordinary character.
-func splitBraced(s, seps string) []string {
+func SplitBraced(s, seps string) []string {
 	var out []string
 	i := 0
 	for {
