@@ -40,6 +40,7 @@ import (
 	"github.com/pfaudit/pfaudit/audit/relay"
 	"github.com/pfaudit/pfaudit/postconf"
 	"github.com/pfaudit/pfaudit/postconf/defaults"
+	"github.com/pfaudit/pfaudit/postconf/table"
 )
 
 // knownDiscrepancies are cases where Postfix 3.7.11 answers differently
@@ -688,29 +689,7 @@ func (tr *translator) restrictions(v, where string) string {
 }
 
 // splitItems splits a list on commas and blanks, keeping {...} groups.
-func splitItems(s string) []string {
-	var out []string
-	i := 0
-	for {
-		for i < len(s) && (s[i] == ',' || s[i] == ' ' || s[i] == '\t') {
-			i++
-		}
-		if i >= len(s) {
-			return out
-		}
-		start, level := i, 0
-		for i < len(s) && (level > 0 || (s[i] != ',' && s[i] != ' ' && s[i] != '\t')) {
-			switch s[i] {
-			case '{':
-				level++
-			case '}':
-				level--
-			}
-			i++
-		}
-		out = append(out, s[start:i])
-	}
-}
+func splitItems(s string) []string { return table.SplitBraced(s, ", \t") }
 
 var hashedMap = regexp.MustCompile(`\b(hash|btree|lmdb|cdb|dbm|sdbm):\$\{?config_directory\}?/([^\s,{}]+)`)
 
