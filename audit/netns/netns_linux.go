@@ -212,9 +212,23 @@ func (n *Namespace) DialContext(ctx context.Context, network, address string) (n
 	} else if err := n.route(dst); err != nil {
 		return nil, err
 	}
-	path, err := nsPath(n.Name)
+	return DialIn(ctx, n.Name, network, netip.AddrPortFrom(dst, ap.Port()).String())
+}
+
+// DialIn connects to addr (IP:port; no name lookups run inside) from inside
+// the named network namespace (as `ip netns` names it). A socket belongs
+// to the namespace it was created in, so the connection keeps working
+// after the dialing thread has gone back. The dial runs on a goroutine
+// locked to its OS thread, which enters the namespace with setns(2) and
+// returns before unlocking; if returning fails, the goroutine ends locked
+// and the runtime discards the thread rather than reuse it.
+func DialIn(ctx context.Context, name, network, addr string) (net.Conn, error) {
+	path, err := nsPath(name)
 	if err != nil {
 		return nil, err
+	}
+	if _, err := netip.ParseAddrPort(addr); err != nil {
+		return nil, fmt.Errorf("netns: dial %s: want IP:PORT: %v", addr, err)
 	}
 	type result struct {
 		c   net.Conn
@@ -223,12 +237,10 @@ func (n *Namespace) DialContext(ctx context.Context, network, address string) (n
 	ch := make(chan result, 1)
 	go func() {
 		runtime.LockOSThread()
-		c, back, err := dialInside(ctx, path, network, netip.AddrPortFrom(dst, ap.Port()).String())
+		c, back, err := dialInside(ctx, path, network, addr)
 		if back {
 			runtime.UnlockOSThread()
 		}
-		// Not back in our namespace: the goroutine ends locked and the
-		// runtime discards the thread rather than reuse it.
 		ch <- result{c, err}
 	}()
 	r := <-ch

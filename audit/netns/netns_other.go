@@ -23,3 +23,8 @@ func (n *Namespace) DialContext(context.Context, string, string) (net.Conn, erro
 
 // Close does nothing outside Linux.
 func (n *Namespace) Close() error { return nil }
+
+// DialIn always fails outside Linux.
+func DialIn(context.Context, string, string, string) (net.Conn, error) {
+	return nil, Available()
+}
