@@ -10,6 +10,7 @@ package diag
 import (
 	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // Pos is where a value came from. Line is 1-based; 0 means the source has no
@@ -68,7 +69,7 @@ func (e *Error) ErrorWithPosition() string {
 	if e.Text == "" {
 		return b.String()
 	}
-	t := Shorten(e.Text)
+	t := printable(Shorten(e.Text))
 	fmt.Fprintf(&b, "\n\n    %s\n", t)
 	if e.Col > 0 && e.Col <= len(t)+1 {
 		fmt.Fprintf(&b, "    %s^\n", strings.Repeat(" ", e.Col-1))
@@ -100,4 +101,23 @@ func (w Warning) String() string {
 		return s + ": " + w.Msg
 	}
 	return w.Msg
+}
+
+// printable escapes control bytes and invalid UTF-8 as \xNN, so that a
+// binary file's line cannot drive the terminal. Column counts stay right
+// for the printable text before the first escape.
+func printable(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && n <= 1, r < 0x20 && r != '\t', r == 0x7f:
+			fmt.Fprintf(&b, "\\x%02x", s[i])
+			i++
+			continue
+		}
+		b.WriteString(s[i : i+n])
+		i += n
+	}
+	return b.String()
 }
