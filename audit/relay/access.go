@@ -2,7 +2,6 @@ package relay
 
 import (
 	"fmt"
-	"net/netip"
 	"strings"
 
 	"github.com/pfaudit/pfaudit/postconf/diag"
@@ -197,4 +196,3 @@ func (m *Model) accessResult(st *state, list string, idx int, r restriction, pos
 	return m.evalList(st, r.Arg, parseList(splitRestrictions(res.Value)), res.Pos)
 }
 
-var _ = netip.Addr{}

@@ -1,7 +1,6 @@
 package relay_test
 
 import (
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -73,4 +72,3 @@ func keys(m map[string]*relay.Analysis) []string {
 	return out
 }
 
-var _ = os.Getenv
