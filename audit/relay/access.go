@@ -195,4 +195,3 @@ func (m *Model) accessResult(st *state, list string, idx int, r restriction, pos
 	m.step(st, list, idx, r, "restrictions", detail, pos)
 	return m.evalList(st, r.Arg, parseList(splitRestrictions(res.Value)), res.Pos)
 }
-

@@ -71,4 +71,3 @@ func keys(m map[string]*relay.Analysis) []string {
 	}
 	return out
 }
-
