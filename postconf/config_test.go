@@ -72,8 +72,8 @@ relay unix - - n - - smtp -o smtp_helo_name=$process_name
 			t.Errorf("Raw(%v, %s).Source = %s, want %s", key(tt.svc), tt.name, v.Source, tt.source)
 		}
 	}
-	if v, _ := c.Raw(sub, "smtpd_client_restrictions"); v.Pos != (diag.Pos{File: "master.cf", Line: 2}) {
-		t.Errorf("override position %v, want the entry's line, master.cf:2", v.Pos)
+	if v, _ := c.Raw(sub, "smtpd_client_restrictions"); v.Pos != (diag.Pos{File: "master.cf", Line: 3}) {
+		t.Errorf("override position %v, want the -o's own line, master.cf:3", v.Pos)
 	}
 	if v, _ := c.Raw(nil, "smtpd_client_restrictions"); v.Pos != (diag.Pos{File: "main.cf", Line: 1}) {
 		t.Errorf("main.cf position %v", v.Pos)

@@ -11,6 +11,24 @@ import (
 type logicalLine struct {
 	Text string
 	Line int
+	// Cont lists where each continuation line starts in Text, with its
+	// physical line number, so that a part of an entry (a master.cf -o on
+	// its own line) can be located.
+	Cont []lineStart
+}
+
+type lineStart struct{ Off, Line int }
+
+// lineAt returns the physical line of byte offset off in Text.
+func (l logicalLine) lineAt(off int) int {
+	line := l.Line
+	for _, c := range l.Cont {
+		if c.Off > off {
+			break
+		}
+		line = c.Line
+	}
+	return line
 }
 
 // isBlank mirrors Postfix's ISSPACE for the bytes that matter in config
@@ -36,6 +54,7 @@ func readLogicalLines(file string, data []byte) ([]logicalLine, []diag.Warning) 
 		warns   []diag.Warning
 		cur     []byte
 		curLine int
+		cont    []lineStart
 		have    bool
 		orphan  bool // the current logical line started with whitespace
 	)
@@ -52,9 +71,9 @@ func readLogicalLines(file string, data []byte) ([]logicalLine, []diag.Warning) 
 			warns = append(warns, diag.Warning{Pos: diag.Pos{File: file, Line: curLine},
 				Msg: "logical line must not start with whitespace: " + quote(diag.Shorten(string(text)))})
 		} else {
-			out = append(out, logicalLine{Text: string(text), Line: curLine})
+			out = append(out, logicalLine{Text: string(text), Line: curLine, Cont: cont})
 		}
-		cur, have, orphan = nil, false, false
+		cur, have, orphan, cont = nil, false, false, nil
 	}
 	lineNo := 0
 	for len(data) > 0 {
@@ -76,6 +95,7 @@ func readLogicalLines(file string, data []byte) ([]logicalLine, []diag.Warning) 
 			if have {
 				// readllines() appends the next physical line as it is,
 				// leading whitespace included and without the newline.
+				cont = append(cont, lineStart{Off: len(cur), Line: lineNo})
 				cur = append(cur, phys...)
 				continue
 			}

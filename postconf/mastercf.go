@@ -114,6 +114,9 @@ func ParseMasterCF(file string, data []byte) (*MasterCF, error) {
 	for _, ll := range lines {
 		pos := diag.Pos{File: file, Line: ll.Line}
 		s, w, err := parseServiceLine(ll.Text, pos)
+		if err == nil {
+			locateOverrides(s, ll)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -121,6 +124,22 @@ func ParseMasterCF(file string, data []byte) (*MasterCF, error) {
 		m.Services = append(m.Services, s)
 	}
 	return m, nil
+}
+
+// locateOverrides gives each -o setting the physical line it is written on
+// (an entry usually has one -o per continuation line), by finding the
+// settings' names in the entry's text in order.
+func locateOverrides(s *Service, ll logicalLine) {
+	from := 0
+	for i := range s.Overrides {
+		o := &s.Overrides[i]
+		k := strings.Index(ll.Text[from:], o.Name)
+		if k < 0 {
+			continue
+		}
+		o.Pos.Line = ll.lineAt(from + k)
+		from += k + len(o.Name)
+	}
 }
 
 // ReadMasterCF reads and parses the master.cf at path.

@@ -64,7 +64,7 @@ var authCases = []ruleCase{
 		want: &want{param: "smtpd_tls_auth_only", line: 4, fix: []string{"postconf -e 'smtpd_tls_auth_only = yes'"}}},
 	{id: "PFA-AUTH-001", name: "submission SASL without TLS", fire: true, main: safeMain,
 		master: "smtp inet n - y - - smtpd\nsubmission inet n - y - - smtpd\n  -o smtpd_sasl_auth_enable=yes\n",
-		want:   &want{service: "submission/inet", file: "master.cf", line: 2, msg: []string{"TLS is off"}, fix: []string{"postconf -P 'submission/inet/smtpd_tls_auth_only=yes'"}}},
+		want:   &want{service: "submission/inet", file: "master.cf", line: 3, msg: []string{"TLS is off"}, fix: []string{"postconf -P 'submission/inet/smtpd_tls_auth_only=yes'"}}},
 	{id: "PFA-AUTH-001", name: "submission template", main: safeMain, master: submissionTemplate},
 
 	// PFA-AUTH-002
@@ -87,7 +87,7 @@ var authCases = []ruleCase{
 		}}},
 	{id: "PFA-AUTH-004", name: "map present", fire: true, main: safeMain + "smtpd_sender_login_maps = hash:/etc/postfix/sender_login\n",
 		master: submissionTemplate + "  -o smtpd_sender_restrictions=reject_non_fqdn_sender\n",
-		want:   &want{service: "submission/inet", line: 2, fix: []string{"postconf -P 'submission/inet/smtpd_sender_restrictions=reject_sender_login_mismatch,reject_non_fqdn_sender'"}}},
+		want:   &want{service: "submission/inet", line: 9, fix: []string{"postconf -P 'submission/inet/smtpd_sender_restrictions=reject_sender_login_mismatch,reject_non_fqdn_sender'"}}},
 	{id: "PFA-AUTH-004", name: "bound", main: safeMain + "smtpd_sender_login_maps = hash:/etc/postfix/sender_login\n",
 		master: submissionTemplate + "  -o smtpd_sender_restrictions=reject_sender_login_mismatch\n"},
 

@@ -23,7 +23,7 @@ var hygieneCases = []ruleCase{
 	// PFA-HYG-003
 	{id: "PFA-HYG-003", name: "typo in -o", fire: true, main: safeMain,
 		master: "smtp inet n - y - - smtpd\nsubmission inet n - y - - smtpd\n  -o smtpd_tls_auth_onyl=yes\n",
-		want: &want{service: "submission/inet", param: "smtpd_tls_auth_onyl", file: "master.cf", line: 2, msg: []string{"did you mean smtpd_tls_auth_only?"},
+		want: &want{service: "submission/inet", param: "smtpd_tls_auth_onyl", file: "master.cf", line: 3, msg: []string{"did you mean smtpd_tls_auth_only?"},
 			fix: []string{"postconf -P 'submission/inet/smtpd_tls_auth_only=yes'", "postconf -PX 'submission/inet/smtpd_tls_auth_onyl'"}}},
 	{id: "PFA-HYG-003", name: "service-local variable", main: safeMain,
 		master: "smtp inet n - y - - smtpd\nsubmission inet n - y - - smtpd\n  -o mua_client=permit_sasl_authenticated,reject\n  -o smtpd_client_restrictions=$mua_client\n"},

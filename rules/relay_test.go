@@ -186,7 +186,7 @@ var relayCases = []ruleCase{
 		want: &want{param: "allow_untrusted_routing", line: 4, fix: []string{"postconf -X allow_untrusted_routing"}}},
 	{id: "PFA-RELAY-019", name: "override", fire: true, main: safeMain,
 		master: "smtp inet n - y - - smtpd\nrelay2 inet n - y - - smtpd\n  -o allow_untrusted_routing=yes\n",
-		want:   &want{service: "relay2/inet", file: "master.cf", line: 2, fix: []string{"postconf -PX 'relay2/inet/allow_untrusted_routing'"}}},
+		want:   &want{service: "relay2/inet", file: "master.cf", line: 3, fix: []string{"postconf -PX 'relay2/inet/allow_untrusted_routing'"}}},
 	{id: "PFA-RELAY-019", name: "default", main: safeMain},
 
 	// PFA-RELAY-020
@@ -212,7 +212,7 @@ var relayCases = []ruleCase{
 	// PFA-RELAY-023
 	{id: "PFA-RELAY-023", name: "wider mynetworks on submission", fire: true, main: safeMain,
 		master: "smtp inet n - y - - smtpd\nsubmission inet n - y - - smtpd\n  -o mynetworks=127.0.0.0/8,192.168.0.0/24\n",
-		want: &want{service: "submission/inet", param: "mynetworks", file: "master.cf", line: 2, msg: []string{"192.168.0.0/24"},
+		want: &want{service: "submission/inet", param: "mynetworks", file: "master.cf", line: 3, msg: []string{"192.168.0.0/24"},
 			fix: []string{"postconf -PX 'submission/inet/mynetworks'"}}},
 	{id: "PFA-RELAY-023", name: "lists lose the guard", fire: true, main: safeMain,
 		master: "smtp inet n - y - - smtpd\nsubmission inet n - y - - smtpd\n  -o smtpd_relay_restrictions=\n  -o smtpd_recipient_restrictions=permit_sasl_authenticated,check_sender_access,hash:/etc/postfix/senders\n",
@@ -257,7 +257,7 @@ var mynetworksCases = []ruleCase{
 		want: &want{fix: []string{"postconf -e 'mynetworks = 127.0.0.0/8 [::1]/128'"}}},
 	{id: "PFA-RELAY-005", name: "override on submission", fire: true, main: safeMain,
 		master: "smtp inet n - y - - smtpd\nsubmission inet n - y - - smtpd\n  -o mynetworks=0.0.0.0/0\n",
-		want:   &want{service: "submission/inet", file: "master.cf", line: 2, fix: []string{"postconf -P 'submission/inet/mynetworks=127.0.0.0/8,[::1]/128'"}}},
+		want:   &want{service: "submission/inet", file: "master.cf", line: 3, fix: []string{"postconf -P 'submission/inet/mynetworks=127.0.0.0/8,[::1]/128'"}}},
 	{id: "PFA-RELAY-005", name: "narrow", main: "compatibility_level = 3.6\nmynetworks = 127.0.0.0/8 [::1]/128 192.0.2.0/24\n"},
 
 	// PFA-RELAY-006
