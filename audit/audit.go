@@ -13,7 +13,6 @@ import (
 	"github.com/pfaudit/pfaudit/audit/relay"
 	"github.com/pfaudit/pfaudit/audit/render"
 	"github.com/pfaudit/pfaudit/postconf"
-	"github.com/pfaudit/pfaudit/postconf/defaults"
 	"github.com/pfaudit/pfaudit/rules"
 )
 
@@ -34,8 +33,10 @@ type Options struct {
 func Run(ctx context.Context, cfg *postconf.Config, o Options) (*render.Report, []*relay.Analysis) {
 	ropt := relay.Options{}
 	if o.Live {
+		// An unset mynetworks is already computed for this host by
+		// postconf.Config (LiveDefaults); inet_interfaces = all needs the
+		// addresses too.
 		ropt.LocalAddrs = localAddrs()
-		ropt.Mynetworks = liveMynetworks(ctx, cfg)
 	}
 	analyses := relay.Analyze(cfg, ropt)
 	rctx := &rules.Context{Cfg: cfg, Analyses: analyses, Policy: o.Policy}
@@ -52,27 +53,6 @@ func Run(ctx context.Context, cfg *postconf.Config, o Options) (*render.Report, 
 		rep.Warnings = append(rep.Warnings, w.String())
 	}
 	return rep, analyses
-}
-
-// liveMynetworks computes an unset mynetworks the way Postfix does on this
-// host, from the configuration's mynetworks_style, inet_interfaces and
-// inet_protocols (postconf(5) mynetworks). "" when mynetworks is set.
-func liveMynetworks(ctx context.Context, cfg *postconf.Config) string {
-	if v, _ := cfg.Raw(nil, "mynetworks"); v.Source != postconf.SourceDefault {
-		return ""
-	}
-	mn, err := defaults.Builtin().Live(ctx, "mynetworks", func(name string) (string, bool) {
-		r, ok := cfg.Raw(nil, name)
-		if !ok || r.Source == postconf.SourceDefault {
-			return "", false
-		}
-		x, err := cfg.Expand(nil, name)
-		return x, err == nil
-	})
-	if err != nil {
-		return ""
-	}
-	return mn
 }
 
 func localAddrs() []netip.Addr {
