@@ -190,6 +190,11 @@ func buildMain(l *layout, opt *Options, ex *expander) (string, error) {
 		m.set("smtpd_error_sleep_time", "0s")
 		m.set("smtpd_soft_error_limit", "1000")
 		m.set("smtpd_hard_error_limit", "1000")
+		// Every accepted RCPT opens a queue file that RSET then aborts, so
+		// qmgr never hands back the flow-control tokens cleanup consumed:
+		// from the second probe run on, each accepted RCPT would wait
+		// in_flow_delay (1s, postconf(5) in_flow_delay).
+		m.set("in_flow_delay", "0s")
 	}
 	for _, s := range opt.Main {
 		st, err := parseSetting(s)
