@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/pfaudit/pfaudit/postconf/diag"
+	"github.com/pfaudit/pfaudit/postconf/table"
 )
 
 // Override is one `-o name=value` (or `-o { name = value }`) argument of a
@@ -348,30 +349,7 @@ func splitNameValueMaster(s string) (string, string, error) {
 // splitMasterTokens splits a master.cf entry the way mystrtokq() does: on
 // blanks outside {}; a '}' without a matching '{' is ordinary text, and an
 // unclosed '{' extends the field to the end of the entry.
-func splitMasterTokens(s string) []string {
-	var toks []string
-	i := 0
-	for {
-		for i < len(s) && strings.IndexByte(masterBlanks, s[i]) >= 0 {
-			i++
-		}
-		if i >= len(s) {
-			return toks
-		}
-		start, level := i, 0
-		for ; i < len(s); i++ {
-			c := s[i]
-			if c == '{' {
-				level++
-			} else if level > 0 && c == '}' {
-				level--
-			} else if level == 0 && strings.IndexByte(masterBlanks, c) >= 0 {
-				break
-			}
-		}
-		toks = append(toks, s[start:i])
-	}
-}
+func splitMasterTokens(s string) []string { return table.SplitBraced(s, masterBlanks) }
 
 // Layout of `postconf -M` output (postconf.h): fields start at fixed
 // columns; with -f, lines are folded before 80 columns and continue after
