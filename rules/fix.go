@@ -137,8 +137,3 @@ func (c *Context) setList(p param, items []string) []string {
 	return []string{c.mainSet(p.Name, strings.Join(items, ", "))}
 }
 
-// setMainOrService sets name in svc's scope when it is overridden there,
-// otherwise in main.cf.
-func (c *Context) setIn(svc *postconf.Service, name, value string) string {
-	return c.set(c.param(svc, name), value)
-}

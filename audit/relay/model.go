@@ -159,17 +159,6 @@ func (m *Model) getList(param string) *list {
 	return l
 }
 
-// RestrictionList returns the parsed restrictions of a list parameter in
-// this scope, as "name [arg]" strings, with where the list is set.
-func (m *Model) RestrictionList(param string) ([]string, diag.Pos, postconf.Source) {
-	l := m.getList(param)
-	out := make([]string, len(l.Items))
-	for i, r := range l.Items {
-		out[i] = r.Text
-	}
-	return out, l.Pos, l.Src
-}
-
 func (m *Model) openTable(spec string) (table.Table, error) {
 	if t, ok := m.tables[spec]; ok {
 		return t.t, t.err

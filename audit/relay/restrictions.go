@@ -91,10 +91,6 @@ var knownNoArg = map[string]bool{
 // mystrtokq does.
 func splitRestrictions(s string) []string { return table.SplitBraced(s, ", \t\n\r\v\f") }
 
-func isSpace(c byte) bool {
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'
-}
-
 // restriction is one element of a list, with its argument.
 type restriction struct {
 	Name string
