@@ -136,4 +136,3 @@ func (c *Context) setList(p param, items []string) []string {
 	}
 	return []string{c.mainSet(p.Name, strings.Join(items, ", "))}
 }
-
