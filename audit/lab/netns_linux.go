@@ -3,18 +3,15 @@
 package lab
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"net/netip"
-	"os"
-	"path/filepath"
-	"runtime"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/pfaudit/pfaudit/audit/netns"
 )
 
 var (
@@ -104,76 +101,16 @@ func NewNetns(t testing.TB, opt NetnsOptions) *Netns {
 	return n
 }
 
-// nsPath is where ip netns keeps a namespace's handle.
-func nsPath(name string) (string, error) {
-	if name == "" || strings.ContainsAny(name, "/\x00") || name == "." || name == ".." {
-		return "", fmt.Errorf("lab: bad namespace name %q", name)
-	}
-	for _, dir := range []string{"/run/netns", "/var/run/netns"} {
-		p := filepath.Join(dir, name)
-		if _, err := os.Stat(p); err == nil {
-			return p, nil
-		}
-	}
-	return "", fmt.Errorf("lab: network namespace %q not found", name)
-}
-
 // DialFrom dials addr (an IP literal with port: no name resolution runs
-// inside the namespace) from inside the network namespace nsName. A socket
-// belongs to the namespace it was created in, so the connection keeps
-// working after the dialing thread has returned to its own namespace.
-//
-// The dial runs on a dedicated goroutine locked to its OS thread, which
-// enters the namespace with setns(2) and goes back before unlocking. If
-// going back fails, the goroutine exits still locked, and the Go runtime
-// then discards the thread instead of reusing it.
+// inside the namespace) from inside the network namespace nsName, with
+// audit/netns's DialIn: the connection keeps working after the dialing
+// thread has returned to its own namespace.
 func DialFrom(nsName, network, addr string, timeout time.Duration) (net.Conn, error) {
-	path, err := nsPath(nsName)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	c, err := netns.DialIn(ctx, nsName, network, addr)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("lab: DialFrom %s in %s: %w", addr, nsName, err)
 	}
-	if _, err := netip.ParseAddrPort(addr); err != nil {
-		return nil, fmt.Errorf("lab: DialFrom %s: want IP:PORT (no name lookups inside a namespace): %v", addr, err)
-	}
-	type result struct {
-		c   net.Conn
-		err error
-	}
-	ch := make(chan result, 1)
-	go func() {
-		runtime.LockOSThread()
-		c, restored, err := dialIn(path, network, addr, timeout)
-		if restored {
-			runtime.UnlockOSThread()
-		}
-		ch <- result{c, err}
-	}()
-	r := <-ch
-	return r.c, r.err
-}
-
-// dialIn must run on a locked thread. restored reports whether the thread
-// is back in its original namespace.
-func dialIn(path, network, addr string, timeout time.Duration) (c net.Conn, restored bool, err error) {
-	orig, err := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, true, fmt.Errorf("lab: own network namespace: %v", err)
-	}
-	defer unix.Close(orig)
-	target, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, true, fmt.Errorf("lab: %s: %v", path, err)
-	}
-	defer unix.Close(target)
-	if err := unix.Setns(target, unix.CLONE_NEWNET); err != nil {
-		return nil, true, fmt.Errorf("lab: setns %s: %v", path, err)
-	}
-	c, err = (&net.Dialer{Timeout: timeout}).Dial(network, addr)
-	if rerr := unix.Setns(orig, unix.CLONE_NEWNET); rerr != nil {
-		if c != nil {
-			c.Close()
-		}
-		return nil, false, fmt.Errorf("lab: returning to the original network namespace: %v", rerr)
-	}
-	return c, true, err
+	return c, nil
 }
