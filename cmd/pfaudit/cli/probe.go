@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -52,7 +53,9 @@ Without --target the listeners of the configuration (-c, default
 planning from their error limits.
 
 Exit status: 1 when an untrusted vantage saw an open relay, 0 otherwise,
-2 on usage errors or when no vantage could test any target.`,
+2 on usage errors, when no vantage could test any target, or when an
+untrusted view was asked for (auto, xclient, netns, remote) and none was
+available.`,
 		Example: `  pfaudit probe
   pfaudit probe --target 127.0.0.1:25 --vantage loopback,xclient
   pfaudit probe --target mx.example.com:25 --vantage remote --format json`,
@@ -137,21 +140,39 @@ func RunProbe(cmd *cobra.Command, o *ProbeOptions, st Streams) error {
 	if err != nil {
 		return withCode(ExitError, err)
 	}
-	tested := false
+	tested, untrusted := false, false
 	for _, t := range rep.Targets {
 		for _, v := range t.Vantages {
 			if v.Vantage != probe.VantageLoopback && v.Verdict == probe.VerdictOpen {
 				return withCode(ExitFindings, errSilent)
 			}
-			if v.Verdict != probe.VerdictError {
+			if v.Verdict != probe.VerdictError && v.Vantage != probe.VantageNone {
 				tested = true
+				untrusted = untrusted || v.Vantage != probe.VantageLoopback
 			}
 		}
 	}
-	if !tested {
+	switch {
+	case !tested:
 		// Nothing could be tested (unreachable, stalled or lying
 		// servers): a provisioning step must not read that as "closed".
 		return withCode(ExitError, fmt.Errorf("no vantage could test any target (see the errors above)"))
+	case !untrusted && wantsUntrusted(o.Vantage):
+		return withCode(ExitError, fmt.Errorf("no untrusted vantage was available: the loopback view says nothing about outside clients (use --vantage xclient, netns as root, or remote from another host)"))
 	}
 	return nil
+}
+
+// wantsUntrusted reports whether the requested vantages include one that
+// is meant to look like an outsider.
+func wantsUntrusted(v string) bool {
+	if v == "" {
+		return true
+	}
+	for _, x := range strings.Split(v, ",") {
+		if strings.TrimSpace(x) != probe.VantageLoopback {
+			return true
+		}
+	}
+	return false
 }
