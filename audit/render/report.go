@@ -100,6 +100,9 @@ type Options struct {
 	// Catalogue supplies SARIF rule descriptors; nil means
 	// rules.Catalogue().
 	Catalogue []rules.Rule
+	// Width, when > 0, is the terminal's width in columns: the table's
+	// text columns shrink (or grow) to fit it. 0 keeps fixed widths.
+	Width int
 }
 
 // Formats are the values of --format.

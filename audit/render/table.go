@@ -96,7 +96,7 @@ func Table(w io.Writer, r *Report, o Options) error {
 	if len(r.Listeners) == 0 {
 		ew.printf("  (no smtpd listeners in master.cf)\n")
 	} else {
-		t := newTable(w, map[int]int{3: findingWidth + fixWidth/2})
+		t := newTable(w, map[int]int{3: fit(o.Width, listenerOverhead, findingWidth+fixWidth/2, 30)})
 		t.Header([]string{"LISTENER", "VERDICT", "LOCAL", "WHY"})
 		for _, l := range r.Listeners {
 			verdict := paint(o.Color, verdictColour(l.Verdict), string(l.Verdict))
@@ -117,7 +117,7 @@ func Table(w io.Writer, r *Report, o Options) error {
 
 	ew.printf("\nFindings: %s\n", r.summary())
 	if len(r.Findings) > 0 {
-		t := newTable(w, map[int]int{3: findingWidth, 4: evidenceWidth, 5: fixWidth})
+		t := newTable(w, findingWidths(o.Width))
 		t.Header([]string{"SEVERITY", "RULE", "LISTENER", "FINDING", "EVIDENCE", "FIX"})
 		for _, f := range r.Findings {
 			sev := paint(o.Color, severityColour(f.Severity), strings.ToUpper(f.Severity.String()))
@@ -170,6 +170,35 @@ func listenerWhy(l ListenerReport) string {
 		why += "decided by " + step
 	}
 	return why
+}
+
+// Columns other than the wrapped text ones, with borders and padding: what
+// a terminal width must leave for them.
+const (
+	listenerOverhead = 48 // LISTENER, VERDICT, LOCAL and borders
+	findingOverhead  = 48 // SEVERITY, RULE, LISTENER and borders
+)
+
+// fit scales a column to a terminal of width cols: what is left after the
+// fixed columns, never below min. cols 0 keeps the default.
+func fit(cols, overhead, def, min int) int {
+	if cols <= 0 {
+		return def
+	}
+	return max(cols-overhead, min)
+}
+
+// findingWidths shares a terminal's width among FINDING, EVIDENCE and FIX
+// in the proportions of the default widths.
+func findingWidths(cols int) map[int]int {
+	if cols <= 0 {
+		return map[int]int{3: findingWidth, 4: evidenceWidth, 5: fixWidth}
+	}
+	total := max(cols-findingOverhead, 72)
+	sum := findingWidth + evidenceWidth + fixWidth
+	f := total * findingWidth / sum
+	e := total * evidenceWidth / sum
+	return map[int]int{3: f, 4: e, 5: total - f - e}
 }
 
 func newTable(w io.Writer, widths map[int]int) *tablewriter.Table {

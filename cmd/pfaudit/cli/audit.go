@@ -106,7 +106,7 @@ func RunAudit(cmd *cobra.Command, o *AuditOptions, st Streams) error {
 			return withCode(ExitError, fmt.Errorf("probe: %w", err))
 		}
 	}
-	ropt := render.Options{Color: useColor(o.Color, st), BaseDir: cfg.Dir}
+	ropt := render.Options{Color: useColor(o.Color, st), BaseDir: cfg.Dir, Width: terminalWidth(st)}
 	if err := render.Write(st.Out, o.Format, rep, ropt); err != nil {
 		return withCode(ExitError, err)
 	}
@@ -116,6 +116,20 @@ func RunAudit(cmd *cobra.Command, o *AuditOptions, st Streams) error {
 		}
 	}
 	return nil
+}
+
+// terminalWidth is the width of standard output when it is a terminal,
+// else 0 (fixed column widths for files and pipes).
+func terminalWidth(st Streams) int {
+	f, ok := st.Out.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return 0
+	}
+	w, _, err := term.GetSize(int(f.Fd()))
+	if err != nil {
+		return 0
+	}
+	return w
 }
 
 // useColor colours only a terminal, and never when NO_COLOR is set
