@@ -304,7 +304,7 @@ func insertAt(s []string, i int, v string) []string {
 // "text". An unbalanced group loses its opening brace and whatever follows
 // a balanced group is dropped; both with the warning postconf prints.
 func extractBraced(s string) (string, string) {
-	n := balancedLen(s)
+	n := table.Balpar(s)
 	var body, msg string
 	switch {
 	case n == 0:
@@ -315,24 +315,6 @@ func extractBraced(s string) (string, string) {
 		body = s[1 : n-1]
 	}
 	return strings.TrimFunc(body, func(r rune) bool { return r < 0x80 && isBlank(byte(r)) }), msg
-}
-
-// balancedLen is balpar(): the length of the {...} group at the start of
-// s, or 0 when it does not close.
-func balancedLen(s string) int {
-	level := 1
-	for i := 1; i < len(s); i++ {
-		switch s[i] {
-		case '}':
-			level--
-			if level == 0 {
-				return i + 1
-			}
-		case '{':
-			level++
-		}
-	}
-	return 0
 }
 
 // splitNameValueMaster is split_nameval() for a -o argument: "name=value"

@@ -269,20 +269,7 @@ func isSep(r rune) bool {
 }
 
 // fold is casefold() without SMTPUTF8: ASCII letters only.
-func fold(s string) string {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c >= 'A' && c <= 'Z' {
-			b := []byte(s)
-			for j := i; j < len(b); j++ {
-				if b[j] >= 'A' && b[j] <= 'Z' {
-					b[j] += 'a' - 'A'
-				}
-			}
-			return string(b)
-		}
-	}
-	return s
-}
+func fold(s string) string { return table.ASCIILower(s) }
 
 // unknownErr wraps a reason as an unknown result.
 func unknownErr(pos diag.Pos, spec, reason string, err error) error {

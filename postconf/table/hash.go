@@ -51,7 +51,7 @@ func (t *fixedTable) Warnings() []diag.Warning { return t.warns }
 
 func (t *fixedTable) Lookup(key string) (Result, error) {
 	if t.fold {
-		key = asciiLower(key)
+		key = ASCIILower(key)
 	}
 	if e, ok := t.entries[key]; ok {
 		return Result{Value: e.value, Found: true, Pos: e.pos}, nil
@@ -132,7 +132,7 @@ func (t *fixedTable) load(data []byte, file string, foldKeys bool) {
 				Msg: "record is in \"key: value\" format; is this an alias file?"})
 		}
 		if foldKeys {
-			key = asciiLower(key)
+			key = ASCIILower(key)
 		}
 		if _, dup := t.entries[key]; dup {
 			t.warns = append(t.warns, diag.Warning{Pos: pos, Msg: fmt.Sprintf("duplicate entry: %q", key)})

@@ -13,7 +13,7 @@ func openInline(spec, name string, at diag.Pos, opt Options) (Table, error) {
 	bad := func(why string) error {
 		return &diag.Error{Pos: at, Msg: fmt.Sprintf("%s: \"%s\"; need \"inline:{name=value...}\"", why, spec), Text: spec}
 	}
-	n := balpar(name)
+	n := Balpar(name)
 	if n == 0 || n != len(name) || n == 2 {
 		return nil, bad("bad syntax")
 	}
@@ -32,7 +32,7 @@ func openInline(spec, name string, at diag.Pos, opt Options) (Table, error) {
 			return nil, bad(why)
 		}
 		if t.fold {
-			key = asciiLower(key)
+			key = ASCIILower(key)
 		}
 		// No duplicate checks: the last value wins (dict_ht update).
 		t.entries[key] = fixedEntry{value: value, pos: at}
@@ -104,7 +104,7 @@ type compoundTable struct {
 func openCompound(spec, typ, name string, at diag.Pos, opt Options, depth int) (Table, error) {
 	bad := &diag.Error{Pos: at, Text: spec,
 		Msg: fmt.Sprintf("bad syntax: \"%s\"; need \"%s:{type:name...}\"", spec, typ)}
-	n := balpar(name)
+	n := Balpar(name)
 	if n == 0 || n != len(name) || n == 2 {
 		return nil, bad
 	}

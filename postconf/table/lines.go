@@ -99,9 +99,9 @@ func inlineRules(name string) ([]string, error) {
 	return rules, nil
 }
 
-// balpar returns the length of the balanced {...} text at the start of s,
+// Balpar returns the length of the balanced {...} text at the start of s,
 // or 0 (balpar.c).
-func balpar(s string) int {
+func Balpar(s string) int {
 	if s == "" || s[0] != '{' {
 		return 0
 	}
@@ -126,7 +126,7 @@ func extpar(s string, strip bool) (string, error) {
 	if s == "" || s[0] != '{' {
 		return "", fmt.Errorf("no '{' at start of text in %q", s)
 	}
-	n := balpar(s)
+	n := Balpar(s)
 	if n == 0 {
 		return "", fmt.Errorf("missing '}' in %q", s)
 	}

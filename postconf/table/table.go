@@ -390,8 +390,8 @@ func Values(t Table) []string {
 	return nil
 }
 
-// asciiLower folds ASCII letters only, as Postfix's lowercase() does.
-func asciiLower(s string) string {
+// ASCIILower folds ASCII letters only, as Postfix's lowercase() does.
+func ASCIILower(s string) string {
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; c >= 'A' && c <= 'Z' {
 			b := []byte(s)
