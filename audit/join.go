@@ -149,7 +149,10 @@ func evidence(v *probe.VantageReport) string {
 // judge sets a finding's status from what the vantages saw.
 func judge(f *rules.Finding, untrusted, local *probe.VantageReport) {
 	switch f.ID {
-	case idOpen, idUnknown:
+	case idOpen, idUnknown, idExposed:
+		// For a loopback-only listener (idExposed) the impersonated
+		// outsider (XCLIENT) shows what it would do if it were exposed;
+		// loopback clients are usually trusted.
 		if untrusted == nil || untrusted.Verdict == probe.VerdictError || untrusted.Verdict == probe.VerdictUnknown {
 			f.Status = rules.StatusNotTested
 			return
@@ -177,19 +180,6 @@ func judge(f *rules.Finding, untrusted, local *probe.VantageReport) {
 			f.Status = rules.StatusRefuted
 		default:
 			f.Status = rules.StatusNotTested
-		}
-	case idExposed:
-		// An impersonated outsider (XCLIENT) shows what the listener would
-		// do if it were exposed; loopback clients are usually trusted.
-		if untrusted == nil || untrusted.Verdict == probe.VerdictError || untrusted.Verdict == probe.VerdictUnknown {
-			f.Status = rules.StatusNotTested
-			return
-		}
-		f.Evidence = evidence(untrusted)
-		if untrusted.Verdict == probe.VerdictOpen {
-			f.Status = rules.StatusConfirmed
-		} else {
-			f.Status = rules.StatusRefuted
 		}
 	default:
 		f.Status = rules.StatusNotTested

@@ -91,14 +91,11 @@ func RunAudit(cmd *cobra.Command, o *AuditOptions, st Streams) error {
 		rep.Warnings = append(rep.Warnings, "probe: skipped for collected dumps (their server is elsewhere: run `pfaudit probe --target HOST:PORT --vantage remote`)")
 	default:
 		popt := probe.Options{Timeout: o.ProbeTimeout}
-		if o.Transcript != "" {
-			f, err := os.Create(o.Transcript)
-			if err != nil {
-				return withCode(ExitError, err)
-			}
-			defer f.Close()
-			popt.Transcript = f
+		closeT, err := openTranscript(o.Transcript, &popt)
+		if err != nil {
+			return err
 		}
+		defer closeT()
 		if f, ok := st.Err.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 			popt.Progress = st.Err
 		}

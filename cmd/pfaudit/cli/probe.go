@@ -120,14 +120,11 @@ func RunProbe(cmd *cobra.Command, o *ProbeOptions, st Streams) error {
 	if f, ok := st.Err.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		popt.Progress = st.Err
 	}
-	if o.Transcript != "" {
-		f, err := os.Create(o.Transcript)
-		if err != nil {
-			return withCode(ExitError, err)
-		}
-		defer f.Close()
-		popt.Transcript = f
+	closeT, err := openTranscript(o.Transcript, &popt)
+	if err != nil {
+		return err
 	}
+	defer closeT()
 	rep, err := probe.Run(cmd.Context(), popt)
 	if err != nil {
 		return withCode(ExitError, err)
@@ -175,4 +172,18 @@ func wantsUntrusted(v string) bool {
 		}
 	}
 	return false
+}
+
+// openTranscript points popt.Transcript at path ("" = none) and returns
+// the function that closes it.
+func openTranscript(path string, popt *probe.Options) (func(), error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, withCode(ExitError, err)
+	}
+	popt.Transcript = f
+	return func() { f.Close() }, nil
 }
