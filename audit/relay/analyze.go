@@ -22,6 +22,105 @@ const (
 	senderDomain = "example.org"
 )
 
+// reservedCandidates are the third-party domains tried, in order: RFC 2606
+// second-level names first (they resolve in the public DNS, with a null
+// MX), then names under reserved top-level domains.
+var reservedCandidates = []string{"example.net", "example.com", "example.org", "relaytest.example", "relaytest.test", "relaytest.invalid"}
+
+// Domains are the third-party names of the relay attempts.
+type Domains struct {
+	Test, Sender string
+	Note         string
+	// RelayAll is set when relay_domains matches even reserved names
+	// nobody would list: its matches then count as third parties.
+	RelayAll bool
+}
+
+// PickDomains chooses the test and sender domains for this scope: the
+// first reserved names that are in no address class of the configuration
+// (mydestination, inet_interfaces, virtual_alias_domains,
+// virtual_mailbox_domains, relay_domains; matched as trivial-rewrite does,
+// parent_domain_matches_subdomains included). A server that hosts
+// example.net gets example.com, and so on.
+func (m *Model) PickDomains() Domains {
+	var d Domains
+	var skipped []string
+	firstRelay := ""
+	tldRelay := 0 // reserved-TLD names (relaytest.example ...) in relay_domains
+	for _, c := range reservedCandidates {
+		cls, param, unknown := m.domainClass(c)
+		if unknown != "" {
+			skipped = append(skipped, c+" cannot be classified ("+unknown+")")
+			continue
+		}
+		if cls != classDefault {
+			skipped = append(skipped, c+" is hosted here ("+param+")")
+			if cls == classRelay {
+				if firstRelay == "" {
+					firstRelay = c
+				}
+				if strings.HasPrefix(c, "relaytest.") {
+					tldRelay++
+				}
+			}
+			continue
+		}
+		if d.Test == "" {
+			d.Test = c
+		} else if d.Sender == "" {
+			d.Sender = c
+		}
+	}
+	if d.Test == "" {
+		d.Test = testDomain
+		if tldRelay == 3 {
+			// Nobody lists relaytest.example, .test and .invalid on
+			// purpose: relay_domains matches any domain.
+			d.Test, d.RelayAll = firstRelay, true
+			d.Note = "relay_domains matches every reserved test domain, even " + strings.Join(reservedCandidates[3:], ", ") + ": it matches domains nobody would list, so its matches count as third parties"
+		} else {
+			d.Note = "no reserved test domain is foreign to this configuration: " + strings.Join(skipped, "; ")
+		}
+	}
+	if d.Sender == "" {
+		d.Sender = senderDomain
+		if d.Sender == d.Test {
+			d.Sender = "example.com"
+		}
+	}
+	if d.Note == "" {
+		d.Note = d.Test + " is in no address class of this configuration (mydestination, inet_interfaces, proxy_interfaces, virtual_alias_domains, virtual_mailbox_domains, relay_domains)"
+		if len(skipped) > 0 {
+			d.Note += "; skipped: " + strings.Join(skipped, "; ")
+		}
+	}
+	return d
+}
+
+// destination says whether an accepted recipient would leave for a third
+// party, and how it resolves.
+func (m *Model) destination(rcpt string, dom Domains) (string, string) {
+	res := m.resolve(rcpt)
+	if res.unknown != "" {
+		return "", ""
+	}
+	desc := res.addr + " (" + res.class.String()
+	if res.routed {
+		desc += ", routed"
+	}
+	desc += ")"
+	switch {
+	case res.class == classDefault:
+		return ThirdParty, desc
+	case res.class == classRelay && (res.routed || dom.RelayAll):
+		// A routed address at a relay_domains destination is handed to
+		// that domain's server, which may route it on (resolve.c: the
+		// reason for the routed flag).
+		return ThirdParty, desc
+	}
+	return Hosted, desc
+}
+
 // Guard runs smtpd's startup check on the two RCPT lists in this scope.
 func (m *Model) Guard() Guard {
 	for _, p := range []string{"smtpd_relay_restrictions", "smtpd_recipient_restrictions"} {
@@ -77,7 +176,11 @@ func Analyze(cfg *postconf.Config, opt Options) []*Analysis {
 // whose host name is h, mail domain d and address literal ip: the
 // relay-probe catalogue's sender and recipient tricks and HELO identities.
 func Requests(c Client, h, d, ip string) []Request {
-	x := testDomain
+	return requests(c, Domains{Test: testDomain, Sender: senderDomain}, h, d, ip)
+}
+
+func requests(c Client, dom Domains, h, d, ip string) []Request {
+	x, senderDomain := dom.Test, dom.Sender
 	u := "relaytest"
 	s := "relaytest"
 	type row struct{ trick, from, to string }
@@ -132,6 +235,9 @@ func Requests(c Client, h, d, ip string) []Request {
 // AnalyzeListener computes one listener's verdicts.
 func AnalyzeListener(cfg *postconf.Config, l Listener, opt Options) *Analysis {
 	m := NewModel(cfg, l.Service, opt)
+	if l.Postscreen {
+		m.front = l.Front
+	}
 	a := &Analysis{Listener: l, Guard: m.Guard()}
 	var fe *fatalListError
 	if errors.As(m.mynetErr, &fe) {
@@ -166,17 +272,26 @@ func AnalyzeListener(cfg *postconf.Config, l Listener, opt Options) *Analysis {
 		clients = append(clients, Client{Class: "internet-v6", Addr: internetV6, Name: "unknown"})
 	}
 	clients = append(clients, m.extraClients(clients)...)
+	dom := m.PickDomains()
+	a.TestDomain, a.SenderDomain, a.TestDomainNote = dom.Test, dom.Sender, dom.Note
+	defer func() { a.Assumptions = m.Assumptions() }()
 	verdict, reason, deciding := Closed, "every relay attempt from an untrusted client is refused", (*Case)(nil)
 	unknownCase := (*Case)(nil)
 	relayDomain := m.literalRelayDomain()
 	for _, c := range clients {
-		reqs := Requests(c, h, d, ip)
+		reqs := requests(c, dom, h, d, ip)
 		if relayDomain != "" {
-			reqs = append(reqs, routedViaRelayDomain(c, relayDomain)...)
+			reqs = append(reqs, routedViaRelayDomain(c, dom, relayDomain)...)
 		}
 		for _, req := range reqs {
 			cs := Case{Request: req, Decision: m.Decide(req)}
+			cs.Destination, cs.Resolved = m.destination(req.Recipient, dom)
 			a.Cases = append(a.Cases, cs)
+			if cs.Destination == Hosted {
+				// Mail for a destination this server hosts stays here:
+				// accepting it is not relay, refusing it proves nothing.
+				continue
+			}
 			switch cs.Decision.Result {
 			case Accept:
 				if verdict != Open {
@@ -198,8 +313,9 @@ func AnalyzeListener(cfg *postconf.Config, l Listener, opt Options) *Analysis {
 		deciding = &a.Cases[1] // the plain third-party attempt
 		// Every RCPT failing with a server-side error is a broken listener:
 		// check a local recipient too.
-		ctl := Request{Client: clients[0], Sender: "relaytest@" + senderDomain, Recipient: "postmaster@" + firstLocal(m, h)}
+		ctl := Request{Client: clients[0], Sender: "relaytest@" + dom.Sender, Recipient: "postmaster@" + firstLocal(m, h)}
 		ctlCase := Case{Request: ctl, Decision: m.Decide(ctl)}
+		ctlCase.Destination, ctlCase.Resolved = m.destination(ctl.Recipient, dom)
 		if isServerError(ctlCase.Decision) && isServerError(deciding.Decision) {
 			verdict, deciding = Broken, &ctlCase
 			reason = "every RCPT fails with a server error: " + ctlCase.Decision.Reason
@@ -220,8 +336,9 @@ func AnalyzeListener(cfg *postconf.Config, l Listener, opt Options) *Analysis {
 		a.Reason = "listens on loopback only; exposed, it would be " + string(verdict) + ": " + reason
 	}
 	lo := Request{Client: Client{Class: "loopback", Addr: netip.MustParseAddr("127.0.0.1"), Name: "localhost", HELO: "localhost"},
-		Sender: "relaytest@" + senderDomain, Recipient: "relaytest@" + testDomain, Trick: "loopback client"}
+		Sender: "relaytest@" + dom.Sender, Recipient: "relaytest@" + dom.Test, Trick: "loopback client"}
 	loCase := Case{Request: lo, Decision: m.Decide(lo)}
+	loCase.Destination, loCase.Resolved = m.destination(lo.Recipient, dom)
 	a.Cases = append(a.Cases, loCase)
 	switch loCase.Decision.Result {
 	case Accept:
@@ -233,15 +350,18 @@ func AnalyzeListener(cfg *postconf.Config, l Listener, opt Options) *Analysis {
 	}
 	// The trusted classes, for the report: this host's addresses, a client
 	// in each mynetworks network, an authenticated client.
-	for _, c := range m.trustedClients() {
-		req := Request{Client: c, Sender: "relaytest@" + senderDomain, Recipient: "relaytest@" + testDomain, Trick: c.Class + " client"}
-		a.Cases = append(a.Cases, Case{Request: req, Decision: m.Decide(req)})
+	for _, c := range m.trustedClients(dom) {
+		req := Request{Client: c, Sender: "relaytest@" + dom.Sender, Recipient: "relaytest@" + dom.Test, Trick: c.Class + " client"}
+		cs := Case{Request: req, Decision: m.Decide(req)}
+		cs.Destination, cs.Resolved = m.destination(req.Recipient, dom)
+		a.Cases = append(a.Cases, cs)
 	}
 	return a
 }
 
 // trustedClients are the client classes a site trusts on purpose.
-func (m *Model) trustedClients() []Client {
+func (m *Model) trustedClients(dom Domains) []Client {
+	senderDomain := dom.Sender
 	var out []Client
 	for _, ad := range m.opt.LocalAddrs {
 		if !ad.IsLoopback() {
@@ -292,6 +412,32 @@ func (m *Model) extraClients(base []Client) []Client {
 			out = append(out, c)
 		}
 	}
+	if p := m.proxyProtocol(); p != "" {
+		// The client address is whatever the PROXY header says
+		// (postconf(5) smtpd_upstream_proxy_protocol,
+		// postscreen_upstream_proxy_protocol): whoever can connect can
+		// claim loopback or any mynetworks address.
+		for _, c := range base {
+			imp := c
+			imp.Class += "+proxy-impersonation"
+			imp.Addr = netip.MustParseAddr("127.0.0.1")
+			imp.Name = "localhost"
+			out = append(out, imp)
+		}
+		if hl, ok := m.mynet.(hostList); ok {
+			for _, e := range hl.l.Prefixes() {
+				if e.Negate || !e.Prefix.IsValid() || e.Err != nil || e.Prefix.Addr().IsLoopback() {
+					continue
+				}
+				imp := base[0]
+				imp.Class += "+proxy-impersonation"
+				imp.Addr = representative(e.Prefix)
+				imp.Name = "unknown"
+				out = append(out, imp)
+				break
+			}
+		}
+	}
 	xc, _ := m.value("smtpd_authorized_xclient_hosts")
 	if strings.TrimSpace(xc) != "" {
 		if hl, err := buildHostList("smtpd_authorized_xclient_hosts", xc, diag.Pos{}, m); err == nil {
@@ -310,6 +456,18 @@ func (m *Model) extraClients(base []Client) []Client {
 		}
 	}
 	return out
+}
+
+// proxyProtocol names the PROXY protocol the listener expects from every
+// client ("haproxy"), "" when none. For postscreen it is
+// postscreen_upstream_proxy_protocol of the front entry; smtpd behind
+// postscreen then gets the address from postscreen.
+func (m *Model) proxyProtocol() string {
+	if m.front != nil {
+		v, _ := m.cfg.Expand(m.front, "postscreen_upstream_proxy_protocol")
+		return strings.TrimSpace(v)
+	}
+	return strings.TrimSpace(m.expand("smtpd_upstream_proxy_protocol"))
 }
 
 // publicClientCAs reports whether smtpd verifies client certificates
@@ -355,9 +513,9 @@ func (m *Model) literalRelayDomain() string {
 // routedViaRelayDomain are sender-routed recipients at a relay_domains
 // destination (relay-probes.md rows 10, 14, 20-22 aimed at a relayed
 // domain): the next hop would route them on to the third party.
-func routedViaRelayDomain(c Client, r string) []Request {
-	x, u, s := testDomain, "relaytest", "relaytest@"+senderDomain
-	c.HELO = "relaytest." + senderDomain
+func routedViaRelayDomain(c Client, dom Domains, r string) []Request {
+	x, u, s := dom.Test, "relaytest", "relaytest@"+dom.Sender
+	c.HELO = "relaytest." + dom.Sender
 	return []Request{
 		{Client: c, Sender: s, Recipient: u + "%" + x + "@" + r, Trick: "percent hack via relay domain " + r},
 		{Client: c, Sender: s, Recipient: x + "!" + u + "@" + r, Trick: "bang path via relay domain " + r},

@@ -18,7 +18,15 @@ type hostMatcher interface {
 }
 
 type domainMatcher interface {
-	MatchDomain(domain string) (matched, unknown bool, why string)
+	MatchDomain(domain string) domainMatch
+}
+
+// domainMatch is the answer of a domain list. Unknown is a table pfaudit
+// cannot read offline (mysql:, ldap:, ...); Fail is a list Postfix itself
+// cannot search (a missing file, a bad pattern).
+type domainMatch struct {
+	Matched, Unknown, Fail bool
+	Why                    string
 }
 
 // hostMatch is the answer of a host list. Fail is a lookup failure Postfix
@@ -31,7 +39,9 @@ type hostMatch struct {
 
 type errDomainList struct{ err error }
 
-func (e errDomainList) MatchDomain(string) (bool, bool, string) { return false, true, e.err.Error() }
+func (e errDomainList) MatchDomain(string) domainMatch {
+	return domainMatch{Fail: true, Why: e.err.Error()}
+}
 
 // fatalListError is a list smtpd cannot even build: it exits on every
 // connection.
@@ -102,19 +112,27 @@ func buildDomainList(param, value string, pos diag.Pos, m *Model) (domainMatcher
 	return domainList{l}, nil
 }
 
-func (d domainList) MatchDomain(dom string) (bool, bool, string) {
+func (d domainList) MatchDomain(dom string) domainMatch {
 	r := d.l.Match(dom)
 	why := r.Reason
 	if r.Entry != nil {
 		why = r.Entry.Raw
 	}
-	if r.Unknown || r.Err != nil {
-		if r.Err != nil && why == "" {
+	switch {
+	case r.Err != nil:
+		if why == "" {
 			why = r.Err.Error()
+		} else if r.Reason != "" && r.Entry != nil {
+			why += ": " + r.Reason
 		}
-		return false, true, why
+		return domainMatch{Fail: true, Why: why}
+	case r.Unknown:
+		if r.Reason != "" && r.Entry != nil {
+			why += ": " + r.Reason
+		}
+		return domainMatch{Unknown: true, Why: why}
 	}
-	return r.Matched, false, why
+	return domainMatch{Matched: r.Matched, Why: why}
 }
 
 // isTableSpec reports whether an entry is type:name.

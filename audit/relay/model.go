@@ -42,7 +42,24 @@ type Model struct {
 	memo         map[string]string
 	ifaceAddrs   []netip.Addr
 	ifaceUnknown bool
+	// front is the postscreen entry in front of svc, when there is one.
+	front *postconf.Service
+	// assumptions the model made, in the order made (deduplicated).
+	assumptions []string
 }
+
+// assume records an assumption a decision rests on.
+func (m *Model) assume(a string) {
+	for _, x := range m.assumptions {
+		if x == a {
+			return
+		}
+	}
+	m.assumptions = append(m.assumptions, a)
+}
+
+// Assumptions are the assumptions the model's decisions rest on so far.
+func (m *Model) Assumptions() []string { return m.assumptions }
 
 type tableOrErr struct {
 	t   table.Table

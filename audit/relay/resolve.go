@@ -17,20 +17,47 @@ const (
 	classRelay                    // relay_domains
 )
 
-type resolution struct {
-	class   addrClass
-	addr    string // the resolved address, local@domain
-	domain  string
-	routed  bool // sender-specified routing left in the local part
-	unknown string
+func (c addrClass) String() string {
+	switch c {
+	case classLocal:
+		return "local"
+	case classVirtual:
+		return "virtual"
+	case classRelay:
+		return "relay"
+	}
+	return "default"
 }
 
-// resolve follows trivial-rewrite's resolve(): the source route is stripped,
-// quotes are looked through when resolve_dequoted_address = yes, an address
-// without a domain is rewritten (swap_bangpath, allow_percent_hack,
-// @$myorigin), and while the domain is local and the local part still holds
-// @, % or ! (ADDRESS_REWRITING_README), the local domain is stripped and the
-// address marked as sender-routed.
+type resolution struct {
+	class  addrClass
+	addr   string // the resolved address, local@domain
+	domain string
+	// routed is trivial-rewrite's RESOLVE_FLAG_ROUTED: the resolved local
+	// part still holds @, ! or %.
+	routed bool
+	// unknown says why the class cannot be decided offline (a table
+	// pfaudit cannot read); "" when it can.
+	unknown string
+	// assumed is an assumption the class rests on: a reserved test domain
+	// taken to be absent from a table pfaudit cannot read.
+	assumed string
+}
+
+// resolve follows trivial-rewrite's resolve_addr() (resolve.c): the source
+// route is stripped by smtpd; then, while the domain is local
+// (mydestination, inet_interfaces, proxy_interfaces), the local domain is
+// stripped and a local part holding "@", "!" (swap_bangpath) or "%"
+// (allow_percent_hack) is rewritten to user@domain and resolved again; a
+// quoted local part is cracked open the same way when
+// resolve_dequoted_address = yes. An address left without a domain gets the
+// last stripped local domain back, or $myhostname.
+//
+// The result is flagged routed when its local part still holds "@", "!" or
+// "%", whatever swap_bangpath and allow_percent_hack say and whatever the
+// class: resolve.c notes that the next hop may honour those operators, so
+// permit_auth_destination refuses to vouch for such an address unless
+// allow_untrusted_routing = yes.
 func (m *Model) resolve(addr string) resolution {
 	a := strings.TrimSpace(strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(addr), "<"), ">"))
 	if strings.HasPrefix(a, "@") {
@@ -41,59 +68,92 @@ func (m *Model) resolve(addr string) resolution {
 	dequote := m.yes("resolve_dequoted_address")
 	percent := m.yes("allow_percent_hack")
 	bang := m.yes("swap_bangpath")
-	routed := false
-	for iter := 0; iter < 16; iter++ {
-		local, domain, hasAt := splitAddress(a, dequote)
-		if !hasAt {
-			switch {
-			case bang && strings.Contains(local, "!"):
-				i := strings.IndexByte(local, '!')
-				a = local[i+1:] + "@" + local[:i]
-			case percent && strings.Contains(local, "%"):
-				i := strings.LastIndexByte(local, '%')
-				a = local[:i] + "@" + local[i+1:]
-			default:
-				a = local + "@" + m.expand("myorigin")
-			}
-			continue
+	saved := "" // the last local domain stripped
+	final := ""
+	for iter := 0; ; iter++ {
+		if iter > len(addr)+100 {
+			return resolution{unknown: "address rewriting does not settle"}
 		}
-		if domain == "" {
-			// A trailing "@" is stripped like a local domain and the rest
-			// resolved (observed on Postfix 3.7 with either value of
-			// resolve_null_domain; resolve.c).
+		local, domain, hasAt := splitAddress(a, dequote)
+		if hasAt && domain == "" {
+			// A trailing "@" is stripped (resolve.c).
 			a = local
 			continue
 		}
-		domain = strings.ToLower(strings.TrimSuffix(domain, "."))
-		cls, unknown := m.domainClass(domain)
-		if unknown != "" {
-			return resolution{domain: domain, unknown: unknown, routed: routed}
-		}
-		// A local domain is stripped and what the local part routes to is
-		// resolved in turn; only routing operators left in the local part
-		// of the final, non-local address mark it sender-routed
-		// (resolve.c RESOLVE_FLAG_ROUTED).
-		if cls == classLocal {
-			switch {
-			case strings.Contains(local, "@"):
-				a = local
-				continue
-			case percent && strings.Contains(local, "%"):
-				i := strings.LastIndexByte(local, '%')
-				a = local[:i] + "@" + local[i+1:]
-				continue
-			case bang && strings.Contains(local, "!"):
-				i := strings.IndexByte(local, '!')
-				a = local[i+1:] + "@" + local[:i]
-				continue
+		if hasAt {
+			domain = strings.ToLower(strings.TrimSuffix(domain, "."))
+			isLocal, unknown := m.isLocalDomain(domain)
+			if unknown != "" {
+				return resolution{domain: domain, unknown: unknown}
 			}
+			if !isLocal {
+				final = local + "@" + domain
+				break
+			}
+			saved = domain
 		}
-		if cls != classLocal && strings.ContainsAny(local, "@%!") {
-			routed = true
+		// The local domain (if any) is stripped: rewrite routing operators
+		// (REWRITE_CANON: swap_bangpath, allow_percent_hack, @$myorigin).
+		// Operators inside quotes are one token to the resolver; with
+		// resolve_dequoted_address = yes splitAddress has removed the
+		// quotes already.
+		switch {
+		case unquotedIndex(local, '@', false) >= 0:
+			a = local
+			continue
+		case bang && unquotedIndex(local, '!', false) >= 0:
+			i := unquotedIndex(local, '!', false)
+			a = local[i+1:] + "@" + local[:i]
+			continue
+		case percent && unquotedIndex(local, '%', true) >= 0:
+			i := unquotedIndex(local, '%', true)
+			a = local[:i] + "@" + local[i+1:]
+			continue
 		}
-		return resolution{class: cls, addr: local + "@" + domain, domain: domain, routed: routed}
+		if saved == "" {
+			if !hasAt && iter == 0 {
+				// smtpd rewrites the address in the "local" context
+				// before resolving it (smtpd_resolve.c): an address
+				// without a domain gets @$myorigin (append_at_myorigin).
+				if o := strings.TrimSpace(m.expand("myorigin")); o != "" {
+					a = local + "@" + o
+					continue
+				}
+			}
+			saved = strings.ToLower(m.expand("myhostname"))
+		}
+		final = local + "@" + saved
+		return resolution{class: classLocal, addr: final, domain: saved, routed: routedLocal(local)}
 	}
-	return resolution{unknown: "address rewriting does not settle"}
+	local, domain, _ := splitAddress(final, false)
+	res := resolution{addr: final, domain: domain, routed: routedLocal(local)}
+	res.class, res.unknown, res.assumed = m.remoteClass(domain)
+	return res
+}
+
+// unquotedIndex is the first (or last) index of c outside double quotes,
+// -1 when there is none.
+func unquotedIndex(s string, c byte, last bool) int {
+	inQ, at := false, -1
+	for i := 0; i < len(s); i++ {
+		switch {
+		case s[i] == '"':
+			inQ = !inQ
+		case s[i] == c && !inQ:
+			if !last {
+				return i
+			}
+			at = i
+		}
+	}
+	return at
+}
+
+// routedLocal reports whether a resolved local part holds a routing
+// operator (resolve.c: the first of "@!%" is not the domain's "@"). Quotes
+// do not hide them: the resolver looks at the unquoted internal form.
+func routedLocal(local string) bool {
+	return strings.ContainsAny(local, "@!%")
 }
 
 // splitAddress splits at the rightmost '@' that is not inside quotes (or
@@ -124,37 +184,111 @@ func splitAddress(a string, dequote bool) (local, domain string, ok bool) {
 	return a[:at], a[at+1:], true
 }
 
-func (m *Model) domainClass(domain string) (addrClass, string) {
+// isLocalDomain is trivial-rewrite's resolve_local(): the domain matches
+// mydestination, or is an address literal of inet_interfaces or
+// proxy_interfaces.
+func (m *Model) isLocalDomain(domain string) (bool, string) {
 	if strings.HasPrefix(domain, "[") && strings.HasSuffix(domain, "]") {
 		lit := strings.TrimPrefix(strings.Trim(domain, "[]"), "ipv6:")
 		if a, err := netip.ParseAddr(lit); err == nil {
 			for _, x := range m.ifaceAddrs {
 				if x == a.Unmap() {
-					return classLocal, ""
+					return true, ""
 				}
 			}
 			if m.ifaceUnknown {
 				// inet_interfaces = all offline: the probe's [IP] is the
 				// server's own address, which is local.
-				return classLocal, ""
+				return true, ""
 			}
 		}
-		return classDefault, ""
+		return false, ""
 	}
+	r := m.local.MatchDomain(domain)
+	switch {
+	case r.Fail:
+		return false, "mydestination: " + r.Why
+	case r.Unknown:
+		if reservedDomain(domain) {
+			m.assume("mydestination: " + r.Why + " is taken not to list the reserved test domain " + domain)
+			return false, ""
+		}
+		return false, "mydestination: " + r.Why
+	}
+	return r.Matched, ""
+}
+
+// remoteClass is the class of a domain that is not local: virtual alias,
+// virtual mailbox, relay_domains, or default (resolve.c, in that order).
+// A table pfaudit cannot read (mysql:, ldap:, ...) leaves the class
+// unknown, except for the reserved test domains, which nobody's table
+// lists: the model then assumes no match and says so.
+func (m *Model) remoteClass(domain string) (addrClass, string, string) {
+	assumed := ""
 	for _, c := range []struct {
 		d   domainMatcher
 		cls addrClass
 		p   string
-	}{{m.local, classLocal, "mydestination"}, {m.virtA, classVirtual, "virtual_alias_domains"}, {m.virtM, classVirtual, "virtual_mailbox_domains"}, {m.relayD, classRelay, "relay_domains"}} {
-		ok, unknown, why := c.d.MatchDomain(domain)
-		if unknown {
-			return classDefault, fmt.Sprintf("%s: %s", c.p, why)
-		}
-		if ok {
-			return c.cls, ""
+	}{{m.virtA, classVirtual, "virtual_alias_domains"}, {m.virtM, classVirtual, "virtual_mailbox_domains"}, {m.relayD, classRelay, "relay_domains"}} {
+		r := c.d.MatchDomain(domain)
+		switch {
+		case r.Fail:
+			return classDefault, fmt.Sprintf("%s: %s", c.p, r.Why), ""
+		case r.Unknown:
+			if !reservedDomain(domain) {
+				return classDefault, fmt.Sprintf("%s: %s", c.p, r.Why), ""
+			}
+			a := fmt.Sprintf("%s: %s is taken not to list the reserved test domain %s", c.p, r.Why, domain)
+			m.assume(a)
+			if assumed == "" {
+				assumed = a
+			}
+			continue
+		case r.Matched:
+			return c.cls, "", assumed
 		}
 	}
-	return classDefault, ""
+	return classDefault, "", assumed
+}
+
+// domainClass is the class of a recipient domain as such (the test domain
+// choice asks it without an address around it), with the parameter that
+// put it there.
+func (m *Model) domainClass(domain string) (addrClass, string, string) {
+	isLocal, unknown := m.isLocalDomain(domain)
+	if unknown != "" {
+		return classDefault, "", unknown
+	}
+	if isLocal {
+		if strings.HasPrefix(domain, "[") {
+			return classLocal, "inet_interfaces", ""
+		}
+		return classLocal, "mydestination", ""
+	}
+	cls, unknown, _ := m.remoteClass(domain)
+	param := ""
+	switch cls {
+	case classVirtual:
+		param = "virtual_alias_domains"
+		if !m.virtA.MatchDomain(domain).Matched {
+			param = "virtual_mailbox_domains"
+		}
+	case classRelay:
+		param = "relay_domains"
+	}
+	return cls, param, unknown
+}
+
+// reservedDomain reports whether d is one of the reserved names pfaudit
+// uses for third parties (RFC 2606, RFC 6761), or a subdomain of one.
+func reservedDomain(d string) bool {
+	d = strings.ToLower(strings.TrimSuffix(d, "."))
+	for _, r := range []string{"example.com", "example.net", "example.org", "example", "test", "invalid"} {
+		if d == r || strings.HasSuffix(d, "."+r) {
+			return true
+		}
+	}
+	return false
 }
 
 // authDestination implements reject_unauth_destination,
@@ -163,23 +297,28 @@ func (m *Model) domainClass(domain string) (addrClass, string) {
 func (m *Model) authDestination(st *state, list string, idx int, r restriction, pos diag.Pos) outcome {
 	req := st.req
 	res := m.resolve(req.Recipient)
-	if res.unknown != "" {
+	untrusted := m.yes("allow_untrusted_routing")
+	// permit_auth_destination looks at the routed flag before the class
+	// (smtpd_check.c): a routed address is refused whatever its class.
+	if res.unknown != "" && !(res.routed && !untrusted) {
 		m.step(st, list, idx, r, "unknown", res.unknown, pos)
 		st.why = fmt.Sprintf("%s: %s: %s", list, r.Text, res.unknown)
 		return oUnknown
 	}
-	untrusted := m.yes("allow_untrusted_routing")
 	permitted := false
 	why := ""
 	switch {
 	case res.routed && !untrusted:
-		why = "sender-specified routing in the address (allow_untrusted_routing = no)"
+		why = res.addr + " is sender-routed (its local part holds @, ! or %) and allow_untrusted_routing = no"
 	case res.class == classLocal || res.class == classVirtual:
 		permitted, why = true, res.domain+" is a local or virtual destination"
 	case res.class == classRelay:
 		permitted, why = true, res.domain+" matches relay_domains"
 	default:
 		why = res.domain + " is not a local, virtual or relay_domains destination"
+	}
+	if res.assumed != "" {
+		why += " (assumed: " + res.assumed + ")"
 	}
 	switch r.Name {
 	case "permit_auth_destination":

@@ -75,10 +75,27 @@ type Request struct {
 	Trick     string `json:"trick,omitempty"` // the relay-probe catalogue row, when one
 }
 
+// Destinations of a recipient (Case.Destination).
+const (
+	// ThirdParty: the recipient resolves to a domain this server does not
+	// host: accepting it is relay.
+	ThirdParty = "third-party"
+	// Hosted: the recipient resolves to a local, virtual or relay_domains
+	// destination of this server: accepting it is not relay, and a refusal
+	// says nothing about relay either.
+	Hosted = "hosted"
+)
+
 // Case is an evaluated request.
 type Case struct {
 	Request
 	Decision Decision `json:"decision"`
+	// Destination is ThirdParty or Hosted ("" when the model cannot tell).
+	Destination string `json:"destination,omitempty"`
+	// Resolved is the recipient as trivial-rewrite resolves it, with its
+	// address class ("relaytest%example.net@mail.example.com (local,
+	// routed)").
+	Resolved string `json:"resolved,omitempty"`
 }
 
 // Listener is an smtpd endpoint: an inet master.cf entry running smtpd, or
@@ -125,5 +142,15 @@ type Analysis struct {
 	Guard    Guard   `json:"guard"`
 	// Local is the verdict for clients on this host (loopback).
 	Local Verdict `json:"local"`
-	Cases []Case  `json:"cases"`
+	// TestDomain is the third-party recipient domain of the relay
+	// attempts, SenderDomain the third-party sender domain: reserved names
+	// (RFC 2606) outside every address class of this listener's
+	// configuration. TestDomainNote says why they were chosen.
+	TestDomain     string `json:"test_domain"`
+	SenderDomain   string `json:"sender_domain"`
+	TestDomainNote string `json:"test_domain_note,omitempty"`
+	// Assumptions are what the verdict rests on that the configuration
+	// does not say (e.g. a reserved test domain absent from an SQL table).
+	Assumptions []string `json:"assumptions,omitempty"`
+	Cases       []Case   `json:"cases"`
 }
