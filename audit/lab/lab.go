@@ -238,13 +238,15 @@ func nextName(prefix string) string {
 
 // Instance is a running private Postfix instance.
 type Instance struct {
-	name       string // multi_instance_name and syslog_name
-	hostname   string
-	root       string // DIR
-	etc        string // DIR/etc
-	queue      string // DIR/queue
-	maillog    string // DIR/log/maillog
-	listeners  map[string]netip.AddrPort
+	name      string // multi_instance_name and syslog_name
+	hostname  string
+	root      string // DIR
+	etc       string // DIR/etc
+	queue     string // DIR/queue
+	maillog   string // DIR/log/maillog
+	listeners map[string]netip.AddrPort
+	// proxied names the listeners that expect a PROXY header.
+	proxied    map[string]bool
 	order      []string
 	netns      *Netns
 	xclient    bool

@@ -29,6 +29,10 @@ type ClientOpts struct {
 	// Timeout bounds the whole session (default 20s; postscreen's greeting
 	// alone takes 6s).
 	Timeout time.Duration
+	// Proxy sends a PROXY protocol v1 header claiming Addr (loopback when
+	// empty) before anything else, instead of XCLIENT: for listeners with
+	// smtpd_upstream_proxy_protocol = haproxy.
+	Proxy bool
 }
 
 // Reply is the answer RCPTCheck reports: normally the RCPT reply, or the
@@ -77,7 +81,7 @@ func (in *Instance) CheckRCPT(c ClientOpts, from, to string) (Reply, error) {
 		}
 	}
 	var xclient string
-	if c.Addr != "" {
+	if c.Addr != "" && !c.Proxy {
 		a, err := netip.ParseAddr(c.Addr)
 		if err != nil {
 			return Reply{}, fmt.Errorf("client address %q: %v", c.Addr, err)
@@ -108,6 +112,11 @@ func (in *Instance) CheckRCPT(c ClientOpts, from, to string) (Reply, error) {
 	defer conn.Close()
 	_ = conn.SetDeadline(deadline)
 	tp := textproto.NewConn(conn)
+	if c.Proxy {
+		if err := proxyHeader(tp, c.Addr, addr); err != nil {
+			return Reply{}, err
+		}
+	}
 
 	// read reads one (possibly multi-line) reply. textproto waits for the
 	// final line, so postscreen's "220-" teaser is waited out, never
@@ -169,6 +178,35 @@ func (in *Instance) CheckRCPT(c ClientOpts, from, to string) (Reply, error) {
 		in.quit(tp)
 	}
 	return r, nil
+}
+
+// proxyHeader sends a PROXY v1 line (haproxy's proxy-protocol.txt, the
+// format smtpd_upstream_proxy_protocol = haproxy reads) claiming client as
+// the source of a connection to dst.
+func proxyHeader(tp *textproto.Conn, client, dst string) error {
+	src := netip.MustParseAddr("127.0.0.1")
+	if client != "" {
+		a, err := netip.ParseAddr(client)
+		if err != nil {
+			return fmt.Errorf("client address %q: %v", client, err)
+		}
+		src = a.Unmap()
+	}
+	d, err := netip.ParseAddrPort(dst)
+	if err != nil {
+		return fmt.Errorf("listener address %q: %v", dst, err)
+	}
+	da := d.Addr().Unmap()
+	fam := "TCP4"
+	if src.Is6() {
+		fam = "TCP6"
+		if da.Is4() {
+			da = netip.AddrFrom16(da.As16())
+		}
+	} else if da.Is6() {
+		return fmt.Errorf("PROXY: IPv4 client %s to IPv6 listener %s", src, da)
+	}
+	return tp.PrintfLine("PROXY %s %s %s 40000 %d", fam, src, da, d.Port())
 }
 
 // quit ends the session politely: RSET, QUIT, and read what comes back so

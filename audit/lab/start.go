@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"net/textproto"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -102,6 +103,14 @@ func Start(t testing.TB, opt Options) *Instance {
 			t.Fatalf("lab: %v", err)
 		}
 		in.listeners, in.order = l.listeners, l.order
+		in.proxied = map[string]bool{}
+		for _, li := range opt.Listeners {
+			for _, a := range li.Args {
+				if strings.Contains(strings.ReplaceAll(a, " ", ""), "smtpd_upstream_proxy_protocol=haproxy") {
+					in.proxied[li.Name] = true
+				}
+			}
+		}
 		if err := writeConfig(l, &opt); err != nil {
 			t.Fatalf("lab: %v", err)
 		}
@@ -415,7 +424,7 @@ func (in *Instance) waitReady(deadline time.Time) error {
 		addr := in.listeners[name].String()
 		var last error
 		for {
-			last = in.greet(addr)
+			last = in.greet(addr, in.proxied[name])
 			if last == nil {
 				break
 			}
@@ -428,13 +437,20 @@ func (in *Instance) waitReady(deadline time.Time) error {
 	return nil
 }
 
-func (in *Instance) greet(addr string) error {
+func (in *Instance) greet(addr string, proxy bool) error {
 	c, err := in.dial(addr, "", time.Second)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
 	_ = c.SetDeadline(time.Now().Add(2 * time.Second))
+	if proxy {
+		// smtpd_upstream_proxy_protocol = haproxy: smtpd waits for the
+		// PROXY header before it greets.
+		if err := proxyHeader(textproto.NewConn(c), "", addr); err != nil {
+			return err
+		}
+	}
 	r := bufio.NewReader(c)
 	line, err := r.ReadString('\n')
 	if err != nil {

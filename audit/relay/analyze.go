@@ -296,7 +296,7 @@ func AnalyzeListener(cfg *postconf.Config, l Listener, opt Options) *Analysis {
 			case Accept:
 				if verdict != Open {
 					verdict, deciding = Open, &a.Cases[len(a.Cases)-1]
-					reason = fmt.Sprintf("an untrusted client (%s) relays to %s: %s", c.Addr, req.Recipient, cs.Decision.Reason)
+					reason = fmt.Sprintf("%s relays to %s: %s", describeClient(c), req.Recipient, cs.Decision.Reason)
 				}
 			case Undecidable:
 				if unknownCase == nil {
@@ -357,6 +357,19 @@ func AnalyzeListener(cfg *postconf.Config, l Listener, opt Options) *Analysis {
 		a.Cases = append(a.Cases, cs)
 	}
 	return a
+}
+
+// describeClient names an untrusted client for a verdict's reason.
+func describeClient(c Client) string {
+	switch {
+	case strings.HasSuffix(c.Class, "+proxy-impersonation"):
+		return fmt.Sprintf("any client that can connect, claiming %s in a PROXY header (smtpd_upstream_proxy_protocol),", c.Addr)
+	case strings.HasSuffix(c.Class, "+xclient-impersonation"):
+		return fmt.Sprintf("an untrusted client that smtpd_authorized_xclient_hosts lets claim %s with XCLIENT", c.Addr)
+	case strings.HasSuffix(c.Class, "+public-ca-cert"):
+		return fmt.Sprintf("an untrusted client (%s) with a certificate from a public CA", c.Addr)
+	}
+	return fmt.Sprintf("an untrusted client (%s)", c.Addr)
 }
 
 // trustedClients are the client classes a site trusts on purpose.

@@ -58,6 +58,13 @@ type ListenerReport struct {
 	Trace    []relay.Step `json:"trace"`
 	// Probe is what the live probe saw on this listener (nil: no probe).
 	Probe *ProbeEvidence `json:"probe,omitempty"`
+	// TestDomain is the third-party domain of the relay attempts (a
+	// reserved name foreign to this configuration) and TestDomainNote why
+	// it was chosen.
+	TestDomain     string `json:"test_domain,omitempty"`
+	TestDomainNote string `json:"test_domain_note,omitempty"`
+	// Assumptions are what the verdict rests on beyond the configuration.
+	Assumptions []string `json:"assumptions,omitempty"`
 }
 
 // ProbeEvidence is the live probe's observation of one listener.
@@ -79,6 +86,7 @@ func FromAnalyses(as []*relay.Analysis) []ListenerReport {
 			Service: a.Listener.Key, Verdict: a.Verdict, WouldBe: a.WouldBe, Local: a.Local,
 			Reason: a.Reason, LoopbackOnly: a.Listener.LoopbackOnly, Postscreen: a.Listener.Postscreen,
 			Guard: a.Guard, Deciding: a.Deciding, Trace: []relay.Step{},
+			TestDomain: a.TestDomain, TestDomainNote: a.TestDomainNote, Assumptions: a.Assumptions,
 		}
 		if a.Deciding != nil && a.Deciding.Decision.Trace != nil {
 			lr.Trace = a.Deciding.Decision.Trace

@@ -169,6 +169,14 @@ func listenerWhy(l ListenerReport) string {
 		}
 		why += "decided by " + step
 	}
+	if l.TestDomain != "" && l.TestDomain != "example.net" {
+		// Only a choice that differs from the usual third party needs
+		// saying: the server hosts example.net, or more.
+		why += "\nthird party: " + l.TestDomain + " (" + l.TestDomainNote + ")"
+	}
+	for _, a := range l.Assumptions {
+		why += "\nassumed: " + a
+	}
 	return why
 }
 
