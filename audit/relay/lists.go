@@ -127,8 +127,8 @@ func (d domainList) MatchDomain(dom string) domainMatch {
 		}
 		return domainMatch{Fail: true, Why: why}
 	case r.Unknown:
-		if r.Reason != "" && r.Entry != nil {
-			why += ": " + r.Reason
+		if r.Reason != "" {
+			why = r.Reason // it names the entry already
 		}
 		return domainMatch{Unknown: true, Why: why}
 	}
