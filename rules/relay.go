@@ -146,7 +146,17 @@ func checkBrokenListener(c *Context) []Finding {
 		if !a.Guard.Pos.IsZero() {
 			f = at(f, a.Guard.Pos)
 		}
-		if noGuard || !rl.Protected() {
+		if a.Unexpandable != "" {
+			// A -o override that cannot be expanded goes: the listener
+			// then takes main.cf's value. A main.cf value needs a person
+			// to say what it meant.
+			p := c.param(l.Service, a.Unexpandable)
+			f.Parameter = a.Unexpandable
+			f = at(f, c.pos(p))
+			if p.Svc != nil {
+				f.Remediation = c.unset(p)
+			}
+		} else if noGuard || !rl.Protected() {
 			f.Remediation = c.relayFix(l)
 		} else {
 			p := c.param(l.Service, "mynetworks")

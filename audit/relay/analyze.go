@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"sort"
 	"strings"
 
 	"github.com/pfaudit/pfaudit/postconf"
@@ -247,6 +248,14 @@ func AnalyzeListener(cfg *postconf.Config, l Listener, opt Options) *Analysis {
 		}
 		return a
 	}
+	if name, err := m.expansionError(); err != nil {
+		a.Verdict, a.Local, a.Unexpandable = Broken, Broken, name
+		a.Reason = fmt.Sprintf("smtpd exits on every connection: %s cannot be expanded (%v); Postfix logs \"fatal: macro processing error\"", name, err)
+		if l.LoopbackOnly {
+			a.Verdict, a.WouldBe = Closed, Broken
+		}
+		return a
+	}
 	if !a.Guard.OK {
 		a.Verdict, a.Local = Broken, Broken
 		a.Reason = a.Guard.Reason
@@ -370,6 +379,55 @@ func describeClient(c Client) string {
 		return fmt.Sprintf("an untrusted client (%s) with a certificate from a public CA", c.Addr)
 	}
 	return fmt.Sprintf("an untrusted client (%s)", c.Addr)
+}
+
+// smtpdGlobals are parameters smtpd expands besides its own smtpd_*
+// ones: the address classes it resolves and the host lists it matches.
+var smtpdGlobals = []string{"mynetworks", "mydestination", "myhostname", "mydomain", "myorigin",
+	"relay_domains", "virtual_alias_domains", "virtual_mailbox_domains", "inet_interfaces",
+	"proxy_interfaces", "parent_domain_matches_subdomains", "permit_mx_backup_networks"}
+
+// expansionError returns the first parameter smtpd reads that cannot be
+// expanded ("0.0.0.0/0 ${x"): smtpd then dies at startup with "fatal:
+// macro processing error", whatever the rest says (postconf(5): $name
+// expansion happens when the value is used).
+func (m *Model) expansionError() (string, error) {
+	names := map[string]bool{}
+	for _, n := range smtpdGlobals {
+		names[n] = true
+	}
+	for n := range m.cfg.Main.Params {
+		if strings.HasPrefix(n, "smtpd_") || m.classes[n] {
+			names[n] = true
+		}
+	}
+	if m.svc != nil {
+		for _, o := range m.cfg.EffectiveOverrides(m.svc) {
+			if strings.HasPrefix(o.Name, "smtpd_") || smtpdGlobalSet(o.Name) || m.classes[o.Name] {
+				names[o.Name] = true
+			}
+		}
+	}
+	sorted := make([]string, 0, len(names))
+	for n := range names {
+		sorted = append(sorted, n)
+	}
+	sort.Strings(sorted)
+	for _, n := range sorted {
+		if _, err := m.cfg.Expand(m.svc, n); err != nil {
+			return n, err
+		}
+	}
+	return "", nil
+}
+
+func smtpdGlobalSet(n string) bool {
+	for _, g := range smtpdGlobals {
+		if g == n {
+			return true
+		}
+	}
+	return false
 }
 
 // trustedClients are the client classes a site trusts on purpose.

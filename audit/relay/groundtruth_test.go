@@ -26,6 +26,7 @@ import (
 	"net/netip"
 	"net/textproto"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -36,6 +37,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/BurntSushi/toml"
 	"github.com/pfaudit/pfaudit/audit/lab"
 	"github.com/pfaudit/pfaudit/audit/relay"
 	"github.com/pfaudit/pfaudit/postconf"
@@ -172,6 +174,20 @@ func groundTruth(t *testing.T, dir, stubAddr string, st *gtStats) {
 	if len(analyses) == 0 {
 		t.Skipf("%s: no smtpd listener", scenario)
 	}
+	var exp struct {
+		// LiveFatal: Postfix refuses the configuration itself (postfix
+		// start, reload and check run postconf, which dies): the lab
+		// checks that postconf -P fails with this message, and the model
+		// must call some listener broken.
+		LiveFatal string `toml:"live_fatal"`
+	}
+	if _, err := toml.DecodeFile(filepath.Join(dir, "expect.toml"), &exp); err != nil {
+		t.Fatal(err)
+	}
+	if exp.LiveFatal != "" {
+		liveFatal(t, dir, exp.LiveFatal, analyses, st)
+		return
+	}
 	tr := newTranslator(t, cfg, dir, stubAddr)
 	opt, lis := tr.options(scenario, analyses)
 	for _, n := range tr.notes() {
@@ -266,6 +282,28 @@ func groundTruth(t *testing.T, dir, stubAddr string, st *gtStats) {
 		}
 	}
 	in.AssertNothingSent(t)
+}
+
+// liveFatal runs the real postconf on a configuration Postfix refuses.
+func liveFatal(t *testing.T, dir, want string, analyses []*relay.Analysis, st *gtStats) {
+	t.Helper()
+	bin, err := exec.LookPath("postconf")
+	if err != nil {
+		bin = "/usr/sbin/postconf"
+	}
+	out, err := exec.Command(bin, "-c", dir, "-P").CombinedOutput()
+	if err == nil || !strings.Contains(string(out), want) {
+		t.Fatalf("postconf -c %s -P: want failure with %q, got %v: %s", dir, want, err, out)
+	}
+	broken := false
+	for _, a := range analyses {
+		broken = broken || a.Verdict == relay.Broken || a.WouldBe == relay.Broken
+	}
+	st.verdicts.Add(1)
+	if !broken {
+		t.Errorf("Postfix refuses the configuration (%s), but the model has no broken listener", want)
+	}
+	t.Logf("live: postconf refuses the configuration: %s", strings.TrimSpace(string(out)))
 }
 
 // faithfulParams decide where a recipient domain resolves and how an

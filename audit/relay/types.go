@@ -142,6 +142,9 @@ type Analysis struct {
 	Guard    Guard   `json:"guard"`
 	// Local is the verdict for clients on this host (loopback).
 	Local Verdict `json:"local"`
+	// Unexpandable names the parameter smtpd cannot expand when that is
+	// what breaks the listener ("" otherwise).
+	Unexpandable string `json:"unexpandable,omitempty"`
 	// TestDomain is the third-party recipient domain of the relay
 	// attempts, SenderDomain the third-party sender domain: reserved names
 	// (RFC 2606) outside every address class of this listener's
