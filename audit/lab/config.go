@@ -70,7 +70,9 @@ var forbiddenCommands = map[string]bool{
 }
 
 var (
-	paramName = regexp.MustCompile(`^[A-Za-z0-9_]+$`)
+	// Service-specific parameter names carry the master.cf service name,
+	// which may contain '-' (e.g. smtp-amavis_destination_recipient_limit).
+	paramName = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 	compatRE  = regexp.MustCompile(`^[0-9]+(\.[0-9]+){0,2}$`)
 )
 
