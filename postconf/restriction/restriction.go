@@ -126,12 +126,12 @@ func (a Arg) String() string {
 type Reads int
 
 const (
-	Session   Reads = iota // nothing request-specific: permit, reject, sleep, policy ...
-	ClientID               // client address, name, TLS certificate, SASL login
-	HELOName               // the HELO/EHLO argument
-	SenderAddr             // MAIL FROM address (nothing for the null sender)
-	RcptAddr               // RCPT TO address
-	ETRNDomain             // the ETRN argument
+	Session    Reads = iota // nothing request-specific: permit, reject, sleep, policy ...
+	ClientID                // client address, name, TLS certificate, SASL login
+	HELOName                // the HELO/EHLO argument
+	SenderAddr              // MAIL FROM address (nothing for the null sender)
+	RcptAddr                // RCPT TO address
+	ETRNDomain              // the ETRN argument
 )
 
 func (r Reads) String() string {
