@@ -135,7 +135,7 @@ func checkUnknownRestriction(c *Context) []Finding {
 				if isList && list.BareTable() == "" {
 					bare = append(bare, r.Name)
 				}
-			case rlist.Known(r.Name), ls.isClass(r.Name), strings.HasPrefix(r.Name, "{"):
+			case rlist.Known(r.Name), ls.isClass(r.Name):
 			default:
 				bad = append(bad, r)
 			}
@@ -151,6 +151,12 @@ func checkUnknownRestriction(c *Context) []Finding {
 				// Only the built-in class reject_sender_login_mismatch
 				// is looked up case-sensitively (htable_find).
 				sugg = r.Key
+			}
+			// smtpd keeps the braces of a {...} element, so "{ name }"
+			// in a name position is no restriction; the name inside is
+			// what was meant.
+			if in := strings.TrimSpace(strings.TrimSuffix(strings.TrimPrefix(r.Name, "{"), "}")); in != r.Name && (rlist.Known(in) || ls.isClass(in)) {
+				sugg = in
 			}
 			replace[r.Index] = sugg
 			if sugg != "" {

@@ -48,6 +48,8 @@ var hygieneCases = []ruleCase{
 		want: &want{param: "smtpd_client_restrictions"}},
 	{id: "PFA-HYG-004", name: "bare table in the DATA list", fire: true, main: "compatibility_level = 3.6\nsmtpd_data_restrictions = reject_unauth_pipelining, hash:/etc/postfix/data_access\n",
 		want: &want{param: "smtpd_data_restrictions", msg: []string{"bare table hash:/etc/postfix/data_access", "before Data command restriction"}, noFix: true}},
+	{id: "PFA-HYG-004", name: "braces around a name", fire: true, main: "compatibility_level = 3.6\nsmtpd_client_restrictions = { permit_mynetworks }, reject\n",
+		want: &want{param: "smtpd_client_restrictions", msg: []string{"did you mean permit_mynetworks?"}, fix: []string{"postconf -e 'smtpd_client_restrictions = permit_mynetworks, reject'"}}},
 	{id: "PFA-HYG-004", name: "classes and arguments", main: "compatibility_level = 3.6\nsmtpd_restriction_classes = staff\nstaff = check_sender_access hash:/etc/postfix/staff, reject\nsmtpd_recipient_restrictions = permit_mynetworks, reject_unauth_destination, check_recipient_access hash:/etc/postfix/protected, reject_rbl_client zen.spamhaus.org, check_policy_service { inet:127.0.0.1:10023, timeout=10s }, staff\n"},
 
 	// PFA-HYG-005

@@ -53,6 +53,9 @@ func TestNamesOnSmtpd(t *testing.T) {
 		probe{text: "reject_dnsbl_client rbl.invalid", name: "reject_dnsbl_client"},
 		probe{text: "permit_auth_destination_routed", name: "permit_auth_destination_routed"},
 		probe{text: "reject_unauth_destiantion", name: "reject_unauth_destiantion"},
+		// smtpd_check_parse() keeps the braces of a {...} element: one
+		// in a name position is no restriction.
+		probe{text: "{ permit_mynetworks }", name: "{ permit_mynetworks }"},
 		// A check_*_access needs a type:table argument (is_map_command).
 		probe{text: "check_client_access empty", name: "", wantTxt: "4.3.5"},
 		// A bare table is check_etrn_access in this list, also inside a
