@@ -61,6 +61,10 @@ func TestNamesOnSmtpd(t *testing.T) {
 		// A bare table is check_etrn_access in this list, also inside a
 		// table's answer (def_acl is passed down).
 		probe{text: "texthash:{etc}/bare", name: "", wantTxt: "bare table hit"},
+		// An access table's answer may not name a table
+		// (check_table_result: "do not specify lookup tables inside
+		// SMTPD access maps").
+		probe{text: "check_etrn_access texthash:{etc}/answers", name: "", wantTxt: "4.3.5"},
 	)
 	if len(probes) < 80 {
 		t.Fatalf("only %d probes", len(probes))
@@ -87,6 +91,7 @@ func TestNamesOnSmtpd(t *testing.T) {
 		{Name: "names", Content: names.String()},
 		{Name: "empty", Content: ""},
 		{Name: "bare", Content: bare},
+		{Name: "answers", Content: strings.ReplaceAll(bare, "REJECT bare table hit", "static:REJECT")},
 	}}
 	in := lab.Start(t, opt)
 
