@@ -65,13 +65,22 @@ func (m *MainCF) Names() []string {
 
 // Set assigns name = value at pos, keeping the previous assignment as
 // overridden (last assignment wins, as in Postfix).
+//
+// Postfix warns "overriding earlier entry" only when the value differs from
+// the one in force: util/dict.c dict_load_fp() compares the stored value with
+// strcmp() and stays silent for a repeated identical assignment. The values
+// compared are those after split_nameval() (blanks around the value
+// removed, continuation lines kept as written), so "a = x" after "a =  x"
+// warns, and the warning names the value being replaced, not the first one.
 func (m *MainCF) Set(name, value string, pos diag.Pos) {
 	if m.Params == nil {
 		m.Params = map[string]*Param{}
 	}
 	if p, ok := m.Params[name]; ok {
-		m.Warnings = append(m.Warnings, diag.Warning{Pos: pos,
-			Msg: fmt.Sprintf("overriding earlier entry: %s=%s", name, diag.Shorten(p.Value))})
+		if p.Value != value {
+			m.Warnings = append(m.Warnings, diag.Warning{Pos: pos,
+				Msg: fmt.Sprintf("overriding earlier entry: %s=%s", name, diag.Shorten(p.Value))})
+		}
 		p.Earlier = append(p.Earlier, Assignment{Value: p.Value, Pos: p.Pos})
 		p.Value, p.Pos = value, pos
 		return

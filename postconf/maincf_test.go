@@ -29,6 +29,14 @@ func TestParseMainCF(t *testing.T) {
 		{name: "last assignment wins", in: "a = 1\nb = 2\na = 3\n",
 			want: map[string]string{"a": "3", "b": "2"}, lines: map[string]int{"a": 3},
 			warns: []string{"overriding earlier entry: a=1"}},
+		// dict_load_fp(): only a different value warns, and the warning
+		// names the value in force just before.
+		{name: "same value again is silent", in: "a = 1\na =   1  \n",
+			want: map[string]string{"a": "1"}, lines: map[string]int{"a": 2}},
+		{name: "back and forth", in: "a = 1\na = 2\na = 1\n",
+			want: map[string]string{"a": "1"}, warns: []string{"overriding earlier entry: a=1", "overriding earlier entry: a=2"}},
+		{name: "continuation blanks count", in: "a = x\n  y\na = x\n y\n",
+			want: map[string]string{"a": "x y"}, warns: []string{"overriding earlier entry: a=x  y"}},
 		{name: "first line with whitespace is ignored", in: "  a = 1\nb = 2\n",
 			want: map[string]string{"b": "2"}, warns: []string{"logical line must not start with whitespace"}},
 		{name: "CRLF", in: "a = 1\r\nb = 2\r\n  3\r\n",

@@ -3,12 +3,12 @@ package rules
 import (
 	"fmt"
 	"regexp"
-	"sort"
 	"strings"
 
 	"github.com/pfaudit/pfaudit/postconf"
 	"github.com/pfaudit/pfaudit/postconf/defaults"
 	"github.com/pfaudit/pfaudit/postconf/diag"
+	rlist "github.com/pfaudit/pfaudit/postconf/restriction"
 )
 
 // Hygiene family: settings that are legal but wrong, mistyped or silently
@@ -114,29 +114,50 @@ func checkUnknownOverride(c *Context) []Finding {
 	return out
 }
 
+// checkUnknownRestriction reports list elements smtpd 3.7 answers with 451
+// 4.3.5 when a list reaches them: names that are neither built in
+// (postconf/restriction) nor a restriction class, and bare type:table
+// elements in the data and end-of-data lists, where smtpd has no
+// check_*_access to apply them with. A bare table anywhere else is that
+// list's check_*_access and stays as it is.
 func checkUnknownRestriction(c *Context) []Finding {
 	var out []Finding
-	known := make([]string, 0, len(knownRestrictions))
-	for k := range knownRestrictions {
-		known = append(known, k)
-	}
-	sort.Strings(known)
+	known := rlist.Names()
 	for _, s := range c.restrictionScopes() {
 		ls := c.scopeFor(s.P.Svc)
 		rs := parseRestrictions(s.P.Value)
+		list, isList := rlist.ListOf(s.P.Name)
 		var bad []restriction
+		var bare []string
 		for _, r := range rs {
-			if !knownRestrictions[r.Key] && !ls.isClass(r.Name) && !strings.HasPrefix(r.Name, "{") {
+			switch {
+			case r.Table:
+				if isList && list.BareTable() == "" {
+					bare = append(bare, r.Name)
+				}
+			case rlist.Known(r.Name), ls.isClass(r.Name):
+			default:
 				bad = append(bad, r)
 			}
 		}
-		if len(bad) == 0 {
+		if len(bad) == 0 && len(bare) == 0 {
 			continue
 		}
 		replace := map[int]string{}
 		var parts []string
 		for _, r := range bad {
 			sugg := Suggest(r.Key, known)
+			if rlist.Known(r.Key) {
+				// Only the built-in class reject_sender_login_mismatch
+				// is looked up case-sensitively (htable_find).
+				sugg = r.Key
+			}
+			// smtpd keeps the braces of a {...} element, so "{ name }"
+			// in a name position is no restriction; the name inside is
+			// what was meant.
+			if in := strings.TrimSpace(strings.TrimSuffix(strings.TrimPrefix(r.Name, "{"), "}")); in != r.Name && (rlist.Known(in) || ls.isClass(in)) {
+				sugg = in
+			}
 			replace[r.Index] = sugg
 			if sugg != "" {
 				parts = append(parts, fmt.Sprintf("%q (did you mean %s?)", r.Name, sugg))
@@ -144,23 +165,38 @@ func checkUnknownRestriction(c *Context) []Finding {
 				parts = append(parts, fmt.Sprintf("%q", r.Name))
 			}
 		}
-		msg := fmt.Sprintf("%s (%s) contains unknown restriction %s: smtpd logs \"unknown smtpd restriction\" and answers 451 4.3.5 Server configuration error whenever the list reaches it", s.P.Name, scopeName(s.Key), strings.Join(parts, ", "))
-		var items []string
-		for _, r := range rs {
-			if sugg, ok := replace[r.Index]; ok {
-				if sugg == "" {
-					continue
-				}
-				r.Name = sugg
+		var msg string
+		if len(bad) > 0 {
+			msg = fmt.Sprintf("%s (%s) contains unknown restriction %s: smtpd logs \"unknown smtpd restriction\" and answers 451 4.3.5 Server configuration error whenever the list reaches it", s.P.Name, scopeName(s.Key), strings.Join(parts, ", "))
+		}
+		if len(bare) > 0 {
+			if msg != "" {
+				msg += "; it also"
+			} else {
+				msg = fmt.Sprintf("%s (%s)", s.P.Name, scopeName(s.Key))
 			}
-			t := r.Text()
-			if r.Warn {
-				t = "warn_if_reject " + t
-			}
-			items = append(items, t)
+			msg += fmt.Sprintf(" names the bare table %s: in the DATA and end-of-data lists smtpd has no default check_*_access for a table and answers 451 4.3.5 (\"specify one of (check_client_access, ...) before %s restriction\"); put check_client_access, check_sender_access or check_recipient_access before it", strings.Join(bare, ", "), map[rlist.List]string{rlist.Data: "Data command", rlist.EndOfData: "End-of-data"}[list])
 		}
 		f := at(Finding{Service: s.Key, Parameter: s.P.Name, Message: msg}, c.pos(s.P))
-		f.Remediation = c.setList(s.P, items)
+		if len(bare) == 0 {
+			// Only names are replaced or dropped: every table, bare or
+			// not, stays where it is.
+			var items []string
+			for _, r := range rs {
+				if sugg, ok := replace[r.Index]; ok {
+					if sugg == "" {
+						continue
+					}
+					r.Name = sugg
+				}
+				t := r.Text()
+				if r.Warn {
+					t = "warn_if_reject " + t
+				}
+				items = append(items, t)
+			}
+			f.Remediation = c.setList(s.P, items)
+		}
 		out = append(out, f)
 	}
 	return out

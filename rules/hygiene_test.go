@@ -35,6 +35,21 @@ var hygieneCases = []ruleCase{
 			fix: []string{"postconf -e 'smtpd_recipient_restrictions = permit_mynetworks, reject_unauth_destination'"}}},
 	{id: "PFA-HYG-004", name: "unknown word dropped", fire: true, main: "compatibility_level = 3.6\nsmtpd_client_restrictions = permit_mynetworks, OK_clients, reject\n",
 		want: &want{param: "smtpd_client_restrictions", fix: []string{"postconf -e 'smtpd_client_restrictions = permit_mynetworks, reject'"}}},
+	// A bare table is the list's check_*_access, not an unknown name:
+	// the fix for a misspelling elsewhere keeps it.
+	{id: "PFA-HYG-004", name: "bare table is not unknown", main: "compatibility_level = 3.6\nsmtpd_client_restrictions = permit_mynetworks, cidr:/etc/postfix/blocklist.cidr\nsmtpd_recipient_restrictions = permit_mynetworks, hash:/etc/postfix/access, reject_unauth_destination\n"},
+	{id: "PFA-HYG-004", name: "bare table kept by the fix", fire: true, main: "compatibility_level = 3.6\nsmtpd_client_restrictions = permit_mynetworks, texthash:/etc/postfix/blocklist, reject_unknwon_client_hostname\n",
+		want: &want{param: "smtpd_client_restrictions", msg: []string{"did you mean reject_unknown_client_hostname?"},
+			fix: []string{"postconf -e 'smtpd_client_restrictions = permit_mynetworks, texthash:/etc/postfix/blocklist, reject_unknown_client_hostname'"}}},
+	{id: "PFA-HYG-004", name: "names smtpd 3.7 still accepts", main: "compatibility_level = 3.6\nsmtpd_sender_restrictions = reject_unknown_address, reject_sender_login_mismatch, check_etrn_access hash:/etc/postfix/etrn\nsmtpd_recipient_restrictions = permit_mynetworks, reject_unauth_destination, check_recipient_maps, reject_maps_rbl\n"},
+	{id: "PFA-HYG-004", name: "built-in class is case-sensitive", fire: true, main: "compatibility_level = 3.6\nsmtpd_sender_restrictions = REJECT_SENDER_LOGIN_MISMATCH\n",
+		want: &want{param: "smtpd_sender_restrictions", msg: []string{"did you mean reject_sender_login_mismatch?"}, fix: []string{"postconf -e 'smtpd_sender_restrictions = reject_sender_login_mismatch'"}}},
+	{id: "PFA-HYG-004", name: "not a 3.7 name", fire: true, main: "compatibility_level = 3.6\nsmtpd_client_restrictions = reject_dnsbl_client zen.spamhaus.org\n",
+		want: &want{param: "smtpd_client_restrictions"}},
+	{id: "PFA-HYG-004", name: "bare table in the DATA list", fire: true, main: "compatibility_level = 3.6\nsmtpd_data_restrictions = reject_unauth_pipelining, hash:/etc/postfix/data_access\n",
+		want: &want{param: "smtpd_data_restrictions", msg: []string{"bare table hash:/etc/postfix/data_access", "before Data command restriction"}, noFix: true}},
+	{id: "PFA-HYG-004", name: "braces around a name", fire: true, main: "compatibility_level = 3.6\nsmtpd_client_restrictions = { permit_mynetworks }, reject\n",
+		want: &want{param: "smtpd_client_restrictions", msg: []string{"did you mean permit_mynetworks?"}, fix: []string{"postconf -e 'smtpd_client_restrictions = permit_mynetworks, reject'"}}},
 	{id: "PFA-HYG-004", name: "classes and arguments", main: "compatibility_level = 3.6\nsmtpd_restriction_classes = staff\nstaff = check_sender_access hash:/etc/postfix/staff, reject\nsmtpd_recipient_restrictions = permit_mynetworks, reject_unauth_destination, check_recipient_access hash:/etc/postfix/protected, reject_rbl_client zen.spamhaus.org, check_policy_service { inet:127.0.0.1:10023, timeout=10s }, staff\n"},
 
 	// PFA-HYG-005

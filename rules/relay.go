@@ -483,9 +483,11 @@ func (c *Context) riskyFindings(match func(s *listScope, r restriction) bool, ex
 
 func checkAccessMapBeforeGuard(c *Context) []Finding {
 	return c.riskyFindings(func(s *listScope, r restriction) bool {
-		return accessMap(r.Key) || r.Key == "permit_naked_ip_address" || r.Key == "permit_dnswl_client" || r.Key == "permit_rhswl_client"
+		return accessMap(r.Key) || r.Table || r.Key == "permit_naked_ip_address" || r.Key == "permit_dnswl_client" || r.Key == "permit_rhswl_client"
 	}, func(r listedRestriction) string {
 		switch {
+		case r.Table:
+			return "a bare table in this list is check_recipient_access on it (smtpd_check.c): an OK or PERMIT result for a recipient address or domain lets anyone relay to it"
 		case strings.HasPrefix(r.Key, "check_sender") || strings.HasPrefix(r.Key, "check_helo"):
 			return "the client chooses the key it is looked up with, so an OK or PERMIT result for any sender or HELO name lets anyone relay by sending it"
 		case r.Key == "permit_naked_ip_address":

@@ -140,6 +140,16 @@ var relayCases = []ruleCase{
 		main: "compatibility_level = 3.6\nsmtpd_relay_restrictions = permit_mynetworks, check_helo_access pcre:/etc/postfix/helo.pcre, permit_sasl_authenticated, reject_unauth_destination\n",
 		want: &want{param: "smtpd_relay_restrictions", line: 2,
 			fix: []string{"postconf -e 'smtpd_relay_restrictions = permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination, check_helo_access pcre:/etc/postfix/helo.pcre'"}}},
+	// The issue-7 report: a bare table is check_recipient_access, and the
+	// fix keeps it (after the guard).
+	{id: "PFA-RELAY-013", name: "bare table before the guard", fire: true,
+		main: "compatibility_level = 3.6\nsmtpd_relay_restrictions =\nsmtpd_recipient_restrictions = permit_mynetworks, hash:/etc/postfix/access, reject_unauth_destination\n",
+		want: &want{param: "smtpd_recipient_restrictions", line: 3, msg: []string{"hash:/etc/postfix/access (position 2", "check_recipient_access"}, fix: []string{defaultRelayFix}}},
+	{id: "PFA-RELAY-013", name: "bare table before the guard in the relay list", fire: true,
+		main: "compatibility_level = 3.6\nsmtpd_relay_restrictions = permit_mynetworks, texthash:/etc/postfix/rcpt_ok, reject_unauth_destination\n",
+		want: &want{param: "smtpd_relay_restrictions", line: 2,
+			fix: []string{"postconf -e 'smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination, texthash:/etc/postfix/rcpt_ok'"}}},
+	{id: "PFA-RELAY-013", name: "bare table after the guard", main: "compatibility_level = 3.6\nsmtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination, hash:/etc/postfix/access\n"},
 	{id: "PFA-RELAY-013", name: "relay list protects", main: safeMain + "smtpd_recipient_restrictions = check_sender_access hash:/etc/postfix/sender_access, reject_unauth_destination\n"},
 	{id: "PFA-RELAY-013", name: "access map after the guard", main: "compatibility_level = 3.6\nsmtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination, check_client_access cidr:/etc/postfix/c.cidr\n"},
 

@@ -5,6 +5,7 @@ import (
 
 	"github.com/pfaudit/pfaudit/audit/relay"
 	"github.com/pfaudit/pfaudit/postconf"
+	rlist "github.com/pfaudit/pfaudit/postconf/restriction"
 )
 
 // splitList splits a Postfix list value the way mystrtokq(" ,\t\r\n", "{}")
@@ -46,11 +47,15 @@ func isSep(c byte) bool {
 // restriction is one element of an smtpd restriction list with its
 // argument.
 type restriction struct {
-	Name  string // as written
-	Key   string // lower case: smtpd compares names case-insensitively
+	Name  string // as written; for a bare table, the table
+	Key   string // lower case: smtpd compares names case-insensitively; "" for a bare table
 	Arg   string // table, service, DNS domain or seconds, for those that take one
 	Index int    // 1-based position among the list's restrictions
 	Warn  bool   // preceded by warn_if_reject: can no longer reject
+	// Table is a bare type:table: the check_*_access of the list it is
+	// evaluated for (check_recipient_access in the RCPT lists;
+	// restriction.List.BareTable).
+	Table bool
 }
 
 // Text is the restriction as written, with its argument.
@@ -61,40 +66,18 @@ func (r restriction) Text() string {
 	return r.Name
 }
 
-// takesArg reports whether smtpd reads the next list element as the
-// restriction's argument (smtpd_check.c generic_checks and friends).
-func takesArg(key string) bool {
-	if strings.HasPrefix(key, "check_") && strings.HasSuffix(key, "_access") {
-		return true
-	}
-	switch key {
-	case "check_policy_service", "reject_rbl_client", "reject_rhsbl_client", "reject_rhsbl_reverse_client",
-		"reject_rhsbl_helo", "reject_rhsbl_sender", "reject_rhsbl_recipient", "permit_dnswl_client",
-		"permit_rhswl_client", "sleep", "reject_rbl", "reject_maps_rbl":
-		// reject_rbl and reject_maps_rbl are the pre-2.1 forms; reject_rbl
-		// takes a domain, reject_maps_rbl none (handled below).
-		return key != "reject_maps_rbl"
-	}
-	return false
-}
-
-// parseRestrictions splits a restriction list value into restrictions.
+// parseRestrictions splits a restriction list value into restrictions as
+// smtpd_check_parse() and generic_checks() read it.
 func parseRestrictions(v string) []restriction {
-	toks := splitList(v)
 	var out []restriction
 	warn := false
-	for i := 0; i < len(toks); i++ {
-		key := strings.ToLower(toks[i])
-		if key == "warn_if_reject" {
+	for _, e := range rlist.Parse(v) {
+		if !e.Table && e.Key() == "warn_if_reject" {
 			warn = true
 			continue
 		}
-		r := restriction{Name: toks[i], Key: key, Index: len(out) + 1, Warn: warn}
+		r := restriction{Name: e.Name, Key: e.Key(), Arg: e.Arg, Index: len(out) + 1, Warn: warn, Table: e.Table}
 		warn = false
-		if takesArg(key) && i+1 < len(toks) {
-			r.Arg = toks[i+1]
-			i++
-		}
 		out = append(out, r)
 	}
 	return out
@@ -110,12 +93,12 @@ const (
 	kRisky        // may permit an untrusted client
 )
 
-// guards are the restrictions smtpd's startup check accepts as relay
-// protection (smtpd_check.c; postconf(5) smtpd_relay_restrictions).
-var guards = map[string]bool{
-	"reject_unauth_destination": true, "defer_unauth_destination": true,
-	"reject": true, "defer": true, "defer_if_permit": true,
-}
+// isGuard reports whether a restriction refuses an untrusted client's
+// remote recipient: the names smtpd's startup check accepts as relay
+// guards (postconf/restriction), except check_relay_domains, which also
+// permits clients whose host name (DNS the client controls) matches
+// relay_domains and is a risky permit here.
+func isGuard(key string) bool { return rlist.IsGuard(key) && !riskyPermits[key] }
 
 // trusted permits let through only what the configuration trusts: a
 // client in mynetworks, a SASL login, a certificate in relay_clientcerts,
@@ -173,7 +156,11 @@ func (s *listScope) kindOf(r restriction, depth int) kind {
 	switch {
 	case r.Warn:
 		return kOther
-	case guards[r.Key]:
+	case r.Table:
+		// A bare table is an access map whose key the client chooses
+		// (check_recipient_access in the RCPT lists).
+		return kRisky
+	case isGuard(r.Key):
 		return kGuard
 	case trusted[r.Key]:
 		return kTrusted
@@ -328,7 +315,7 @@ func (s *listScope) safeRelayList(v string) []string {
 	}
 	if !armed {
 		for i, it := range items {
-			if it.r.Warn && guards[it.r.Key] {
+			if it.r.Warn && isGuard(it.r.Key) {
 				items[i].r.Warn = false
 				items[i].text = it.r.Text()
 				break
@@ -423,43 +410,6 @@ func sameList(a, b []string) bool {
 	}
 	return true
 }
-
-// knownRestrictions are the restriction names smtpd 3.7 accepts
-// (postconf(5) "smtpd_*_restrictions"; smtpd_check.c), including the
-// pre-2.3 names it still maps. Anything else, unless it is a restriction
-// class, makes smtpd answer "451 4.3.5 Server configuration error" when
-// the list reaches it.
-var knownRestrictions = func() map[string]bool {
-	m := map[string]bool{}
-	for _, n := range strings.Fields(`
-permit reject defer defer_if_permit defer_if_reject warn_if_reject reject_unauth_pipelining
-reject_plaintext_session sleep reject_multi_recipient_bounce check_policy_service
-check_client_access check_client_a_access check_client_mx_access check_client_ns_access
-check_reverse_client_hostname_access check_reverse_client_hostname_a_access
-check_reverse_client_hostname_mx_access check_reverse_client_hostname_ns_access
-check_ccert_access check_sasl_access permit_inet_interfaces permit_mynetworks
-permit_sasl_authenticated permit_tls_all_clientcerts permit_tls_clientcerts
-reject_unknown_client reject_unknown_client_hostname reject_unknown_reverse_client_hostname
-reject_rbl_client reject_rbl reject_maps_rbl reject_rhsbl_client reject_rhsbl_reverse_client
-permit_dnswl_client permit_rhswl_client
-check_helo_access check_helo_a_access check_helo_mx_access check_helo_ns_access
-reject_invalid_helo_hostname reject_invalid_hostname reject_unknown_helo_hostname
-reject_unknown_hostname permit_naked_ip_address reject_non_fqdn_helo_hostname
-reject_non_fqdn_hostname reject_rhsbl_helo
-check_sender_access check_sender_a_access check_sender_mx_access check_sender_ns_access
-reject_unknown_sender_domain reject_unverified_sender reject_non_fqdn_sender reject_rhsbl_sender
-reject_sender_login_mismatch reject_authenticated_sender_login_mismatch
-reject_known_sender_login_mismatch reject_unauthenticated_sender_login_mismatch
-reject_unlisted_sender
-check_recipient_access check_recipient_a_access check_recipient_mx_access
-check_recipient_ns_access permit_auth_destination reject_unauth_destination
-defer_unauth_destination permit_mx_backup check_relay_domains reject_non_fqdn_recipient
-reject_rhsbl_recipient reject_unknown_recipient_domain reject_unlisted_recipient
-check_recipient_maps reject_unverified_recipient check_etrn_access`) {
-		m[n] = true
-	}
-	return m
-}()
 
 // restrictionParams are the main.cf lists of smtpd restrictions.
 var restrictionParams = []string{

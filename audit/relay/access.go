@@ -191,7 +191,14 @@ func (m *Model) accessResult(st *state, list string, idx int, r restriction, pos
 		}
 		return oReject
 	}
-	// Anything else is a restriction list (a class name or restrictions).
+	// Anything else is a restriction list (a class name or restrictions),
+	// which may not name a table: smtpd_check.c check_table_result() "do
+	// not specify lookup tables inside SMTPD access maps", 451 4.3.5.
+	if strings.IndexByte(res.Value, ':') >= 0 {
+		m.step(st, list, idx, r, "defer", detail+": a lookup table inside an access table's answer", pos)
+		m.setReply(st, 451, "4.3.5", "Server configuration error", fmt.Sprintf("%s: %s: %s names a lookup table", list, r.Text, detail))
+		return oDefer
+	}
 	m.step(st, list, idx, r, "restrictions", detail, pos)
 	return m.evalList(st, r.Arg, parseList(splitRestrictions(res.Value)), res.Pos)
 }

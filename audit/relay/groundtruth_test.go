@@ -757,7 +757,7 @@ func (tr *translator) paths(v string) string {
 var dnsRestrictions = map[string]bool{
 	"reject_rbl_client": true, "reject_rhsbl_client": true, "reject_rhsbl_sender": true,
 	"reject_rhsbl_recipient": true, "reject_rhsbl_helo": true, "reject_rhsbl_reverse_client": true,
-	"reject_dnsbl_client": true, "permit_dnswl_client": true, "permit_rhswl_client": true,
+	"permit_dnswl_client": true, "permit_rhswl_client": true, "reject_rbl": true,
 	"reject_unknown_client_hostname": false, "reject_unknown_client": false,
 	"reject_unknown_reverse_client_hostname": false, "reject_unknown_helo_hostname": false,
 	"reject_unknown_hostname": false, "reject_unknown_sender_domain": false,

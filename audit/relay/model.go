@@ -9,6 +9,7 @@ import (
 	"github.com/pfaudit/pfaudit/postconf"
 	"github.com/pfaudit/pfaudit/postconf/defaults"
 	"github.com/pfaudit/pfaudit/postconf/diag"
+	rlist "github.com/pfaudit/pfaudit/postconf/restriction"
 	"github.com/pfaudit/pfaudit/postconf/table"
 )
 
@@ -213,6 +214,10 @@ type state struct {
 	// service (it could have answered OK first).
 	policy  map[string]string
 	assumed []string
+	// bareTable is what a bare type:table element means in the list
+	// being evaluated: smtpd passes the list's check_*_access (def_acl)
+	// down into restriction classes and access-table answers.
+	bareTable string
 }
 
 // Decide computes smtpd's answer to RCPT for req in this scope. Client,
@@ -231,6 +236,8 @@ func (m *Model) Decide(req Request) Decision {
 	}
 	for _, p := range lists {
 		l := m.getList(p)
+		rl, _ := rlist.ListOf(p)
+		st.bareTable = rl.BareTable()
 		o := m.evalList(st, l.Param, l.Items, l.Pos)
 		switch o {
 		case oReject, oDefer:
@@ -350,6 +357,21 @@ func (m *Model) evalOne(st *state, list string, idx int, r restriction, pos diag
 				st.warnIfReject = false
 			}
 		}()
+	}
+	if r.Table {
+		// generic_checks(): an element with ':' is the list's def_acl on
+		// that table (check_client_access in the client list,
+		// check_recipient_access in both RCPT lists, ...).
+		if st.bareTable == "" {
+			m.step(st, list, idx, r, "defer", "a bare table where smtpd has no default check_*_access", pos)
+			m.setReply(st, 451, "4.3.5", "Server configuration error", fmt.Sprintf("%s: bare table %s: specify one of check_client_access, ... before it", list, r.Text))
+			return oDefer
+		}
+		r.Name = st.bareTable
+	} else if msg := badArgument(r); msg != "" {
+		m.step(st, list, idx, r, "defer", msg+": smtpd answers 451 4.3.5 Server configuration error", pos)
+		m.setReply(st, 451, "4.3.5", "Server configuration error", fmt.Sprintf("%s: %s", list, msg))
+		return oDefer
 	}
 	switch r.Name {
 	case "permit":
@@ -477,8 +499,14 @@ func (m *Model) evalOne(st *state, list string, idx int, r restriction, pos diag
 		m.step(st, list, idx, r, "dunno", "table cannot permit", pos)
 		return oDunno
 	}
-	if attackerControlled[r.Name] {
+	if attackerControlled[r.Name] && rlist.Known(r.Raw) {
 		m.step(st, list, idx, r, "dunno", "can only refuse, on properties the client chooses: not a relay protection", pos)
+		return oDunno
+	}
+	// Built-in names come before restriction classes (generic_checks()
+	// looks classes up last).
+	if rlist.Known(r.Raw) {
+		m.step(st, list, idx, r, "dunno", "does not apply to this request", pos)
 		return oDunno
 	}
 	if m.classes[r.Text] {
@@ -492,15 +520,38 @@ func (m *Model) evalOne(st *state, list string, idx int, r restriction, pos diag
 		m.step(st, list, idx, r, "class", "restriction class: "+v, pos)
 		return m.evalList(st, r.Text, parseList(splitRestrictions(v)), raw.Pos)
 	}
-	if knownNoArg[r.Name] {
-		m.step(st, list, idx, r, "dunno", "does not apply to this request", pos)
-		return oDunno
-	}
 	// smtpd logs "unknown smtpd restriction" and answers 451 4.3.5 Server
 	// configuration error (smtpd_check.c).
 	m.step(st, list, idx, r, "defer", "unknown restriction: smtpd answers 451 4.3.5 Server configuration error", pos)
 	m.setReply(st, 451, "4.3.5", "Server configuration error", fmt.Sprintf("%s: unknown restriction %q", list, r.Text))
 	return oDefer
+}
+
+// badArgument is the 451 4.3.5 smtpd gives a restriction whose argument is
+// missing or malformed (smtpd_check.c: is_map_command() "need
+// maptype:mapname", check_policy_service "must be followed by
+// transport:server", sleep "must be followed by number"); "" when fine.
+// A DNS list restriction without its domain is only logged.
+func badArgument(r restriction) string {
+	i, ok := rlist.Lookup(r.Raw)
+	if !ok {
+		return ""
+	}
+	switch i.Arg {
+	case rlist.Table:
+		if !rlist.IsTable(r.Arg) {
+			return fmt.Sprintf("restriction %s: bad argument %q: need maptype:mapname", r.Name, r.Arg)
+		}
+	case rlist.Service:
+		if !rlist.IsTable(r.Arg) {
+			return fmt.Sprintf("restriction %s must be followed by transport:server", r.Name)
+		}
+	case rlist.Seconds:
+		if r.Arg == "" || strings.Trim(r.Arg, "0123456789") != "" {
+			return fmt.Sprintf("restriction %s must be followed by number", r.Name)
+		}
+	}
+	return ""
 }
 
 // tableCanPermit reports whether a table holds a result that permits (OK,

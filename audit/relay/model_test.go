@@ -50,6 +50,18 @@ func TestModelBehaviours(t *testing.T) {
 		// only the class's own search (smtpd_check.c has_required).
 		{"restriction class with permit", "smtpd_restriction_classes = friendly\nfriendly = permit\nsmtpd_relay_restrictions = friendly, reject_unauth_destination\n", Open},
 		{"restriction class with a table OK", "smtpd_restriction_classes = friendly\nfriendly = check_client_access static:OK\nsmtpd_relay_restrictions = friendly, reject_unauth_destination\n", Open},
+		// A bare type:table is the list's check_*_access (smtpd_check.c
+		// generic_checks def_acl): keyed on the recipient in the RCPT
+		// lists, on the client in the client list, also inside a class.
+		{"bare table OK before the guard", "smtpd_relay_restrictions = static:OK, reject_unauth_destination\n", Open},
+		{"bare table is keyed on the recipient", "smtpd_relay_restrictions = inline:{203.0.113.5=OK}, reject_unauth_destination\n", Closed},
+		{"bare table as client blocklist", "smtpd_client_restrictions = permit_mynetworks, static:REJECT\nsmtpd_relay_restrictions = check_client_access static:OK, reject_unauth_destination\n", Closed},
+		{"bare table in a class takes the caller's key", "smtpd_restriction_classes = c\nc = inline:{203.0.113.5=OK}\nsmtpd_relay_restrictions = c, reject_unauth_destination\nsmtpd_client_restrictions = c, static:REJECT\n", Closed},
+		{"check_*_access needs a table", "smtpd_relay_restrictions = check_client_access static, reject_unauth_destination\n", Broken},
+		// An access table's answer naming a table is a 451 4.3.5, not a
+		// bare table (smtpd_check.c check_table_result).
+		{"table inside an access answer", "smtpd_relay_restrictions = check_client_access inline:{203.0.113.5=static:OK}, reject_unauth_destination\n", Broken},
+		{"reject_unknown_address is known", "smtpd_relay_restrictions = reject_unknown_address, reject_unauth_destination\n", Closed},
 		// An unknown name answers 451 4.3.5 to every RCPT, local ones too.
 		{"unknown restriction breaks every RCPT", "smtpd_relay_restrictions = reject_unauth_destinaton, reject_unauth_destination\n", Broken},
 	}
