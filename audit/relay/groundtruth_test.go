@@ -523,7 +523,9 @@ func refusal(r relay.Result) bool { return r == relay.Reject || r == relay.Defer
 // one that can only refuse on properties the client chooses.
 func passedOverRefusal(d relay.Decision) string {
 	for _, s := range d.Trace {
-		if strings.HasPrefix(s.Detail, "can only refuse") {
+		if strings.HasPrefix(s.Detail, "can only refuse") || s.Outcome == "unknown" {
+			// An undecidable step may have refused first, with another
+			// code.
 			return s.Restriction
 		}
 	}

@@ -234,6 +234,12 @@ func (m *Model) Decide(req Request) Decision {
 	} else {
 		lists = append(lists, "smtpd_recipient_restrictions", "smtpd_relay_restrictions")
 	}
+	// A list whose answer cannot be known offline ends that list either
+	// way (a permit ends only its own list): a later list that refuses
+	// then decides, whatever the undecidable one would have said
+	// (SMTPD_ACCESS_README: the recipient is refused when any list
+	// refuses).
+	undecided := ""
 	for _, p := range lists {
 		l := m.getList(p)
 		rl, _ := rlist.ListOf(p)
@@ -241,11 +247,20 @@ func (m *Model) Decide(req Request) Decision {
 		o := m.evalList(st, l.Param, l.Items, l.Pos)
 		switch o {
 		case oReject, oDefer:
+			if undecided != "" {
+				st.why += " (whatever " + undecided + " would answer)"
+			}
 			return m.finish(st, o)
 		case oUnknown:
-			return m.finish(st, o)
+			if undecided == "" {
+				undecided = st.why
+			}
 		}
 		st.deferIfPermit, st.deferIfReject, st.warnIfReject = false, false, false
+	}
+	if undecided != "" {
+		st.why = undecided
+		return m.finish(st, oUnknown)
 	}
 	st.why = "no restriction list refused the recipient"
 	if len(st.assumed) > 0 {
