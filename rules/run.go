@@ -91,8 +91,11 @@ func (r Rule) Applies(roles []string) bool {
 // Run runs every catalogue rule that applies to the host's roles and that
 // the policy does not skip, and returns the findings, deduplicated and
 // sorted by severity (highest first), rule ID, service, file and line.
+// Each finding's claims and fix are checked against the relay model first
+// (verify.go): a fix that does not verify is replaced by the reason.
 func Run(c *Context) []Finding {
 	roles := c.Roles()
+	v := &verifier{c: c}
 	var out []Finding
 	for _, r := range Catalogue() {
 		if c.Policy.skips(r.ID) || !r.Applies(roles) {
@@ -102,13 +105,22 @@ func Run(c *Context) []Finding {
 		if fn == nil {
 			continue
 		}
-		for _, f := range fn(c) {
+		fs := fn(c)
+		for _, f := range fs {
 			f.ID, f.Title = r.ID, r.Title
 			if !f.severitySet {
 				f.Severity = r.Severity
 			}
+			v.checkClaim(&f)
 			if s, ok := c.Policy.severityFor(r.ID); ok {
 				f.Severity = s
+			}
+			if len(f.Remediation) > 0 {
+				if why := v.verifyFix(f, fn, fs); why != "" {
+					f.Message += "; " + noVerifiedFix + ": " + why
+
+					f.Remediation = nil
+				}
 			}
 			if f.Apply == "" && len(f.Remediation) > 0 {
 				f.Apply = r.applyValue()
