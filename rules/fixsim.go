@@ -58,11 +58,12 @@ func simulate(cfg *postconf.Config, cmds []string) (*simulated, error) {
 			return nil, fmt.Errorf("%s: pfaudit cannot model the command %q", cmd, w[0])
 		}
 		w = w[1:]
+		dir := DefaultConfigDir
 		if len(w) >= 2 && w[0] == "-c" {
-			if cfg.Dir != "" && w[1] != cfg.Dir {
-				return nil, fmt.Errorf("%s: edits %s, not the audited %s", cmd, w[1], cfg.Dir)
-			}
-			w = w[2:]
+			dir, w = w[1], w[2:]
+		}
+		if cfg.Dir != "" && dir != cfg.Dir {
+			return nil, fmt.Errorf("%s: edits %s, not the audited %s", cmd, dir, cfg.Dir)
 		}
 		if len(w) < 2 {
 			return nil, fmt.Errorf("%s: no edit", cmd)

@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"net/netip"
 	"strings"
 
 	"github.com/pfaudit/pfaudit/audit/relay"
@@ -34,6 +35,13 @@ const noVerifiedFix = "no verified automatic fix is available"
 var relayNeutral = map[string]bool{
 	"smtpd_banner": true, "disable_vrfy_command": true, "smtpd_tls_auth_only": true,
 	"broken_sasl_auth_clients": true, "smtpd_sender_login_maps": true,
+}
+
+// neutralReaders are the parameters whose defaults refer to a
+// relayNeutral setting and that the relay model does not read either
+// (postscreen's banner and VRFY switch, proxymap's list of tables).
+var neutralReaders = map[string]bool{
+	"postscreen_disable_vrfy_command": true, "postscreen_greet_banner": true, "proxy_read_maps": true,
 }
 
 // verifier caches the patched configurations and their analyses: findings
@@ -244,13 +252,18 @@ func moreOpen(b, a *relay.Analysis) bool {
 // on purpose: this host over loopback, and the model's trusted classes.
 func trustedCase(cs relay.Case) bool { return cs.Client.Trusted || cs.Client.Class == "loopback" }
 
-// lostTrust returns why a trusted class that relayed through the listener
-// before the fix no longer does after it. A class the patched model no
-// longer has (a mynetworks entry the fix removed, SASL turned off) is the
-// fix's purpose, not a loss; so is, for a fix that narrows mynetworks,
-// a client other than loopback that only permit_mynetworks let through
-// (this host's public address trusted by 0.0.0.0/0). Loopback must
-// always keep relaying.
+// lostTrust returns why a client the configuration trusts, and that
+// relayed through the listener before the fix, no longer does after it.
+//
+// Trusted are the mynetworks and authenticated classes of the model, and
+// this host (loopback or its own address) where mynetworks covers it or a
+// trust restriction (permit_mynetworks, permit_sasl_authenticated, a
+// client certificate) let it through. This host relaying only through the
+// hole the finding is about (a HELO or sender OK, relay_domains matching
+// everything) is not trust. A class the patched model no longer has (a
+// mynetworks entry the fix removed, SASL turned off) is the fix's purpose,
+// and so, for a fix that narrows mynetworks, is the loss of mynetworks
+// trust by any client but loopback.
 func lostTrust(before, after *relay.Analysis, mynet bool) string {
 	now := map[string]relay.Case{}
 	for _, cs := range after.Cases {
@@ -258,11 +271,17 @@ func lostTrust(before, after *relay.Analysis, mynet bool) string {
 			now[cs.Client.Class+"\x00"+cs.Trick] = cs
 		}
 	}
+	var nets []netip.Prefix
 	for _, cs := range before.Cases {
-		if !trustedCase(cs) || cs.Decision.Result != relay.Accept {
+		if p, ok := mynetworksClass(cs.Client.Class); ok {
+			nets = append(nets, p)
+		}
+	}
+	for _, cs := range before.Cases {
+		if !trustedCase(cs) || cs.Decision.Result != relay.Accept || !trustedByConfig(cs, nets) {
 			continue
 		}
-		if mynet && cs.Client.Class != "loopback" && permittedByMynetworks(cs) {
+		if mynet && cs.Client.Class != "loopback" {
 			continue
 		}
 		n, ok := now[cs.Client.Class+"\x00"+cs.Trick]
@@ -274,9 +293,47 @@ func lostTrust(before, after *relay.Analysis, mynet bool) string {
 	return ""
 }
 
-func permittedByMynetworks(cs relay.Case) bool {
-	st := permitStep(&cs)
-	return st != nil && strings.HasPrefix(strings.ToLower(st.Restriction), "permit_mynetworks")
+// trustRestrictions grant relay for who the client is, not for what it
+// sends.
+var trustRestrictions = map[string]bool{
+	"permit_mynetworks": true, "permit_sasl_authenticated": true,
+	"permit_tls_clientcerts": true, "permit_tls_all_clientcerts": true,
+}
+
+func trustedByConfig(cs relay.Case, nets []netip.Prefix) bool {
+	if _, ok := mynetworksClass(cs.Client.Class); ok || cs.Client.Class == "sasl-authenticated" {
+		return true
+	}
+	for _, p := range nets {
+		if p.Contains(cs.Client.Addr) {
+			return true
+		}
+	}
+	for _, st := range cs.Decision.Trace {
+		name, _, _ := strings.Cut(strings.ToLower(st.Restriction), " ")
+		if trustRestrictions[name] && strings.EqualFold(st.Outcome, "permit") {
+			return true
+		}
+	}
+	return false
+}
+
+// mynetworksClass parses the model's "mynetworks 10.0.0.0/8" (or
+// "mynetworks [2001:db8::]/32") class names.
+func mynetworksClass(class string) (netip.Prefix, bool) {
+	e, ok := strings.CutPrefix(class, "mynetworks ")
+	if !ok {
+		return netip.Prefix{}, false
+	}
+	e = strings.Replace(strings.TrimPrefix(e, "["), "]", "", 1)
+	p, err := netip.ParsePrefix(e)
+	if err != nil {
+		if a, err := netip.ParseAddr(e); err == nil {
+			return netip.PrefixFrom(a, a.BitLen()), true
+		}
+		return netip.Prefix{}, true // still a mynetworks class
+	}
+	return p, true
 }
 
 // ---- claims ----
