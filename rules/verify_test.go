@@ -52,7 +52,7 @@ func TestSimulate(t *testing.T) {
 		err    string
 	}{
 		{name: "main.cf set, add and remove",
-			cmds: []string{"postconf -c /srv/pf -e 'mynetworks = 127.0.0.0/8 [::1]/128'", "postconf -c /srv/pf -e 'smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination'", "postconf -c /srv/pf -X soft_bounce", "postconf -c /srv/pf -e 'smtpd_banner = c'"},
+			cmds:   []string{"postconf -c /srv/pf -e 'mynetworks = 127.0.0.0/8 [::1]/128'", "postconf -c /srv/pf -e 'smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination'", "postconf -c /srv/pf -X soft_bounce", "postconf -c /srv/pf -e 'smtpd_banner = c'"},
 			checks: []check{{"", "mynetworks", "127.0.0.0/8 [::1]/128"}, {"", "smtpd_relay_restrictions", "permit_mynetworks, reject_unauth_destination"}, {"", "soft_bounce", "no"}, {"", "smtpd_banner", "c"}}},
 		{name: "-P replaces and adds, -PX removes",
 			cmds:   []string{"postconf -c /srv/pf -P 'smtp/inet/smtpd_sasl_auth_enable=no'", "postconf -c /srv/pf -P 'smtp/inet/mynetworks=127.0.0.0/8'", "postconf -c /srv/pf -PX 'smtp/inet/syslog_name'"},
