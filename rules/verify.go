@@ -99,7 +99,7 @@ func (v *verifier) patch(cmds []string) *patched {
 // relay-neutral setting none. The others keep their analyses, bound to the
 // patched configuration's entries.
 func (v *verifier) reanalyze(s *simulated, base []*relay.Analysis) []*relay.Analysis {
-	if s.master || !allNeutral(s.main) {
+	if s.master || !v.allNeutral(s.main) {
 		return relay.Analyze(s.cfg, v.c.Relay)
 	}
 	old := map[string]*relay.Analysis{}
@@ -108,7 +108,7 @@ func (v *verifier) reanalyze(s *simulated, base []*relay.Analysis) []*relay.Anal
 			old[a.Listener.Key] = a
 		}
 	}
-	touched := func(svc *postconf.Service) bool { return svc != nil && !allNeutral(s.svc[svc.Key()]) }
+	touched := func(svc *postconf.Service) bool { return svc != nil && !v.allNeutral(s.svc[svc.Key()]) }
 	var out []*relay.Analysis
 	for _, l := range relay.Listeners(s.cfg) {
 		b := old[l.Key]
@@ -123,9 +123,13 @@ func (v *verifier) reanalyze(s *simulated, base []*relay.Analysis) []*relay.Anal
 	return out
 }
 
-func allNeutral(names map[string]bool) bool {
+// allNeutral reports whether none of names can change a relay decision:
+// each is relay-neutral, or a name postconf does not know in the
+// unpatched configuration (an "unused parameter" nothing refers to, such
+// as a misspelt one the fix removes).
+func (v *verifier) allNeutral(names map[string]bool) bool {
 	for n := range names {
-		if !relayNeutral[n] {
+		if !relayNeutral[n] && v.c.Cfg.Known(n) {
 			return false
 		}
 	}
