@@ -41,6 +41,8 @@ var checks = map[string]CheckFunc{
 	"PFA-RELAY-024": checkReinjectionExposed,
 	"PFA-RELAY-025": checkRelayDomainsRestriction,
 	"PFA-RELAY-026": checkDeferOnlyGuard,
+	// proxy.go
+	"PFA-RELAY-027": checkProxyImpersonation,
 	// exposure.go
 	"PFA-EXP-001": checkSendOnlyExposed,
 	"PFA-EXP-002": checkSASLOnPort25,
