@@ -31,7 +31,7 @@ func TestVerifiedFixesLive(t *testing.T) {
 		// listener once it runs (the harness's readiness check speaks no
 		// PROXY), and the client sends a PROXY header claiming 127.0.0.1.
 		proxyOn bool
-		ids   []string
+		ids     []string
 		// thisHost says whether the server's own address still relays
 		// after the fix (mynetworks narrowed to loopback drops it).
 		thisHost bool
@@ -43,7 +43,7 @@ func TestVerifiedFixesLive(t *testing.T) {
 		{name: "relay-domains-everything", label: "fix-reldom", ids: []string{"PFA-RELAY-001", "PFA-RELAY-020"}, thisHost: true,
 			main: []string{"mynetworks = 127.0.0.0/8 {host}/32", "relay_domains = static:ALL", "smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination"}},
 		{name: "proxy-protocol", label: "fix-proxy", ids: []string{"PFA-RELAY-001", "PFA-RELAY-027"},
-			main: []string{"mynetworks = 127.0.0.0/8", "smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination"},
+			main:    []string{"mynetworks = 127.0.0.0/8", "smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination"},
 			proxyOn: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
