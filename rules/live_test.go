@@ -175,7 +175,7 @@ func rcptReply(t *testing.T, n *lab.Netns, ns, addr, header string) string {
 			line = strings.TrimRight(line, "\r\n")
 			lines = append(lines, line)
 			if len(line) >= 4 && line[3] == ' ' {
-				_ = conn.SetReadDeadline(time.Now().Add(400 * time.Millisecond))
+				_ = conn.SetReadDeadline(time.Now().Add(150 * time.Millisecond))
 				if _, err := r.Peek(1); err != nil {
 					_ = conn.SetReadDeadline(time.Now().Add(20 * time.Second))
 					return lines

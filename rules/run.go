@@ -113,16 +113,19 @@ func Run(c *Context) []Finding {
 			if !f.severitySet {
 				f.Severity = r.Severity
 			}
+			// The fix is verified against the finding as the rule wrote
+			// it; then its words are checked.
+			why := ""
+			if len(f.Remediation) > 0 {
+				why = v.verifyFix(f, fn, fs)
+			}
 			v.checkClaim(&f)
 			if s, ok := c.Policy.severityFor(r.ID); ok {
 				f.Severity = s
 			}
-			if len(f.Remediation) > 0 {
-				if why := v.verifyFix(f, fn, fs); why != "" {
-					f.Message += "; " + noVerifiedFix + ": " + why
-
-					f.Remediation = nil
-				}
+			if why != "" {
+				f.Message += "; " + noVerifiedFix + ": " + why
+				f.Remediation = nil
 			}
 			if f.Apply == "" && len(f.Remediation) > 0 {
 				f.Apply = r.applyValue()
