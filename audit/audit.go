@@ -39,7 +39,7 @@ func Run(ctx context.Context, cfg *postconf.Config, o Options) (*render.Report, 
 		ropt.LocalAddrs = localAddrs()
 	}
 	analyses := relay.Analyze(cfg, ropt)
-	rctx := &rules.Context{Cfg: cfg, Analyses: analyses, Policy: o.Policy}
+	rctx := &rules.Context{Cfg: cfg, Analyses: analyses, Policy: o.Policy, Relay: ropt}
 	rep := &render.Report{
 		Tool: "pfaudit", Version: o.Version,
 		ConfigDir:   cfg.Dir,

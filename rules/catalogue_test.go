@@ -12,7 +12,7 @@ func mustAddr(s string) netip.Addr { return netip.MustParseAddr(s) }
 // allCases gathers every family's table.
 func allCases() []ruleCase {
 	var out []ruleCase
-	for _, cs := range [][]ruleCase{relayCases, mynetworksCases, exposureCases, authCases, hygieneCases, policyCases} {
+	for _, cs := range [][]ruleCase{relayCases, mynetworksCases, proxyCases, exposureCases, authCases, hygieneCases, policyCases} {
 		out = append(out, cs...)
 	}
 	return out

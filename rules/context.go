@@ -18,6 +18,9 @@ type Context struct {
 	// Listeners are the smtpd listeners to check. When nil, they are taken
 	// from Analyses, or (no analyses) from relay.Listeners.
 	Listeners []relay.Listener
+	// Relay are the options Analyses were computed with; fixes are
+	// verified by analysing the patched configuration with them again.
+	Relay relay.Options
 
 	// Memoised lookups: the configuration does not change during a run.
 	// A Context is therefore not safe for concurrent use.

@@ -48,7 +48,7 @@ func checkOpenRelay(c *Context) []Finding {
 				f = at(f, step.Pos)
 			}
 		}
-		f.Remediation = c.openRelayFix(l, step)
+		f.Remediation = c.relayFixFor(a)
 		out = append(out, f)
 	}
 	return out
@@ -193,7 +193,7 @@ func checkWouldRelayIfExposed(c *Context) []Finding {
 			msg += ": " + a.Reason
 		}
 		f := at(Finding{Service: l.Key, Parameter: "smtpd_relay_restrictions", Message: msg}, c.pos(rl.Relay))
-		f.Remediation = c.openRelayFix(l, permitStep(a.Deciding))
+		f.Remediation = c.relayFixFor(a)
 		out = append(out, f)
 	}
 	return out

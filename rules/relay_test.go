@@ -106,7 +106,7 @@ var relayCases = []ruleCase{
 
 	// PFA-RELAY-004
 	{id: "PFA-RELAY-004", name: "policy service decides", fire: true,
-		main: "compatibility_level = 3.6\nsmtpd_relay_restrictions = check_policy_service unix:private/policy, permit_mynetworks, reject_unauth_destination\n",
+		main: "compatibility_level = 3.6\nsmtpd_relay_restrictions = check_policy_service unix:private/policy, permit_mynetworks, reject_unauth_destination\nmyhostname = mx.example.com\nmydomain = example.com\n",
 		analyses: func(cfg *postconf.Config) []*relay.Analysis {
 			return []*relay.Analysis{analysis(cfg, "smtp/inet", relay.Unknown, func(a *relay.Analysis) {
 				a.Reason = "check_policy_service cannot be evaluated offline"
@@ -200,7 +200,7 @@ var relayCases = []ruleCase{
 	{id: "PFA-RELAY-019", name: "default", main: safeMain},
 
 	// PFA-RELAY-020
-	{id: "PFA-RELAY-020", name: "static table", fire: true, main: safeMain + "relay_domains = example.org, static:ALL\n",
+	{id: "PFA-RELAY-020", name: "static table", fire: true, main: safeMain + "relay_domains = example.org, static:ALL\nmyhostname = mx.example.com\nmydomain = example.com\n",
 		want: &want{param: "relay_domains", line: 4, severity: "critical", fix: []string{"postconf -e 'relay_domains = example.org'"}}},
 	{id: "PFA-RELAY-020", name: "inline pcre matching everything", fire: true, main: safeMain + "relay_domains = pcre:{{/.*/ OK}}\n",
 		want: &want{param: "relay_domains", fix: []string{"postconf -e 'relay_domains = '"}}},
@@ -233,7 +233,7 @@ var relayCases = []ruleCase{
 		master: "smtp inet n - y - - smtpd\n10025 inet n - n - - smtpd\n  -o mynetworks=127.0.0.0/8\n"},
 
 	// PFA-RELAY-024
-	{id: "PFA-RELAY-024", name: "re-injection on all interfaces", fire: true, main: safeMain,
+	{id: "PFA-RELAY-024", name: "re-injection on all interfaces", fire: true, main: safeMain + "myhostname = mx.example.com\nmydomain = example.com\n",
 		master: "smtp inet n - y - - smtpd\n10025 inet n - n - - smtpd\n  -o content_filter=\n  -o mynetworks=127.0.0.0/8\n",
 		want: &want{service: "10025/inet", file: "master.cf", line: 2, msg: []string{"re-injection"},
 			fix: []string{"postconf -M '127.0.0.1:10025/inet = 127.0.0.1:10025 inet n - n - - smtpd -o content_filter= -o mynetworks=127.0.0.0/8'", "postconf -MX '10025/inet'"}}},
@@ -302,7 +302,7 @@ var mynetworksCases = []ruleCase{
 	{id: "PFA-RELAY-010", name: "bracketed", main: "compatibility_level = 3.6\nmynetworks = 127.0.0.0/8 [::1]/128 cidr:/etc/postfix/trusted.cidr\n"},
 
 	// PFA-RELAY-011
-	{id: "PFA-RELAY-011", name: "implicit subnet at level 0", fire: true, main: "myhostname = mx.example.com\n",
+	{id: "PFA-RELAY-011", name: "implicit subnet at level 0", fire: true, main: "myhostname = mx.example.com\nmydomain = example.com\n",
 		want: &want{param: "mynetworks", file: "main.cf", line: 0, msg: []string{"below compatibility_level 2"}, fix: []string{"postconf -e 'mynetworks = 127.0.0.0/8 [::1]/128'"}}},
 	{id: "PFA-RELAY-011", name: "explicit class", fire: true, main: "compatibility_level = 3.6\ninet_protocols = ipv4\nmynetworks_style = class\n",
 		want: &want{line: 3, msg: []string{"class A/B/C"}, fix: []string{"postconf -e 'mynetworks = 127.0.0.0/8'"}}},

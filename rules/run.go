@@ -41,6 +41,8 @@ var checks = map[string]CheckFunc{
 	"PFA-RELAY-024": checkReinjectionExposed,
 	"PFA-RELAY-025": checkRelayDomainsRestriction,
 	"PFA-RELAY-026": checkDeferOnlyGuard,
+	// proxy.go
+	"PFA-RELAY-027": checkProxyImpersonation,
 	// exposure.go
 	"PFA-EXP-001": checkSendOnlyExposed,
 	"PFA-EXP-002": checkSASLOnPort25,
@@ -91,8 +93,11 @@ func (r Rule) Applies(roles []string) bool {
 // Run runs every catalogue rule that applies to the host's roles and that
 // the policy does not skip, and returns the findings, deduplicated and
 // sorted by severity (highest first), rule ID, service, file and line.
+// Each finding's claims and fix are checked against the relay model first
+// (verify.go): a fix that does not verify is replaced by the reason.
 func Run(c *Context) []Finding {
 	roles := c.Roles()
+	v := &verifier{c: c}
 	var out []Finding
 	for _, r := range Catalogue() {
 		if c.Policy.skips(r.ID) || !r.Applies(roles) {
@@ -102,13 +107,25 @@ func Run(c *Context) []Finding {
 		if fn == nil {
 			continue
 		}
-		for _, f := range fn(c) {
+		fs := fn(c)
+		for _, f := range fs {
 			f.ID, f.Title = r.ID, r.Title
 			if !f.severitySet {
 				f.Severity = r.Severity
 			}
+			// The fix is verified against the finding as the rule wrote
+			// it; then its words are checked.
+			why := ""
+			if len(f.Remediation) > 0 {
+				why = v.verifyFix(f, fn, fs)
+			}
+			v.checkClaim(&f)
 			if s, ok := c.Policy.severityFor(r.ID); ok {
 				f.Severity = s
+			}
+			if why != "" {
+				f.Message += "; " + noVerifiedFix + ": " + why
+				f.Remediation = nil
 			}
 			if f.Apply == "" && len(f.Remediation) > 0 {
 				f.Apply = r.applyValue()

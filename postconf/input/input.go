@@ -30,6 +30,12 @@ type Options struct {
 	// /usr/sbin/postconf).
 	Postconf string
 	Stdin    io.Reader
+	// StockMaster makes dumps without a `postconf -M` dump run with
+	// Postfix's stock master.cf (postconf.StockMaster), with a warning
+	// saying so: what an audit needs, since no master.cf would mean no
+	// listener and an all-clear. `pfaudit config` leaves it off and shows
+	// only what the dumps hold.
+	StockMaster bool
 }
 
 // UsageError marks a problem with how pfaudit was invoked.
@@ -99,6 +105,16 @@ func Load(ctx context.Context, o Options) (*postconf.Config, error) {
 		if master, err = postconf.ParseMDump(name, b); err != nil {
 			return nil, err
 		}
+	}
+	if master == nil && o.StockMaster {
+		about := o.NDump
+		if about == "" {
+			about = o.PDump
+		}
+		if about == "-" {
+			about = "<stdin>"
+		}
+		master = postconf.StockMaster(about)
 	}
 	if o.PDump != "" {
 		if master == nil {

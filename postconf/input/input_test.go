@@ -75,3 +75,64 @@ func TestDetectCached(t *testing.T) {
 		t.Errorf("detectCached: %s %p, then %p", a.Source, a, b)
 	}
 }
+
+// TestStockMaster: a -n dump alone, with StockMaster, runs with the stock
+// master.cf (its public smtpd and the internal services, exactly as
+// Postfix 3.7 installs it) and a warning naming the dump; a -P dump
+// applies on top; without StockMaster, or with a -M dump, nothing is
+// assumed.
+func TestStockMaster(t *testing.T) {
+	dir := t.TempDir()
+	ndump := filepath.Join(dir, "host.n")
+	pdump := filepath.Join(dir, "host.P")
+	mdump := filepath.Join(dir, "host.M")
+	for f, s := range map[string]string{
+		ndump: "mynetworks = 0.0.0.0/0\n",
+		pdump: "smtp/inet/smtpd_tls_security_level = may\n",
+		mdump: "submission inet n - y - - smtpd\n",
+	} {
+		if err := os.WriteFile(f, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx := context.Background()
+	assumed := func(c *postconf.Config) bool {
+		for _, w := range c.Warnings {
+			if strings.Contains(w.Msg, "assuming Postfix 3.7's stock master.cf") {
+				return w.Pos.File == ndump
+			}
+		}
+		return false
+	}
+	c, err := Load(ctx, Options{NDump: ndump, PDump: pdump, Defaults: "builtin", StockMaster: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	smtp := c.Master.Lookup("smtp/inet")
+	if smtp == nil || smtp.Command != "smtpd" || smtp.Chroot != "y" || !assumed(c) {
+		t.Fatalf("stock smtp/inet missing or no warning: %+v %v", smtp, c.Warnings)
+	}
+	if o, ok := smtp.Override("smtpd_tls_security_level"); !ok || o.Value != "may" {
+		t.Errorf("-P dump not applied on the stock entry: %+v", smtp.Overrides)
+	}
+	for _, k := range []string{"pickup/unix", "cleanup/unix", "qmgr/unix", "relay/unix", "postlog/unix-dgram", "mailman/unix"} {
+		if c.Master.Lookup(k) == nil {
+			t.Errorf("stock master.cf lacks %s", k)
+		}
+	}
+	if _, err := c.Check(); err != nil {
+		t.Errorf("stock master.cf does not pass postconf's check: %v", err)
+	}
+	for name, o := range map[string]Options{
+		"no StockMaster": {NDump: ndump, Defaults: "builtin"},
+		"with -M dump":   {NDump: ndump, MDump: mdump, Defaults: "builtin", StockMaster: true},
+	} {
+		c, err := Load(ctx, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Master.Lookup("smtp/inet") != nil || assumed(c) {
+			t.Errorf("%s: stock master.cf assumed", name)
+		}
+	}
+}

@@ -41,6 +41,9 @@ how smtpd decides relay for every smtpd listener, runs the rule catalogue
 clients (open, closed, broken, unknown) and the findings with the exact
 commands that fix them.
 
+Collected dumps: without --postconf-M, master.cf is assumed to be Postfix's
+stock one (a public smtpd on port 25), and the report says so.
+
 Exit status: 0 when no finding is at or above --fail-on, 1 when one is,
 2 on usage or input errors.`,
 		Example: `  pfaudit audit --no-probe
@@ -79,6 +82,10 @@ func RunAudit(cmd *cobra.Command, o *AuditOptions, st Streams) error {
 			return withCode(ExitError, err)
 		}
 	}
+	// A -n dump alone says nothing about master.cf: audit it with the stock
+	// master.cf (its public smtpd) rather than as a host without
+	// listeners, and say so in the report.
+	o.Input.StockMaster = true
 	cfg, err := loadInput(cmd, o.Input)
 	if err != nil {
 		return err
