@@ -564,10 +564,40 @@ func checkUntrustedRouting(c *Context) []Finding {
 		}
 		msg := fmt.Sprintf("allow_untrusted_routing = yes (%s): a sender-routed recipient such as user%%remote@relayed-domain or user@remote@relayed-domain from an untrusted client passes the relay check, and the next hop may forward it anywhere", scopeName(s.Key))
 		f := at(Finding{Service: s.Key, Parameter: s.P.Name, Message: msg}, c.pos(s.P))
+		if cs := c.routedRelay(s.Key); cs != nil {
+			f.Message += "; the relay model has one: " + describeCase(*cs)
+		} else {
+			// Routed addresses at this host's own domains resolve
+			// locally (resolve.c): with no relay_domains destination to
+			// hand them to, nothing leaves today.
+			f.Message += "; today no routed recipient from an untrusted client leaves this host (no relay_domains destination accepts one), so this is a latent risk that a later relay_domains entry would open"
+			f.Severity, f.severitySet = Low, true
+		}
 		f.Remediation = c.unset(s.P)
 		out = append(out, f)
 	}
 	return out
+}
+
+// routedRelay is an accepted relay attempt of an untrusted client whose
+// recipient is sender-routed and leaves for a third party, on a listener in
+// scope key ("" = main.cf: any listener that takes main.cf's value).
+func (c *Context) routedRelay(key string) *relay.Case {
+	for _, a := range c.Analyses {
+		if a == nil || (key != "" && a.Listener.Key != key) {
+			continue
+		}
+		for i := range a.Cases {
+			cs := &a.Cases[i]
+			if cs.Client.Trusted || cs.Decision.Result != relay.Accept || cs.Destination != relay.ThirdParty {
+				continue
+			}
+			if strings.Contains(cs.Resolved, "routed") {
+				return cs
+			}
+		}
+	}
+	return nil
 }
 
 // relayDomainsEverything returns the elements of a relay_domains value
