@@ -12,11 +12,9 @@ package relay_test
 // them and logs each replacement as a "lab setup" line.
 
 import (
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/pfaudit/pfaudit/audit/lab"
 )
@@ -31,28 +29,7 @@ var corpusKnownDiscrepancies = []knownDiscrepancy{}
 // TestGroundTruthCorpus runs groundTruth on every testdata/corpus
 // directory. It needs Postfix and root (lab.Require).
 func TestGroundTruthCorpus(t *testing.T) {
-	lab.Require(t)
-	files, _ := filepath.Glob("../../testdata/corpus/*/main.cf")
-	if len(files) == 0 {
-		t.Fatal("no corpus configurations found under testdata/corpus")
-	}
-	begin := time.Now()
-	stub := startPolicyStub(t)
-	var st gtStats
-	t.Cleanup(func() {
-		t.Logf("corpus ground truth: %d configurations, %d listeners, %d verdicts and %d cases compared, %d cases skipped (model unknown), %d not reproducible in the lab, %d known discrepancies, %d policy queries answered DUNNO, %v",
-			st.scenarios.Load(), st.listeners.Load(), st.verdicts.Load(), st.compared.Load(), st.skipped.Load(), st.notRepro.Load(), st.known.Load(), stub.queries.Load(), time.Since(begin).Round(time.Millisecond))
-	})
-	for _, f := range files {
-		dir, err := filepath.Abs(filepath.Dir(f))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Run(filepath.Base(dir), func(t *testing.T) {
-			t.Parallel()
-			groundTruth(t, dir, stub.addr, &st)
-		})
-	}
+	runGroundTruth(t, "../../testdata/corpus/*/main.cf", "configurations")
 }
 
 // unopenedTable matches a table the lab cannot query: client tables of

@@ -95,17 +95,23 @@ type gtStats struct {
 // scenario. It needs Postfix and root (lab.Require: skipped outside CI,
 // fatal under CI=true).
 func TestGroundTruth(t *testing.T) {
+	runGroundTruth(t, "../../testdata/scenarios/*/main.cf", "scenarios")
+}
+
+// runGroundTruth runs groundTruth on every directory whose main.cf
+// matches glob, in parallel, and logs the totals.
+func runGroundTruth(t *testing.T, glob, what string) {
 	lab.Require(t)
-	files, _ := filepath.Glob("../../testdata/scenarios/*/main.cf")
+	files, _ := filepath.Glob(glob)
 	if len(files) == 0 {
-		t.Fatal("no scenarios found")
+		t.Fatalf("no %s found (%s)", what, glob)
 	}
 	begin := time.Now()
 	stub := startPolicyStub(t)
 	var st gtStats
 	t.Cleanup(func() {
-		t.Logf("ground truth: %d scenarios, %d listeners, %d verdicts and %d cases compared, %d cases skipped (model unknown), %d not reproducible in the lab, %d known discrepancies, %d policy queries answered DUNNO, %v",
-			st.scenarios.Load(), st.listeners.Load(), st.verdicts.Load(), st.compared.Load(), st.skipped.Load(), st.notRepro.Load(), st.known.Load(), stub.queries.Load(), time.Since(begin).Round(time.Millisecond))
+		t.Logf("ground truth: %d %s, %d listeners, %d verdicts and %d cases compared, %d cases skipped (model unknown), %d not reproducible in the lab, %d known discrepancies, %d policy queries answered DUNNO, %v",
+			st.scenarios.Load(), what, st.listeners.Load(), st.verdicts.Load(), st.compared.Load(), st.skipped.Load(), st.notRepro.Load(), st.known.Load(), stub.queries.Load(), time.Since(begin).Round(time.Millisecond))
 	})
 	for _, f := range files {
 		dir, err := filepath.Abs(filepath.Dir(f))
