@@ -12,6 +12,7 @@ import (
 	"net/netip"
 	"net/textproto"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	smtp "github.com/emersion/go-smtp"
@@ -24,11 +25,20 @@ type sessionConfig struct {
 	implicitTLS  bool
 	dial         func(ctx context.Context, addr string) (net.Conn, error)
 	xclient      netip.Addr // when valid: impersonate this address with XCLIENT
+	// xclientThen, when valid, is claimed with a second XCLIENT after the
+	// first, when the server still offers XCLIENT to the claimed address.
+	xclientThen netip.Addr
 	helo         string     // EHLO name for the set-up
 	noTLS        bool       // do not use STARTTLS even when offered
 	cmdTimeout   time.Duration
 	greetTimeout time.Duration
 	transcript   func(dir byte, line string)
+	// proxy, when 1 or 2, sends a PROXY protocol header of that version
+	// first, claiming proxyClaim as the client (invalid: our own address).
+	proxy      int
+	proxyClaim netip.Addr
+	// heard, when set, is set on the first byte received.
+	heard *atomic.Bool
 }
 
 // serverInfo is what the set-up of a session learnt about the server.
@@ -36,6 +46,10 @@ type serverInfo struct {
 	Banner     string // text of the final 220 line
 	Host       string // first word of the EHLO reply (RFC 5321 4.1.1.1)
 	XClient    bool   // XCLIENT offered to us before we used it
+	// XClientAfter: XCLIENT still offered once we claimed cfg.xclient:
+	// smtpd re-evaluates smtpd_authorized_xclient_hosts for the claimed
+	// address (smtpd.c), so the server offers XCLIENT to that address.
+	XClientAfter bool
 	TLS        bool
 	AuthMechs  []string
 	LocalAddr  netip.AddrPort // our end of the connection
@@ -77,6 +91,7 @@ func (e *sessionError) Unwrap() error { return e.err }
 // client the server's greeting again (RFC 3207 4.2: after TLS the session
 // is back at its start, the client sends EHLO first).
 type session struct {
+	release  func() // called when the session ends (its own context)
 	cfg      *sessionConfig
 	w        *wire
 	c        *smtp.Client
@@ -99,6 +114,7 @@ func openSession(ctx context.Context, cfg *sessionConfig) (*session, error) {
 	}
 	deadline, _ := ctx.Deadline()
 	s := &session{cfg: cfg, w: newWire(conn, deadline, cfg.transcript), ctx: ctx}
+	s.w.heardAt = cfg.heard
 	// Cancelling ctx closes the socket: go-smtp has no context support and
 	// any blocked read or write then returns at once.
 	s.stop = context.AfterFunc(ctx, func() { conn.Close() })
@@ -106,11 +122,64 @@ func openSession(ctx context.Context, cfg *sessionConfig) (*session, error) {
 		s.info.LocalAddr = lp
 		s.info.ClientAddr = lp.Addr().Unmap().String()
 	}
+	if cfg.proxy != 0 {
+		if err := s.w.preamble(proxyHeader(cfg.proxy, cfg.proxyClaim, s.info.LocalAddr, conn.RemoteAddr())); err != nil {
+			s.abort()
+			return nil, &sessionError{stage: StageProxy, err: err}
+		}
+		if cfg.proxyClaim.IsValid() {
+			s.info.ClientAddr = cfg.proxyClaim.String()
+		}
+	}
 	if err := s.setup(ctx); err != nil {
 		s.abort()
 		return nil, err
 	}
 	return s, nil
+}
+
+// proxyHeader builds the PROXY protocol header (haproxy's
+// proxy-protocol.txt, which Postfix implements for
+// smtpd_upstream_proxy_protocol = haproxy) that claims the connection
+// comes from claim (default: our own address, the honest header) to the
+// target. The claimed address takes the target's family: v1 and v2 carry
+// one family for both ends.
+func proxyHeader(version int, claim netip.Addr, local netip.AddrPort, remote net.Addr) []byte {
+	dst, _ := netip.ParseAddrPort(remote.String())
+	dst = netip.AddrPortFrom(dst.Addr().Unmap(), dst.Port())
+	src := netip.AddrPortFrom(local.Addr().Unmap(), local.Port())
+	if claim.IsValid() {
+		src = netip.AddrPortFrom(claim.Unmap(), 12345)
+	}
+	if src.Addr().Is4() != dst.Addr().Is4() {
+		if dst.Addr().Is4() {
+			src = netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), src.Port())
+		} else {
+			src = netip.AddrPortFrom(netip.IPv6Loopback(), src.Port())
+		}
+	}
+	if version == 1 {
+		fam := "TCP4"
+		if dst.Addr().Is6() {
+			fam = "TCP6"
+		}
+		return []byte(fmt.Sprintf("PROXY %s %s %s %d %d\r\n", fam, src.Addr(), dst.Addr(), src.Port(), dst.Port()))
+	}
+	b := append([]byte(nil), proxyV2Sig...)
+	b = append(b, 0x21) // version 2, PROXY command
+	var addrs []byte
+	if dst.Addr().Is4() {
+		b = append(b, 0x11) // AF_INET, STREAM
+		s4, d4 := src.Addr().As4(), dst.Addr().As4()
+		addrs = append(append(addrs, s4[:]...), d4[:]...)
+	} else {
+		b = append(b, 0x21) // AF_INET6, STREAM
+		s6, d6 := src.Addr().As16(), dst.Addr().As16()
+		addrs = append(append(addrs, s6[:]...), d6[:]...)
+	}
+	addrs = append(addrs, byte(src.Port()>>8), byte(src.Port()), byte(dst.Port()>>8), byte(dst.Port()))
+	b = append(b, byte(len(addrs)>>8), byte(len(addrs)))
+	return append(b, addrs...)
 }
 
 func (s *session) setup(ctx context.Context) error {
@@ -157,8 +226,17 @@ func (s *session) setup(ctx context.Context) error {
 		if !ok {
 			return &sessionError{stage: StageXClient, err: errNoXClient}
 		}
-		if err := s.xclient(); err != nil {
+		if err := s.xclient(s.cfg.xclient); err != nil {
 			return err
+		}
+		s.info.XClientAfter, _ = s.c.Extension("XCLIENT")
+		if s.cfg.xclientThen.IsValid() {
+			if !s.info.XClientAfter {
+				return &sessionError{stage: StageXClient, err: errNoXClient}
+			}
+			if err := s.xclient(s.cfg.xclientThen); err != nil {
+				return err
+			}
 		}
 	}
 	if ok, mechs := s.c.Extension("AUTH"); ok {
@@ -169,10 +247,10 @@ func (s *session) setup(ctx context.Context) error {
 
 var errNoXClient = errors.New("the server does not offer XCLIENT to this client (smtpd_authorized_xclient_hosts)")
 
-// xclient makes smtpd treat the session as coming from cfg.xclient. Postfix
+// xclient makes smtpd treat the session as coming from a. Postfix
 // answers with a fresh 220 greeting and expects EHLO again (XCLIENT_README).
-func (s *session) xclient() error {
-	a := s.cfg.xclient.Unmap()
+func (s *session) xclient(a netip.Addr) error {
+	a = a.Unmap()
 	addr := a.String()
 	if a.Is6() {
 		addr = "IPV6:" + addr // XCLIENT_README: IPv6 addresses carry the IPV6: prefix
@@ -358,7 +436,7 @@ func (s *session) judge(res *AttemptResult, stage string, r reply, err error) (d
 
 func fill(res *AttemptResult, stage string, r reply) {
 	res.Stage, res.Code, res.EnhancedCode, res.Text = stage, r.Code, r.Enhanced, r.Text
-	res.Outcome = outcomeOf(r.Code)
+	classify(res)
 }
 
 // bogusAuth sends an AUTH that must fail and returns a note for the
@@ -411,6 +489,9 @@ func (s *session) close() {
 func (s *session) abort() {
 	s.stop()
 	s.w.Close()
+	if s.release != nil {
+		s.release()
+	}
 }
 
 func replyPtr(r reply, err error) *reply {
