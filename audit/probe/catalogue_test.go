@@ -1,10 +1,10 @@
 package probe
 
 import (
-	"regexp"
 	"context"
 	"fmt"
 	"net/netip"
+	"regexp"
 	"strings"
 	"testing"
 	"time"

@@ -20,16 +20,16 @@ import (
 
 // sessionConfig is what one SMTP session needs to know.
 type sessionConfig struct {
-	no           int    // session number within its vantage, for the report
-	addr         string // host:port to dial (already mapped for the vantage)
-	implicitTLS  bool
-	dial         func(ctx context.Context, addr string) (net.Conn, error)
-	xclient      netip.Addr // when valid: impersonate this address with XCLIENT
+	no          int    // session number within its vantage, for the report
+	addr        string // host:port to dial (already mapped for the vantage)
+	implicitTLS bool
+	dial        func(ctx context.Context, addr string) (net.Conn, error)
+	xclient     netip.Addr // when valid: impersonate this address with XCLIENT
 	// xclientThen, when valid, is claimed with a second XCLIENT after the
 	// first, when the server still offers XCLIENT to the claimed address.
-	xclientThen netip.Addr
-	helo         string     // EHLO name for the set-up
-	noTLS        bool       // do not use STARTTLS even when offered
+	xclientThen  netip.Addr
+	helo         string // EHLO name for the set-up
+	noTLS        bool   // do not use STARTTLS even when offered
 	cmdTimeout   time.Duration
 	greetTimeout time.Duration
 	transcript   func(dir byte, line string)
@@ -43,17 +43,17 @@ type sessionConfig struct {
 
 // serverInfo is what the set-up of a session learnt about the server.
 type serverInfo struct {
-	Banner     string // text of the final 220 line
-	Host       string // first word of the EHLO reply (RFC 5321 4.1.1.1)
-	XClient    bool   // XCLIENT offered to us before we used it
+	Banner  string // text of the final 220 line
+	Host    string // first word of the EHLO reply (RFC 5321 4.1.1.1)
+	XClient bool   // XCLIENT offered to us before we used it
 	// XClientAfter: XCLIENT still offered once we claimed cfg.xclient:
 	// smtpd re-evaluates smtpd_authorized_xclient_hosts for the claimed
 	// address (smtpd.c), so the server offers XCLIENT to that address.
 	XClientAfter bool
-	TLS        bool
-	AuthMechs  []string
-	LocalAddr  netip.AddrPort // our end of the connection
-	ClientAddr string         // what the server believes the client is
+	TLS          bool
+	AuthMechs    []string
+	LocalAddr    netip.AddrPort // our end of the connection
+	ClientAddr   string         // what the server believes the client is
 }
 
 // sessionError is a failure of the session itself (set-up, connection,

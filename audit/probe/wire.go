@@ -88,10 +88,10 @@ type wire struct {
 	read     int // reply bytes since the last command
 	lineLen  int // bytes since the last '\n' read
 	inLine   []byte
-	reply    []string // reply lines since the last command
-	readErr  error    // the first read failure: the stream is unusable after it
-	wrote    bool     // something was written
-	heard    bool     // some byte was received
+	reply    []string     // reply lines since the last command
+	readErr  error        // the first read failure: the stream is unusable after it
+	wrote    bool         // something was written
+	heard    bool         // some byte was received
 	heardAt  *atomic.Bool // also set on the first byte, for watchers outside the session
 	onLine   func(dir byte, line string)
 }
