@@ -157,6 +157,7 @@ func (e *runEnv) runVantage(ctx context.Context, opt Options, t Target, vantage 
 	case untrusted && proxy != 0:
 		c := cfg
 		c.proxyClaim = loopbackLike(t.AddrPort.Addr())
+		c.xclient, c.xclientThen = netip.Addr{}, netip.Addr{} // the header alone makes the claim
 		how = fmt.Sprintf("a PROXY v%d header claiming %s (the listener takes the client address from the header: smtpd_upstream_proxy_protocol)", proxy, c.proxyClaim)
 		imp = r.impersonate(c, params, how)
 	case (vantage == VantageNetns || vantage == VantageRemote) && info.XClient,
@@ -333,7 +334,7 @@ var (
 	// PROXY header) for this long means no smtpd is answering. It is
 	// longer than postscreen_greet_wait (6s), in case postscreen sends no
 	// "220-" teaser (postscreen_greet_banner empty).
-	silentWindow = 10 * time.Second
+	silentWindow = 8 * time.Second
 )
 
 // greet opens the vantage's first session. smtpd greets at once; a
