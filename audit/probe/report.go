@@ -323,8 +323,12 @@ func judgeAttempts(rs []AttemptResult) (verdict, qualifier, reason string) {
 			extra = fmt.Sprintf("; %d more were refused for the test domain's DNS (%s) before the guard", c, replyLine(first[OutcomeInconclusive]))
 		}
 		if d := counts[OutcomeRelayDeferred]; d > 0 {
-			return VerdictClosed, QualifierDeferred, fmt.Sprintf("%d relay attempts refused, %d deferred by the relay guard (%s): defer_unauth_destination, or reject_unauth_destination under soft_bounce = yes; the guard did not let them through%s",
-				counts[OutcomeRefused], d, replyLine(first[OutcomeRelayDeferred]), extra)
+			refused := ""
+			if r := counts[OutcomeRefused]; r > 0 {
+				refused = fmt.Sprintf("%d relay attempts refused, ", r)
+			}
+			return VerdictClosed, QualifierDeferred, fmt.Sprintf("%s%d deferred by the relay guard (%s): defer_unauth_destination, or reject_unauth_destination under soft_bounce = yes; the guard let none through, the client is only told to try again later%s",
+				refused, d, replyLine(first[OutcomeRelayDeferred]), extra)
 		}
 		return VerdictClosed, "", fmt.Sprintf("every relay attempt was refused (%d)%s", counts[OutcomeRefused], extra)
 	case counts[OutcomeError] == n:
