@@ -280,3 +280,29 @@ func TestPreambleOnlyFirst(t *testing.T) {
 		t.Errorf("sent %q", s)
 	}
 }
+
+// TestProxyWithoutXCLIENT: a PROXY-protocol listener that does not offer
+// XCLIENT: the xclient vantage reports XCLIENT unavailable (so auto moves
+// on), not a broken listener, and remembers the header for later
+// vantages.
+func TestProxyWithoutXCLIENT(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	shortWindows(t, 200*time.Millisecond, 3*time.Second)
+	srv := startFake(t, proxyV2Server)
+	start := time.Now()
+	rep, err := Run(context.Background(), Options{Targets: []string{srv.addr()}, Vantage: "xclient,remote", Timeout: 20 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	xc, rm := rep.Targets[0].Vantages[0], rep.Targets[0].Vantages[1]
+	if !isXClientUnavailable(xc) || xc.Verdict == VerdictBroken {
+		t.Errorf("xclient: verdict %s note %q, want XCLIENT unavailable", xc.Verdict, xc.Note)
+	}
+	if rm.Verdict != VerdictOpen {
+		t.Errorf("remote: verdict %s (%s)", rm.Verdict, rm.Reason)
+	}
+	if took := time.Since(start); took > 3*time.Second {
+		t.Errorf("took %v: the second vantage should not wait for the quiet window again", took)
+	}
+	srv.stop()
+}

@@ -413,6 +413,12 @@ func (r *vantageRun) greet(cfg sessionConfig) (*session, int, string, error) {
 				dch <- result{s: s, v: v}
 				return
 			}
+			if greeted(err) {
+				// The header got a greeting; what failed later (XCLIENT
+				// not offered, STARTTLS) is the session's own business.
+				dch <- result{v: v, err: err}
+				return
+			}
 			if dctx.Err() != nil {
 				break
 			}
@@ -457,14 +463,17 @@ func (r *vantageRun) greet(cfg sessionConfig) (*session, int, string, error) {
 			firstErr = res.err
 		case d := <-dch:
 			diagDone = true
-			if d.s != nil {
+			if d.v != 0 {
 				fcancel()
 				if !firstDone {
 					if res := <-ch; res.s != nil {
 						res.s.abort()
 					}
 				}
-				return d.s, d.v, "", nil
+				if d.s == nil {
+					dcancel()
+				}
+				return d.s, d.v, "", d.err
 			}
 		case <-timer.C:
 			stopAll()
@@ -477,6 +486,19 @@ func (r *vantageRun) greet(cfg sessionConfig) (*session, int, string, error) {
 		firstErr = errSilent
 	}
 	return nil, 0, "", &sessionError{stage: StageGreeting, err: firstErr}
+}
+
+// greeted reports whether a session failed after the server's greeting.
+func greeted(err error) bool {
+	var se *sessionError
+	if !errors.As(err, &se) {
+		return false
+	}
+	switch se.stage {
+	case StageConnect, StageProxy, StageGreeting:
+		return false
+	}
+	return true
 }
 
 var errSilent = &sessionError{stage: StageGreeting, err: errors.New("no greeting: the listener accepted the connection and sent nothing")}
