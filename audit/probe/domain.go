@@ -89,8 +89,8 @@ func controlLocal() string {
 //   - anything else (refused, deferred): X is foreign as far as the
 //     server says; it is used.
 //
-// With opt.TestDomainFixed nothing is switched; a warning says when X is
-// one of the server's own names.
+// With opt.TestDomainFixed nothing is switched; the same controls make a
+// warning when the server hosts X (and mark X hosted, see runVantage).
 func chooseDomain(s *session, opt Options, host, banner string) *domainChoice {
 	d := &domainChoice{hosted: map[string]bool{}, sender: opt.SenderDomain}
 	bannerHost, _, _ := strings.Cut(banner, " ")
@@ -100,12 +100,60 @@ func chooseDomain(s *session, opt Options, host, banner string) *domainChoice {
 			own = append(own, DomainOf(n))
 		}
 	}
+	control := func(dom string) (AttemptResult, error) {
+		sender := d.senderFor(dom)
+		a := Attempt{Variant: "control", Class: ClassRelay, HELO: s.cfg.helo,
+			Mail: "MAIL FROM:<" + DefaultSender + "@" + sender + ">", Rcpt: "RCPT TO:<" + controlLocal() + "@" + dom + ">"}
+		res, err := s.run(a)
+		res.Session = s.cfg.no
+		if res.Outcome == "" {
+			res = failed(a, err)
+		}
+		d.checks = append(d.checks, res)
+		return res, err
+	}
 	if opt.TestDomainFixed {
-		d.test = opt.TestDomain
-		d.sender = d.senderFor(d.test)
+		// The user's domain is kept; the controls only say whether the
+		// server hosts it, for the warning (and so that accepting mail
+		// there is not taken for relay).
+		x := opt.TestDomain
+		d.test = x
+		d.sender = d.senderFor(x)
 		d.note = "given with --test-domain"
-		if ownName(d.test, own) {
-			d.warnings = append(d.warnings, fmt.Sprintf("the test domain %s is the server's own name or a parent of it (%s): the server is the final destination there, so those attempts say nothing about relay", d.test, host))
+		if ownName(x, own) {
+			d.hosted[x] = true
+			d.warnings = append(d.warnings, fmt.Sprintf("the test domain %s is the server's own name or a parent of it (%s): the server is the final destination there, so those attempts say nothing about relay", x, host))
+			return d
+		}
+		res, err := control(x)
+		if err != nil {
+			d.err = err
+			return d
+		}
+		switch res.Outcome {
+		case OutcomeHosted:
+			d.hosted[x] = true
+			d.warnings = append(d.warnings, fmt.Sprintf("the server's replies say it hosts the test domain %s (%s): those attempts say nothing about relay; choose another --test-domain (or leave it out: the probe then picks a foreign one)", x, replyLine(res)))
+		case OutcomeAccepted:
+			for _, o := range ReservedDomains {
+				if strings.EqualFold(o, x) || ownName(o, own) {
+					continue
+				}
+				res2, err := control(o)
+				if err != nil {
+					d.err = err
+					return d
+				}
+				switch res2.Outcome {
+				case OutcomeHosted:
+					continue
+				case OutcomeAccepted:
+					return d
+				}
+				d.hosted[x] = true
+				d.warnings = append(d.warnings, fmt.Sprintf("the server accepts an improbable user at the test domain %s but not at %s (%s): it hosts %s with a catch-all, so accepting mail there is not relay; choose another --test-domain (or leave it out)", x, o, replyLine(res2), x))
+				return d
+			}
 		}
 		return d
 	}
@@ -134,18 +182,6 @@ func chooseDomain(s *session, opt Options, host, banner string) *domainChoice {
 	if len(d.cands) == 0 {
 		d.test, d.sender = opt.TestDomain, d.senderFor(opt.TestDomain)
 		return d
-	}
-	control := func(dom string) (AttemptResult, error) {
-		sender := d.senderFor(dom)
-		a := Attempt{Variant: "control", Class: ClassRelay, HELO: s.cfg.helo,
-			Mail: "MAIL FROM:<" + DefaultSender + "@" + sender + ">", Rcpt: "RCPT TO:<" + controlLocal() + "@" + dom + ">"}
-		res, err := s.run(a)
-		res.Session = s.cfg.no
-		if res.Outcome == "" {
-			res = failed(a, err)
-		}
-		d.checks = append(d.checks, res)
-		return res, err
 	}
 	pick := func(c, why string) *domainChoice {
 		d.test = c

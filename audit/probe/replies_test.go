@@ -121,13 +121,22 @@ func TestFixedTestDomainWarns(t *testing.T) {
 		t.Fatal(err)
 	}
 	v := rep.Targets[0].Vantages[0]
-	if v.TestDomain != "example.net" || len(v.DomainChecks) != 0 || len(v.Warnings) == 0 {
+	if v.TestDomain != "example.net" || len(v.DomainChecks) != 1 || len(v.Warnings) != 1 || !strings.Contains(v.Warnings[0], "hosts the test domain example.net") {
 		t.Errorf("test domain %s, %d control RCPTs, warnings %q", v.TestDomain, len(v.DomainChecks), v.Warnings)
 	}
 	// Routed forms through the server's own name (mx.example.com) were
-	// accepted: those are relay whatever X is.
-	if v.Verdict != VerdictOpen {
-		t.Errorf("verdict %s (%s)", v.Verdict, v.Reason)
+	// accepted, but they end at example.net, which the server hosts:
+	// local delivery, not relay.
+	if v.Verdict != VerdictUnknown || !strings.Contains(v.Reason, "hosted") {
+		t.Errorf("verdict %s (%s), want unknown: every recipient is hosted", v.Verdict, v.Reason)
+	}
+	// A catch-all at the user's domain: accepted everywhere at
+	// example.net, refused elsewhere: warned, and never open.
+	srv2 := startFake(t, replyServer(map[string]string{"example.net": "250 2.1.5 Ok"}, "554 5.7.1 <x>: Relay access denied"))
+	rep, _ = Run(context.Background(), Options{Targets: []string{srv2.addr()}, Vantage: VantageRemote,
+		TestDomain: "example.net", TestDomainFixed: true, Timeout: 20 * time.Second})
+	if v := rep.Targets[0].Vantages[0]; v.Verdict == VerdictOpen || len(v.Warnings) != 1 || !strings.Contains(v.Warnings[0], "catch-all") {
+		t.Errorf("catch-all at --test-domain: verdict %s, warnings %q", v.Verdict, v.Warnings)
 	}
 	// The server's own domain is never used as the test domain.
 	rep, _ = Run(context.Background(), Options{Targets: []string{srv.addr()}, Vantage: VantageRemote,

@@ -141,8 +141,20 @@ func (e *runEnv) runVantage(ctx context.Context, opt Options, t Target, vantage 
 		attempts = Catalogue(params)
 		results = r.catalogue(cfg, nil, attempts, 0, len(info.AuthMechs) > 0)
 	}
-	if opt.TestDomainFixed && hostedRelay(results) {
+	if opt.TestDomainFixed && hostedRelay(results) && !dc.hosted[dc.test] {
+		dc.hosted[dc.test] = true
 		vr.Warnings = append(vr.Warnings, fmt.Sprintf("the server's replies say it hosts the test domain %s (user unknown in a recipient table): those attempts say nothing about relay; choose another --test-domain (or leave it out: the probe then picks a foreign one)", dc.test))
+	}
+	if dc.hosted[dc.test] {
+		// X is hosted here (every reserved name was, or the user insisted):
+		// a recipient that ends up at X is local or virtual delivery, and
+		// accepting it is never relay.
+		for i, a := range results {
+			if a.Outcome == OutcomeAccepted && a.Class != ClassLocal {
+				results[i].Outcome = OutcomeHosted
+				results[i].Note = join(a.Note, dc.test+" is hosted here: accepting this recipient is not relay")
+			}
+		}
 	}
 	vr.TestDomain, vr.SenderDomain, vr.TestDomainNote = dc.test, dc.sender, dc.note
 	vr.Sessions = r.count()
