@@ -17,6 +17,17 @@
 // or with an smtps:// target; certificates are not verified (this tests
 // policy, not PKI).
 //
+// Evidence needs a foreign recipient domain: the test domain comes from
+// the configuration when there is one (Options.PerTarget), is never the
+// server's own name, and control RCPTs move it to another reserved name
+// when the server hosts it (chooseDomain). Replies are read as Postfix
+// writes them (classify): the relay guard's 454 4.7.1 is a refusal
+// ("closed (deferred)"), a recipient hosted here or a test domain refused
+// for its DNS decides nothing. A listener that never greets is tried with
+// a PROXY header and otherwise reported broken (greet); an untrusted
+// vantage that may claim a trusted address (XCLIENT offered to it, a
+// PROXY-protocol listener) does so, and relaying then is open.
+//
 // Vantages: loopback (a local client; mynetworks trusts it by default, so
 // its verdict describes local clients only), xclient (XCLIENT ADDR= an
 // untrusted documentation address, when the server offers XCLIENT to us),
