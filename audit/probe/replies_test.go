@@ -315,3 +315,38 @@ func TestProxyWithoutXCLIENT(t *testing.T) {
 	}
 	srv.stop()
 }
+
+// TestSlowGreetingIsNotProxy: a plain server that greets late (after the
+// quiet window) gets a PROXY line from the diagnosis as its first command
+// (502); the probe must keep treating it as plain SMTP.
+func TestSlowGreetingIsNotProxy(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	shortWindows(t, 100*time.Millisecond, 3*time.Second)
+	srv := startFake(t, func(s *fakeServer) {
+		s.greet = func(c *fakeConn) {
+			if c.n == 1 {
+				time.Sleep(400 * time.Millisecond)
+			}
+			c.send("220 mx.example.com ESMTP slow")
+		}
+	})
+	rep, err := Run(context.Background(), Options{Targets: []string{srv.addr()}, Vantage: VantageRemote, Timeout: 20 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := rep.Targets[0].Vantages[0]
+	if v.Verdict != VerdictClosed {
+		t.Errorf("verdict %s (%s)", v.Verdict, v.Reason)
+		logAttempts(t, v)
+	}
+	srv.stop()
+	n := 0
+	for _, l := range srv.lines() {
+		if strings.HasPrefix(l, "PROXY") {
+			n++
+		}
+	}
+	if n > 1 {
+		t.Errorf("%d PROXY headers sent: the probe took the slow server for a PROXY listener", n)
+	}
+}

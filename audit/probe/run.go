@@ -418,6 +418,7 @@ func (r *vantageRun) greet(cfg sessionConfig) (*session, int, string, error) {
 		for _, v := range []int{1, 2} {
 			pc := r.mk(cfg)
 			pc.proxy = v
+			pc.proxyCheck = true
 			pc.greetTimeout = silentWindow
 			s, err := openSession(dctx, pc)
 			if err == nil {
@@ -475,6 +476,22 @@ func (r *vantageRun) greet(cfg sessionConfig) (*session, int, string, error) {
 			firstErr = res.err
 		case d := <-dch:
 			diagDone = true
+			if d.v != 0 && heard.Load() && !firstDone {
+				// The plain connection has started talking meanwhile: a
+				// slow server, not a PROXY listener (a plain smtpd greets
+				// before reading the header, which then desynchronises
+				// the second session). Keep the plain one.
+				if d.s != nil {
+					d.s.abort()
+				} else {
+					dcancel()
+				}
+				res := <-ch
+				if res.err != nil {
+					fcancel()
+				}
+				return res.s, 0, "", res.err
+			}
 			if d.v != 0 {
 				fcancel()
 				if !firstDone {

@@ -37,6 +37,9 @@ type sessionConfig struct {
 	// first, claiming proxyClaim as the client (invalid: our own address).
 	proxy      int
 	proxyClaim netip.Addr
+	// proxyCheck makes sure, after the greeting, that the server did not
+	// take the PROXY header for a command (see setup).
+	proxyCheck bool
 	// heard, when set, is set on the first byte received.
 	heard *atomic.Bool
 }
@@ -202,6 +205,23 @@ func (s *session) setup(ctx context.Context) error {
 	}
 	s.info.Banner = firstLine(r.Text)
 	s.greeting = []byte("220 " + s.info.Banner + "\r\n")
+	if s.cfg.proxyCheck {
+		// A server that greets on its own and then answers our PROXY
+		// line as a command ("502 5.5.2 Error: command not recognized")
+		// is a plain one that was merely slow: a PROXY listener reads the
+		// header before it greets and says nothing more until spoken to.
+		s.w.SetReadDeadline(time.Now().Add(proxySettle))
+		_, perr := s.raw.R.Peek(1)
+		s.w.SetReadDeadline(time.Time{})
+		if perr == nil {
+			return &sessionError{stage: StageProxy, err: errNotProxy}
+		}
+		var ne net.Error
+		if !errors.As(perr, &ne) || !ne.Timeout() {
+			return &sessionError{stage: StageProxy, err: perr}
+		}
+		s.w.clearTimeout()
+	}
 	if err := s.hello(s.cfg.helo); err != nil {
 		return err
 	}
@@ -244,6 +264,12 @@ func (s *session) setup(ctx context.Context) error {
 	}
 	return nil
 }
+
+// proxySettle is how long a greeting after a PROXY header is watched for
+// an unprompted reply to the header.
+const proxySettle = 300 * time.Millisecond
+
+var errNotProxy = errors.New("the server answered the PROXY header as a command: it speaks plain SMTP")
 
 var errNoXClient = errors.New("the server does not offer XCLIENT to this client (smtpd_authorized_xclient_hosts)")
 

@@ -254,6 +254,16 @@ func (w *wire) silent() bool {
 	return !w.heard
 }
 
+// clearTimeout forgets a read timeout the caller provoked on purpose.
+func (w *wire) clearTimeout() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var ne net.Error
+	if errors.As(w.readErr, &ne) && ne.Timeout() {
+		w.readErr = nil
+	}
+}
+
 // failure returns the first read error, if any.
 func (w *wire) failure() error {
 	w.mu.Lock()
