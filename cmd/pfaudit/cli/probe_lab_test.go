@@ -3,8 +3,10 @@ package cli
 import (
 	"bytes"
 	"encoding/json"
+	"net"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pfaudit/pfaudit/audit/lab"
 )
@@ -80,4 +82,55 @@ func TestProbeDebianStock(t *testing.T) {
 		t.Errorf("--test-domain example.net: %+v, want it kept, with a warning", v)
 	}
 	in.AssertNothingSent(t)
+}
+
+// TestAuditProbeBrokenAndProxy: an audit of a configuration with a
+// listener that has no working relay guard and one behind the PROXY
+// protocol. The live probe confirms the broken listener quickly (not two
+// 30 s greeting timeouts per vantage) and finds the PROXY listener open to
+// anyone who can connect.
+func TestAuditProbeBrokenAndProxy(t *testing.T) {
+	ports := make([]string, 2)
+	for i := range ports {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, ports[i], _ = net.SplitHostPort(l.Addr().String())
+		l.Close()
+	}
+	opt := lab.Strict()
+	opt.Label = "broken-proxy"
+	opt.Master = []string{
+		"{host}:" + ports[0] + " inet n - n - - smtpd", "  -o smtpd_relay_restrictions=permit",
+		"{host}:" + ports[1] + " inet n - n - - smtpd", "  -o smtpd_upstream_proxy_protocol=haproxy",
+	}
+	in := lab.Start(t, opt)
+	start := time.Now()
+	rep, _, stderr := runAuditJSON(t, in.ConfigDir())
+	if took := time.Since(start); took > 30*time.Second {
+		t.Errorf("audit took %v", took)
+	}
+	broken, proxy := "127.0.0.1:"+ports[0]+"/inet", "127.0.0.1:"+ports[1]+"/inet"
+	for _, l := range rep.Listeners {
+		switch l.Service {
+		case broken:
+			if l.Probe == nil || l.Probe.Verdict != "broken" {
+				t.Errorf("%s: probe %+v, want broken; stderr %s", l.Service, l.Probe, stderr)
+			}
+		case proxy:
+			if l.Probe == nil || l.Probe.Verdict != "open" {
+				t.Errorf("%s: probe %+v, want open (PROXY header claiming 127.0.0.1)", l.Service, l.Probe)
+			}
+		}
+	}
+	confirmed := false
+	for _, f := range rep.Findings {
+		if f.ID == "PFA-RELAY-002" && f.Service == broken {
+			confirmed = f.Status == "confirmed" && strings.Contains(f.Evidence, "broken")
+		}
+	}
+	if !confirmed {
+		t.Errorf("no confirmed PFA-RELAY-002 for %s: %+v", broken, rep.Findings)
+	}
 }
