@@ -350,3 +350,40 @@ func TestSlowGreetingIsNotProxy(t *testing.T) {
 		t.Errorf("%d PROXY headers sent: the probe took the slow server for a PROXY listener", n)
 	}
 }
+
+// TestXCLIENTLoginImpersonation: a server that offers XCLIENT (with the
+// LOGIN attribute) to an untrusted client and relays for SASL-authenticated
+// clients only: claiming LOGIN= with XCLIENT passes
+// permit_sasl_authenticated, so the server is open to anyone.
+func TestXCLIENTLoginImpersonation(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	srv := startFake(t, func(s *fakeServer) {
+		s.handle = func(c *fakeConn, line string) {
+			up := strings.ToUpper(line)
+			switch {
+			case strings.HasPrefix(up, "EHLO"):
+				c.send("250-mx.example.com", "250-XCLIENT NAME ADDR PROTO HELO LOGIN", "250 AUTH PLAIN LOGIN")
+			case strings.HasPrefix(up, "XCLIENT"):
+				c.data["login"] = strings.Contains(up, " LOGIN=")
+				c.send("220 mx.example.com ESMTP")
+			case strings.HasPrefix(up, "AUTH"):
+				c.send("535 5.7.8 Error: authentication failed")
+			case strings.HasPrefix(up, "RCPT") && c.data["login"] == true:
+				c.send("250 2.1.5 Ok")
+			default:
+				defaultHandle(c, line)
+			}
+		}
+	})
+	rep, err := Run(context.Background(), Options{Targets: []string{srv.addr()}, Vantage: VantageRemote, Timeout: 20 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := rep.Targets[0].Vantages[0]
+	if v.Verdict != VerdictOpen || !strings.Contains(v.Reason, "XCLIENT ADDR=127.0.0.1 LOGIN=pfaudit-impersonated") {
+		t.Errorf("verdict %s reason %q, want open through XCLIENT LOGIN=", v.Verdict, v.Reason)
+		logAttempts(t, v)
+	}
+	srv.stop()
+	assertNoData(t, srv.lines())
+}

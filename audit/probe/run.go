@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -171,7 +172,7 @@ func (e *runEnv) runVantage(ctx context.Context, opt Options, t Target, vantage 
 		c.proxyClaim = loopbackLike(t.AddrPort.Addr())
 		c.xclient, c.xclientThen = netip.Addr{}, netip.Addr{} // the header alone makes the claim
 		how = fmt.Sprintf("a PROXY v%d header claiming %s (the listener takes the client address from the header: smtpd_upstream_proxy_protocol)", proxy, c.proxyClaim)
-		imp = r.impersonate(c, params, how)
+		imp, how = r.impersonate(c, params, how)
 	case (vantage == VantageNetns || vantage == VantageRemote) && info.XClient,
 		vantage == VantageXClient && info.XClientAfter:
 		c := cfg
@@ -181,8 +182,9 @@ func (e *runEnv) runVantage(ctx context.Context, opt Options, t Target, vantage 
 		} else {
 			c.xclient = lo
 		}
+		c.xclientLogin = impersonatedLogin
 		how = "XCLIENT ADDR=" + lo.String() + " (the server offers XCLIENT to this untrusted client: smtpd_authorized_xclient_hosts covers it)"
-		imp = r.impersonate(c, params, how)
+		imp, how = r.impersonate(c, params, how)
 	}
 	if len(imp) > 0 {
 		vr.Impersonation = imp
@@ -198,6 +200,10 @@ func (e *runEnv) runVantage(ctx context.Context, opt Options, t Target, vantage 
 	return vr, targetInfo{host: host, banner: info.Banner}
 }
 
+// impersonatedLogin is the SASL login an impersonating XCLIENT claims
+// (LOGIN=), so that permit_sasl_authenticated is tested as well.
+const impersonatedLogin = "pfaudit-impersonated"
+
 // loopbackLike is the loopback address of a's family: what a PROXY header
 // claims to look like a local client.
 func loopbackLike(a netip.Addr) netip.Addr {
@@ -209,7 +215,7 @@ func loopbackLike(a netip.Addr) netip.Addr {
 
 // impersonate makes the plain relay attempts (rows 01 and 02) in one
 // session set up by cfg to claim a trusted client address.
-func (r *vantageRun) impersonate(cfg sessionConfig, p Params, how string) []AttemptResult {
+func (r *vantageRun) impersonate(cfg sessionConfig, p Params, how string) ([]AttemptResult, string) {
 	var attempts []Attempt
 	for _, a := range Catalogue(p) {
 		if a.Variant == "01" || a.Variant == "02" {
@@ -221,7 +227,10 @@ func (r *vantageRun) impersonate(cfg sessionConfig, p Params, how string) []Atte
 	if err != nil {
 		res := sessionFailure(err, cfg.helo)
 		res.Variant, res.Note = "impersonate", how
-		return []AttemptResult{res}
+		return []AttemptResult{res}, how
+	}
+	if s.info.XClientLogin != "" {
+		how = strings.Replace(how, "XCLIENT ADDR="+s.info.ClientAddr, "XCLIENT ADDR="+s.info.ClientAddr+" LOGIN="+s.info.XClientLogin, 1)
 	}
 	idx := []int{0, 1}
 	done, rest, serr := runJob(s, idx, attempts)
@@ -240,7 +249,7 @@ func (r *vantageRun) impersonate(cfg sessionConfig, p Params, how string) []Atte
 		out = append(out, res)
 	}
 	_ = rest
-	return out
+	return out, how
 }
 
 // hostedRelay reports whether a plain relay attempt (recipient u@X) was

@@ -27,7 +27,10 @@ type sessionConfig struct {
 	xclient     netip.Addr // when valid: impersonate this address with XCLIENT
 	// xclientThen, when valid, is claimed with a second XCLIENT after the
 	// first, when the server still offers XCLIENT to the claimed address.
-	xclientThen  netip.Addr
+	xclientThen netip.Addr
+	// xclientLogin, when set, is claimed as the SASL login (LOGIN=) with
+	// the last XCLIENT, when the server lists LOGIN and offers AUTH.
+	xclientLogin string
 	helo         string // EHLO name for the set-up
 	noTLS        bool   // do not use STARTTLS even when offered
 	cmdTimeout   time.Duration
@@ -53,6 +56,8 @@ type serverInfo struct {
 	// smtpd re-evaluates smtpd_authorized_xclient_hosts for the claimed
 	// address (smtpd.c), so the server offers XCLIENT to that address.
 	XClientAfter bool
+	// XClientLogin is the SASL login claimed with XCLIENT LOGIN=, if any.
+	XClientLogin string
 	TLS          bool
 	AuthMechs    []string
 	LocalAddr    netip.AddrPort // our end of the connection
@@ -246,7 +251,11 @@ func (s *session) setup(ctx context.Context) error {
 		if !ok {
 			return &sessionError{stage: StageXClient, err: errNoXClient}
 		}
-		if err := s.xclient(s.cfg.xclient); err != nil {
+		login := s.cfg.xclientLogin
+		if s.cfg.xclientThen.IsValid() {
+			login = ""
+		}
+		if err := s.xclient(s.cfg.xclient, login); err != nil {
 			return err
 		}
 		s.info.XClientAfter, _ = s.c.Extension("XCLIENT")
@@ -254,7 +263,7 @@ func (s *session) setup(ctx context.Context) error {
 			if !s.info.XClientAfter {
 				return &sessionError{stage: StageXClient, err: errNoXClient}
 			}
-			if err := s.xclient(s.cfg.xclientThen); err != nil {
+			if err := s.xclient(s.cfg.xclientThen, s.cfg.xclientLogin); err != nil {
 				return err
 			}
 		}
@@ -275,13 +284,25 @@ var errNoXClient = errors.New("the server does not offer XCLIENT to this client 
 
 // xclient makes smtpd treat the session as coming from a. Postfix
 // answers with a fresh 220 greeting and expects EHLO again (XCLIENT_README).
-func (s *session) xclient(a netip.Addr) error {
+func (s *session) xclient(a netip.Addr, login string) error {
 	a = a.Unmap()
 	addr := a.String()
 	if a.Is6() {
 		addr = "IPV6:" + addr // XCLIENT_README: IPv6 addresses carry the IPV6: prefix
 	}
-	r, err := s.rawCmd("XCLIENT ADDR=" + addr + " NAME=[UNAVAILABLE]")
+	line := "XCLIENT ADDR=" + addr + " NAME=[UNAVAILABLE]"
+	if login != "" {
+		// XCLIENT_README: LOGIN= sets the SASL login name, which
+		// permit_sasl_authenticated honours when SASL is enabled (the
+		// server offers AUTH).
+		if ok, attrs := s.c.Extension("XCLIENT"); ok && strings.Contains(" "+strings.ToUpper(attrs)+" ", " LOGIN ") {
+			if ok, _ := s.c.Extension("AUTH"); ok {
+				line += " LOGIN=" + login
+				s.info.XClientLogin = login
+			}
+		}
+	}
+	r, err := s.rawCmd(line)
 	if err != nil {
 		return &sessionError{stage: StageXClient, err: err, retry: isDropped(err)}
 	}
