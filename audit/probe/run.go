@@ -419,6 +419,9 @@ func (r *vantageRun) greet(cfg sessionConfig) (*session, int, string, error) {
 	}
 	if heard.Load() || cfg.proxy != 0 {
 		res := <-ch
+		if res.err != nil {
+			fcancel()
+		}
 		return res.s, cfg.proxy, "", res.err
 	}
 	dctx, dcancel := context.WithCancel(ctx)
