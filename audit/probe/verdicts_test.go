@@ -270,3 +270,24 @@ func TestPostfixUnknownRecipientDomain(t *testing.T) {
 	}
 	checkNothingSent(t, in)
 }
+
+// TestPostfixSoftBounce: reject_unauth_destination under soft_bounce = yes
+// answers 454 4.7.1 Relay access denied (soft_bounce turns 5xx into 4xx):
+// the guard refusing, closed (deferred).
+func TestPostfixSoftBounce(t *testing.T) {
+	opt := lab.Strict()
+	opt.Label = "soft-bounce"
+	opt.Main = append(opt.Main, "soft_bounce = yes")
+	in := lab.Start(t, opt)
+	v := probeLab(t, in.Addr(), VantageXClient, nil).Vantages[0]
+	if v.Verdict != VerdictClosed || v.Qualifier != QualifierDeferred {
+		t.Errorf("verdict %s (%s): %s", v.Verdict, v.Qualifier, v.Reason)
+		logAttempts(t, v)
+	}
+	for _, a := range v.Attempts {
+		if a.Variant == "02" && (a.Code != 454 || a.Outcome != OutcomeRelayDeferred) {
+			t.Errorf("row 02: %d %s %s", a.Code, a.Outcome, a.Text)
+		}
+	}
+	checkNothingSent(t, in)
+}
