@@ -291,3 +291,18 @@ func TestPostfixSoftBounce(t *testing.T) {
 	}
 	checkNothingSent(t, in)
 }
+
+// TestPostfixLookupFailure: an access table that cannot be opened before
+// the guard makes smtpd answer 451 4.3.x (a server-side failure) to every
+// RCPT: inconclusive, never closed, with the reason.
+func TestPostfixLookupFailure(t *testing.T) {
+	opt := lab.Strict()
+	opt.Label = "lookup-failure"
+	opt.Main = append(opt.Main, "smtpd_relay_restrictions = check_recipient_access hash:{etc}/missing, permit_mynetworks, reject_unauth_destination")
+	in := lab.Start(t, opt)
+	v := probeLab(t, in.Addr(), VantageXClient, nil).Vantages[0]
+	if v.Verdict != VerdictUnknown || !strings.Contains(v.Reason, " 4.3.") {
+		t.Errorf("verdict %s: %s; want unknown with the 451 4.3.x reason", v.Verdict, v.Reason)
+		logAttempts(t, v)
+	}
+}
