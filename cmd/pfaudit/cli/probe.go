@@ -123,20 +123,29 @@ func RunProbe(cmd *cobra.Command, o *ProbeOptions, st Streams) error {
 			}
 		} else {
 			ls := relay.Listeners(cfg)
+			targets := audit.ProbeTargets(cfg, ls)
+			byAddr := audit.ProbeTargetOptions(cfg, targets, ls, nil)
 			if len(o.Targets) == 0 {
-				targets := audit.ProbeTargets(cfg, ls)
 				for _, t := range targets {
 					popt.Targets = append(popt.Targets, t.Address)
 				}
 				if len(popt.Targets) == 0 {
 					return withCode(ExitError, fmt.Errorf("no smtpd listener of %s is reachable on this host; give --target", cfg.Dir))
 				}
-				popt.PerTarget = audit.ProbeTargetOptions(cfg, targets, ls, nil)
-				for k, to := range popt.PerTarget {
+			}
+			// Each target that is a listener of the configuration gets the
+			// test domain the model chose for that listener's scope.
+			popt.PerTarget = map[string]probe.TargetOptions{}
+			for _, s := range popt.Targets {
+				t, err := probe.ParseTarget(s)
+				if err != nil {
+					continue // Run reports it
+				}
+				if to, ok := byAddr[t.Address]; ok {
 					if senderGiven {
 						to.SenderDomain = ""
 					}
-					popt.PerTarget[k] = to
+					popt.PerTarget[s] = to
 				}
 			}
 			if len(ls) > 0 {

@@ -77,6 +77,10 @@ func TestProbeDebianStock(t *testing.T) {
 	if v.Verdict != "closed" || v.Qualifier != "deferred" || v.TestDomain != "example.com" || !strings.Contains(v.TestDomainNote, "from the configuration") {
 		t.Errorf("probe -c: %+v, want closed (deferred) with example.com from the configuration", v)
 	}
+	v = run("-c", in.ConfigDir(), "--target", in.Addr()).Targets[0].Vantages[0]
+	if v.TestDomain != "example.com" || !strings.Contains(v.TestDomainNote, "from the configuration") {
+		t.Errorf("probe -c --target: %+v, want example.com from the configuration", v)
+	}
 	v = run("--target", in.Addr(), "--test-domain", "example.net").Targets[0].Vantages[0]
 	if v.TestDomain != "example.net" || len(v.Warnings) == 0 || v.Verdict == "open" {
 		t.Errorf("--test-domain example.net: %+v, want it kept, with a warning", v)
