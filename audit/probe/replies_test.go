@@ -387,3 +387,66 @@ func TestXCLIENTLoginImpersonation(t *testing.T) {
 	srv.stop()
 	assertNoData(t, srv.lines())
 }
+
+// TestClassify: Postfix's reply texts and RFC 3463 codes, as classify
+// reads them.
+func TestClassify(t *testing.T) {
+	for _, tc := range []struct {
+		stage, enh, text string
+		code             int
+		want             string
+	}{
+		{StageRcpt, "4.7.1", "<a@example.net>: Relay access denied", 454, OutcomeRelayDeferred},
+		{StageRcpt, "5.7.1", "<a@example.net>: Relay access denied", 554, OutcomeRefused},
+		{StageRcpt, "4.7.1", "<a@example.net>: Recipient address rejected: Greylisted", 450, OutcomeDeferred},
+		{StageRcpt, "4.3.0", "<a@example.net>: Temporary lookup failure", 451, OutcomeDeferred},
+		{StageRcpt, "4.1.2", "<a@example.net>: Recipient address rejected: Domain not found", 450, OutcomeInconclusive},
+		{StageRcpt, "5.1.2", "<a@example.net>: Recipient address rejected: Domain not found", 550, OutcomeInconclusive},
+		{StageRcpt, "5.1.10", "<a@example.net>: Recipient address rejected: Domain example.net does not accept mail (nullMX)", 556, OutcomeInconclusive},
+		{StageRcpt, "4.1.8", "<p@example.org>: Sender address rejected: Domain not found", 450, OutcomeInconclusive},
+		{StageRcpt, "5.1.1", "<a@example.net>: Recipient address rejected: User unknown in local recipient table", 550, OutcomeHosted},
+		{StageRcpt, "5.1.1", "<a@example.net>: Recipient address rejected: User unknown in virtual alias table", 550, OutcomeHosted},
+		{StageRcpt, "", "User unknown in virtual mailbox table", 550, OutcomeHosted},
+		{StageRcpt, "5.1.1", "<a@example.net>: Recipient address rejected: undeliverable address", 550, OutcomeHosted},
+		{StageRcpt, "2.1.5", "Ok", 250, OutcomeAccepted},
+		{StageRcpt, "5.7.0", "Authentication required", 530, OutcomeAuthRequired},
+		{StageMail, "5.1.1", "User unknown in local recipient table", 550, OutcomeRefused},
+		{StageHelo, "4.7.1", "Relay access denied", 454, OutcomeDeferred},
+	} {
+		r := AttemptResult{Stage: tc.stage, Code: tc.code, EnhancedCode: tc.enh, Text: tc.text}
+		classify(&r)
+		if r.Outcome != tc.want {
+			t.Errorf("%s %d %s %q: %s, want %s", tc.stage, tc.code, tc.enh, tc.text, r.Outcome, tc.want)
+		}
+	}
+}
+
+// TestJudgeAttempts: the verdict rules over classified attempts.
+func TestJudgeAttempts(t *testing.T) {
+	r := func(class Class, outcome string, text string) AttemptResult {
+		return AttemptResult{Class: class, Stage: StageRcpt, Outcome: outcome, Code: 554, Text: text}
+	}
+	denied := "Relay access denied"
+	for _, tc := range []struct {
+		name      string
+		rs        []AttemptResult
+		verdict   string
+		qualifier string
+	}{
+		{"refused", []AttemptResult{r(ClassRelay, OutcomeRefused, denied)}, VerdictClosed, ""},
+		{"guard deferred", []AttemptResult{r(ClassRelay, OutcomeRelayDeferred, denied), r(ClassRouted, OutcomeRefused, "x")}, VerdictClosed, QualifierDeferred},
+		{"hosted only", []AttemptResult{r(ClassRelay, OutcomeHosted, "")}, VerdictUnknown, ""},
+		{"hosted does not stop closed", []AttemptResult{r(ClassRelay, OutcomeHosted, ""), r(ClassRouted, OutcomeRefused, denied)}, VerdictClosed, ""},
+		{"local accepted", []AttemptResult{r(ClassLocal, OutcomeAccepted, ""), r(ClassRelay, OutcomeRefused, denied)}, VerdictClosed, ""},
+		{"dns only", []AttemptResult{r(ClassRelay, OutcomeInconclusive, "")}, VerdictUnknown, ""},
+		{"dns and refusals without the guard", []AttemptResult{r(ClassRelay, OutcomeInconclusive, ""), r(ClassRelay, OutcomeRefused, "Client host rejected")}, VerdictUnknown, ""},
+		{"dns and the guard refusing", []AttemptResult{r(ClassRelay, OutcomeInconclusive, ""), r(ClassRouted, OutcomeRefused, denied)}, VerdictClosed, ""},
+		{"greylisted", []AttemptResult{r(ClassRelay, OutcomeDeferred, "Greylisted"), r(ClassRelay, OutcomeRefused, denied)}, VerdictUnknown, ""},
+		{"accepted wins", []AttemptResult{r(ClassRelay, OutcomeDeferred, ""), r(ClassRouted, OutcomeAccepted, "")}, VerdictOpen, ""},
+	} {
+		v, q, why := judgeAttempts(tc.rs)
+		if v != tc.verdict || q != tc.qualifier || why == "" {
+			t.Errorf("%s: %s (%s) %q, want %s (%s) with a reason", tc.name, v, q, why, tc.verdict, tc.qualifier)
+		}
+	}
+}
