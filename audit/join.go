@@ -63,6 +63,9 @@ func Probe(ctx context.Context, cfg *postconf.Config, analyses []*relay.Analysis
 	if len(analyses) > 0 && popt.Limits == (probe.Limits{}) {
 		popt.Limits = ProbeLimits(cfg, analyses[0].Listener.Service)
 	}
+	// Each listener is probed with the test domain its own scope makes
+	// foreign (the relay model's choice), its myhostname and limits.
+	popt.PerTarget = ProbeTargetOptions(cfg, targets, ls, analyses)
 	pr, err := probe.Run(ctx, popt)
 	if err != nil {
 		return nil, err
@@ -87,7 +90,14 @@ func Probe(ctx context.Context, cfg *postconf.Config, analyses []*relay.Analysis
 			ev = local
 		}
 		if ev != nil {
-			lr.Probe = &render.ProbeEvidence{Vantage: ev.Vantage, Verdict: ev.Verdict, Client: ev.Client, Note: ev.Note}
+			note := ev.Note
+			if ev.Reason != "" {
+				note = ev.Reason + "; " + note
+			}
+			if ev.Qualifier != "" {
+				note = ev.Qualifier + ": " + note
+			}
+			lr.Probe = &render.ProbeEvidence{Vantage: ev.Vantage, Verdict: ev.Verdict, Client: ev.Client, Note: strings.TrimSuffix(note, "; ")}
 		}
 		tested[lr.Service] = true
 		for j := range rep.Findings {
@@ -135,10 +145,11 @@ func pickVantages(t *probe.TargetReport) (untrusted, local *probe.VantageReport)
 
 func evidence(v *probe.VantageReport) string {
 	s := fmt.Sprintf("%s vantage: %s", v.Vantage, v.Verdict)
-	for _, a := range v.Attempts {
-		if a.Outcome == probe.OutcomeAccepted && a.Class != "local" {
-			return s + fmt.Sprintf(" (RCPT TO:%s from MAIL FROM:%s accepted: %d %s)", a.RcptTo, a.MailFrom, a.Code, a.Text)
-		}
+	if v.Qualifier != "" {
+		s += " (" + v.Qualifier + ")"
+	}
+	if v.Reason != "" {
+		return s + ": " + v.Reason
 	}
 	if v.Note != "" {
 		s += " (" + v.Note + ")"
@@ -153,7 +164,7 @@ func judge(f *rules.Finding, untrusted, local *probe.VantageReport) {
 		// For a loopback-only listener (idExposed) the impersonated
 		// outsider (XCLIENT) shows what it would do if it were exposed;
 		// loopback clients are usually trusted.
-		if untrusted == nil || untrusted.Verdict == probe.VerdictError || untrusted.Verdict == probe.VerdictUnknown {
+		if untrusted == nil || untrusted.Verdict == probe.VerdictError || untrusted.Verdict == probe.VerdictUnknown || untrusted.Verdict == probe.VerdictBroken {
 			f.Status = rules.StatusNotTested
 			return
 		}
@@ -174,7 +185,7 @@ func judge(f *rules.Finding, untrusted, local *probe.VantageReport) {
 		}
 		f.Evidence = evidence(v)
 		switch {
-		case v.Verdict == probe.VerdictError || allServerErrors(v):
+		case v.Verdict == probe.VerdictBroken || v.Verdict == probe.VerdictError || allServerErrors(v):
 			f.Status = rules.StatusConfirmed
 		case v.Verdict == probe.VerdictOpen || v.Verdict == probe.VerdictClosed:
 			f.Status = rules.StatusRefuted

@@ -71,6 +71,45 @@ func loopbackOf(ifaces string, l relay.Listener) string {
 	return ""
 }
 
+// ProbeTargetOptions returns each target's probe settings from its
+// listener's scope: the third-party test and sender domains the relay
+// model chose to be foreign to that listener's address classes
+// ((*relay.Model).PickDomains: not in mydestination, virtual or relay
+// domains, parent_domain_matches_subdomains included), its myhostname and
+// its error limits. Keys are the targets' addresses, as probe.Run expects
+// in Options.PerTarget. Analyses supply the domains when given (audit);
+// otherwise the model is built here (probe -c).
+func ProbeTargetOptions(cfg *postconf.Config, targets []Target, ls []relay.Listener, analyses []*relay.Analysis) map[string]probe.TargetOptions {
+	byKey := map[string]relay.Listener{}
+	for _, l := range ls {
+		byKey[l.Key] = l
+	}
+	byAnalysis := map[string]*relay.Analysis{}
+	for _, a := range analyses {
+		byAnalysis[a.Listener.Key] = a
+	}
+	out := map[string]probe.TargetOptions{}
+	for _, t := range targets {
+		l, ok := byKey[t.Service]
+		if !ok {
+			continue
+		}
+		to := probe.TargetOptions{Limits: ProbeLimits(cfg, l.Service)}
+		to.Hostname, _ = cfg.Expand(l.Service, "myhostname")
+		if a := byAnalysis[t.Service]; a != nil && a.TestDomain != "" {
+			to.TestDomain, to.SenderDomain, to.TestDomainNote = a.TestDomain, a.SenderDomain, a.TestDomainNote
+		} else {
+			d := relay.NewModel(cfg, l.Service, relay.Options{}).PickDomains()
+			to.TestDomain, to.SenderDomain, to.TestDomainNote = d.Test, d.Sender, d.Note
+		}
+		if to.TestDomainNote != "" {
+			to.TestDomainNote = "from the configuration: " + to.TestDomainNote
+		}
+		out[t.Address] = to
+	}
+	return out
+}
+
 // ProbeLimits reads the error limits a probe plans its sessions from
 // (postconf(5) smtpd_soft_error_limit, smtpd_hard_error_limit,
 // smtpd_error_sleep_time) in the listener's scope.

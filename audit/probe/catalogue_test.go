@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -198,6 +199,12 @@ func TestTranscriptBytes(t *testing.T) {
 			got = append(got, [3]string{ehlo, l, rcpt})
 		}
 	}
+	// The first RCPT is the control that chooses the test domain: an
+	// improbable user at example.net.
+	if len(got) == 0 || got[0][1] != "MAIL FROM:<probe@example.org>" || !regexp.MustCompile(`^RCPT TO:<pfaudit-control-[0-9a-f]{12}@example\.net>$`).MatchString(got[0][2]) {
+		t.Fatalf("first attempt on the wire %q, want the control RCPT", got[:min(1, len(got))])
+	}
+	got = got[1:]
 	if len(got) != len(want) {
 		t.Fatalf("%d attempts on the wire, want %d:\n%q", len(got), len(want), lines)
 	}
@@ -225,7 +232,7 @@ func TestTranscriptBytes(t *testing.T) {
 		t.Errorf("the run does not end with RSET QUIT: %s", shape)
 	}
 	if n := srv.sessionCount(); n != 4 {
-		t.Errorf("%d sessions, want 4 (35 attempts, 9 per session)", n)
+		t.Errorf("%d sessions, want 4 (the control and 35 attempts, 9 per session)", n)
 	}
 	v := rep.Targets[0].Vantages[0]
 	if v.Verdict != VerdictClosed || len(v.Attempts) != len(want) {
@@ -259,8 +266,8 @@ func TestBody8BITMIME(t *testing.T) {
 			mails = append(mails, strings.TrimSuffix(l, "\r\n"))
 		}
 	}
-	if len(mails) == 0 || mails[0] != "MAIL FROM:<> BODY=8BITMIME" {
-		t.Fatalf("first MAIL %q", mails)
+	if len(mails) < 2 || mails[0] != "MAIL FROM:<probe@example.org> BODY=8BITMIME" || mails[1] != "MAIL FROM:<> BODY=8BITMIME" {
+		t.Fatalf("first MAILs (control, row 01) %q", mails)
 	}
 	for _, m := range mails {
 		if strings.HasPrefix(m, "mail from:") && strings.Contains(m, "BODY=") {

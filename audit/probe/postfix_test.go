@@ -79,11 +79,11 @@ func TestPostfixProfiles(t *testing.T) {
 		opt  lab.Options
 		want map[string]expect // listener -> expectations
 	}{
-		{"defaults36", lab.Defaults36(), map[string]expect{"smtp": {VantageLoopback: VerdictOpen, VantageXClient: VerdictUnknown}}},
+		{"defaults36", lab.Defaults36(), map[string]expect{"smtp": {VantageLoopback: VerdictOpen, VantageXClient: VerdictClosed}}},
 		{"strict", lab.Strict(), map[string]expect{"smtp": {VantageLoopback: VerdictOpen, VantageXClient: VerdictClosed}}},
 		{"open", lab.Open(), map[string]expect{"smtp": {VantageLoopback: VerdictOpen, VantageXClient: VerdictOpen}}},
 		{"mynetworks-all", lab.MynetworksAll(), map[string]expect{"smtp": {VantageLoopback: VerdictOpen, VantageXClient: VerdictOpen}}},
-		{"trust-none", lab.TrustNone(), map[string]expect{"smtp": {VantageLoopback: VerdictUnknown, VantageXClient: VerdictUnknown}}},
+		{"trust-none", lab.TrustNone(), map[string]expect{"smtp": {VantageLoopback: VerdictClosed, VantageXClient: VerdictClosed}}},
 		{"submission-open", lab.SubmissionOpen(), map[string]expect{
 			"smtp":       {VantageLoopback: VerdictOpen, VantageXClient: VerdictClosed},
 			"submission": {VantageLoopback: VerdictOpen, VantageXClient: VerdictOpen},
@@ -122,11 +122,15 @@ func TestPostfixProfiles(t *testing.T) {
 					}
 				}
 				if tc.name == "defaults36" {
-					// defer_unauth_destination: 454 4.7.1, deferred, not proof.
+					// defer_unauth_destination: 454 4.7.1, the relay guard
+					// deferring: closed (deferred).
 					for _, a := range tr.Vantages[1].Attempts {
-						if a.Class != ClassLocal && (a.Code != 454 || a.EnhancedCode != "4.7.1" || a.Outcome != OutcomeDeferred) {
-							t.Errorf("xclient %s: %d %s %s, want 454 4.7.1 deferred", a.Variant, a.Code, a.EnhancedCode, a.Outcome)
+						if a.Class != ClassLocal && (a.Code != 454 || a.EnhancedCode != "4.7.1" || a.Outcome != OutcomeRelayDeferred) {
+							t.Errorf("xclient %s: %d %s %s, want 454 4.7.1 relay-deferred", a.Variant, a.Code, a.EnhancedCode, a.Outcome)
 						}
+					}
+					if q := tr.Vantages[1].Qualifier; q != QualifierDeferred {
+						t.Errorf("xclient qualifier %q, want deferred", q)
 					}
 				}
 			}

@@ -17,6 +17,17 @@
 // or with an smtps:// target; certificates are not verified (this tests
 // policy, not PKI).
 //
+// Evidence needs a foreign recipient domain: the test domain comes from
+// the configuration when there is one (Options.PerTarget), is never the
+// server's own name, and control RCPTs move it to another reserved name
+// when the server hosts it (chooseDomain). Replies are read as Postfix
+// writes them (classify): the relay guard's 454 4.7.1 is a refusal
+// ("closed (deferred)"), a recipient hosted here or a test domain refused
+// for its DNS decides nothing. A listener that never greets is tried with
+// a PROXY header and otherwise reported broken (greet); an untrusted
+// vantage that may claim a trusted address (XCLIENT offered to it, a
+// PROXY-protocol listener) does so, and relaying then is open.
+//
 // Vantages: loopback (a local client; mynetworks trusts it by default, so
 // its verdict describes local clients only), xclient (XCLIENT ADDR= an
 // untrusted documentation address, when the server offers XCLIENT to us),
@@ -108,8 +119,21 @@ type Options struct {
 	CommandTimeout time.Duration
 	// TestDomain is the third-party recipient domain X (default
 	// example.net); SenderDomain the third-party sender domain (default
-	// example.org). Both should be reserved names (RFC 2606).
+	// example.org). Both should be reserved names (RFC 2606). The probe
+	// moves to another reserved domain when the server's replies show it
+	// hosts X (see chooseDomain), unless TestDomainFixed is set.
 	TestDomain, SenderDomain string
+	// TestDomainFixed keeps TestDomain whatever the replies say (the user
+	// chose it with --test-domain); the report then warns when the
+	// server hosts it.
+	TestDomainFixed bool
+	// TestDomainNote says where TestDomain came from (e.g. the relay
+	// model's choice for this configuration), for the report.
+	TestDomainNote string
+	// PerTarget overrides the domains, host name and limits of one target,
+	// keyed by the target string exactly as given in Targets (audit: each
+	// listener's own scope).
+	PerTarget map[string]TargetOptions
 	// HELO is the probe's own EHLO name (default probe.example.com).
 	HELO string
 	// Hostname is the server's myhostname when known; it replaces what the
@@ -138,6 +162,35 @@ type Options struct {
 	// Transcript, when set, receives every line sent ("> ") and received
 	// ("< "), prefixed with the target, vantage and session number.
 	Transcript io.Writer
+}
+
+// TargetOptions are the per-target settings of Options.PerTarget; empty
+// fields keep the run-wide value.
+type TargetOptions struct {
+	TestDomain, SenderDomain, TestDomainNote string
+	Hostname                                 string
+	Limits                                   Limits
+}
+
+// forTarget returns the options for target s.
+func (o Options) forTarget(s string) Options {
+	to, ok := o.PerTarget[s]
+	if !ok {
+		return o
+	}
+	if to.TestDomain != "" && !o.TestDomainFixed {
+		o.TestDomain, o.TestDomainNote = to.TestDomain, to.TestDomainNote
+	}
+	if to.SenderDomain != "" && !o.TestDomainFixed {
+		o.SenderDomain = to.SenderDomain
+	}
+	if to.Hostname != "" {
+		o.Hostname = to.Hostname
+	}
+	if to.Limits != (Limits{}) {
+		o.Limits = to.Limits.withDefaults()
+	}
+	return o
 }
 
 // NetnsConfig configures the netns vantage (see package audit/netns).
@@ -242,27 +295,35 @@ func Run(ctx context.Context, opt Options) (*Report, error) {
 	if len(opt.Targets) == 0 {
 		return nil, errors.New("probe: no target")
 	}
-	for _, f := range []struct{ name, v string }{{"test domain", opt.TestDomain},
-		{"sender domain", opt.SenderDomain}, {"HELO name", opt.HELO}, {"hostname", opt.Hostname}} {
+	names := []struct{ name, v string }{{"test domain", opt.TestDomain},
+		{"sender domain", opt.SenderDomain}, {"HELO name", opt.HELO}, {"hostname", opt.Hostname}}
+	for _, to := range opt.PerTarget {
+		names = append(names, struct{ name, v string }{"test domain", to.TestDomain},
+			struct{ name, v string }{"sender domain", to.SenderDomain}, struct{ name, v string }{"hostname", to.Hostname})
+	}
+	for _, f := range names {
 		if f.v != "" && !validName(f.v) {
 			return nil, fmt.Errorf("probe: bad %s %q: want a domain name or an address literal", f.name, f.v)
 		}
 	}
 	var targets []Target
+	var topts []Options
 	for _, s := range opt.Targets {
 		t, err := ParseTarget(s)
 		if err != nil {
 			return nil, err
 		}
 		targets = append(targets, t)
+		topts = append(topts, opt.forTarget(s))
 	}
 	ctx, cancel := context.WithTimeout(ctx, opt.Timeout)
 	defer cancel()
 
-	env := &runEnv{opt: opt}
+	env := &runEnv{opt: opt, state: map[string]*targetState{}}
 	defer env.close()
 	rep := &Report{}
-	for _, t := range targets {
+	for i, t := range targets {
+		topt := topts[i]
 		tr := TargetReport{Address: t.Address}
 		if !t.AddrPort.IsValid() {
 			if err := resolve(ctx, &t); err != nil {
@@ -273,7 +334,7 @@ func Run(ctx context.Context, opt Options) (*Report, error) {
 			}
 		}
 		for _, v := range vantages {
-			vr, info := env.probe(ctx, t, v)
+			vr, info := env.probe(ctx, topt, t, v)
 			if tr.Host == "" {
 				tr.Host, tr.Banner = info.host, info.banner
 			}
@@ -379,6 +440,20 @@ func (p *pool) take() []int {
 	return got
 }
 
+// takeUpTo is take for a session that may make at most n attempts (the
+// first session, which spent errors on choosing the test domain).
+func (p *pool) takeUpTo(n int) []int {
+	p.mu.Lock()
+	b := p.batch
+	p.batch = max(1, min(b, n))
+	p.mu.Unlock()
+	got := p.take()
+	p.mu.Lock()
+	p.batch = b
+	p.mu.Unlock()
+	return got
+}
+
 // giveBack ends a session: rest goes back to the pool (in catalogue
 // order), or, when it may not be retried, is reported failed.
 func (p *pool) giveBack(rest []int, retry, costsTry bool, maxRetries int, fail func(i int)) {
@@ -405,143 +480,6 @@ func (p *pool) learn(errs int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.batch = max(1, min(p.batch, errs-1))
-}
-
-// runVantage runs the catalogue for one target from one dialing set-up.
-// The first session discovers the server (its name fills the placeholders)
-// and then makes the first batch; the others run in parallel.
-func runVantage(ctx context.Context, opt Options, t Target, cfg sessionConfig, tr transcriptFunc, prog func(string)) (VantageReport, targetInfo) {
-	var vr VantageReport
-	var mu sync.Mutex // guards sessions and results
-	sessions := 0
-	mkcfg := func() *sessionConfig {
-		mu.Lock()
-		sessions++
-		n := sessions
-		mu.Unlock()
-		c := cfg
-		c.no = n
-		if tr != nil {
-			c.transcript = func(dir byte, line string) { tr(n, dir, line) }
-		}
-		return &c
-	}
-
-	first, err := openSession(ctx, mkcfg())
-	for try := 1; err != nil && try <= opt.MaxRetries && retryable(ctx, err); try++ {
-		// 421 at the greeting (overload, postscreen's 421 for a client it
-		// does not want right now) or a dropped connection: try again.
-		sleepCtx(ctx, opt.Limits.ErrorSleep)
-		first, err = openSession(ctx, mkcfg())
-	}
-	if err != nil {
-		vr.Sessions = sessions
-		vr.Attempts = []AttemptResult{sessionFailure(err, cfg.helo)}
-		vr.Verdict = verdictOf(vr.Attempts)
-		return vr, targetInfo{err: err}
-	}
-	info := first.info
-	vr.Client, vr.TLS = info.ClientAddr, info.TLS
-	host := serverName(opt.Hostname, info)
-	params := Params{TestDomain: opt.TestDomain, SenderDomain: opt.SenderDomain,
-		Host: host, Addr: t.AddrPort.Addr(), HELO: cfg.helo}
-	attempts := Catalogue(params)
-	results := make([]AttemptResult, len(attempts))
-	pl := newPool(attempts, opt.Limits.perSession(0), len(info.AuthMechs) > 0)
-
-	runSession := func(s *session, idx []int) {
-		var serr error
-		if s == nil {
-			s, serr = openSession(ctx, mkcfg())
-		}
-		var done map[int]AttemptResult
-		rest := idx
-		if serr == nil {
-			done, rest, serr = runJob(s, idx, attempts)
-			if serr == nil {
-				s.close()
-			} else {
-				s.abort()
-			}
-		}
-		var se *sessionError
-		retry := serr != nil && errors.As(serr, &se) && se.retry && ctx.Err() == nil
-		if retry && se.reply != nil && se.reply.Code == 421 {
-			if s != nil && s.errors > 0 {
-				pl.learn(s.errors)
-			}
-			if len(rest) > 0 {
-				sleepCtx(ctx, opt.Limits.ErrorSleep) // smtpd is closing: give it a moment
-			}
-		}
-		mu.Lock()
-		for i, r := range done {
-			results[i] = r
-		}
-		mu.Unlock()
-		pl.giveBack(rest, retry, !(retry && se.fresh), opt.MaxRetries, func(i int) {
-			mu.Lock()
-			results[i] = failed(attempts[i], serr)
-			mu.Unlock()
-		})
-		if prog != nil {
-			mu.Lock()
-			ndone, nsess := 0, sessions
-			for _, r := range results {
-				if r.Outcome != "" {
-					ndone++
-				}
-			}
-			mu.Unlock()
-			prog(fmt.Sprintf("%d/%d attempts, %d sessions", ndone, len(attempts), nsess))
-		}
-	}
-
-	firstBatch := pl.take()
-	var workers sync.WaitGroup
-	for w := range opt.Parallel {
-		workers.Add(1)
-		go func() {
-			defer workers.Done()
-			if w == 0 {
-				runSession(first, firstBatch)
-			}
-			for idx := pl.take(); idx != nil; idx = pl.take() {
-				runSession(nil, idx)
-			}
-		}()
-	}
-	workers.Wait()
-
-	for i, r := range results {
-		if r.Outcome == "" {
-			results[i] = failed(attempts[i], errors.New("probe: attempt not made"))
-		}
-	}
-	vr.Sessions = sessions
-	vr.Attempts = results
-	vr.Verdict = verdictOf(results)
-	vr.Note = verdictNote(results)
-	return vr, targetInfo{host: host, banner: info.Banner}
-}
-
-// verdictNote explains an unknown verdict.
-func verdictNote(rs []AttemptResult) string {
-	n := map[string]int{}
-	for _, r := range rs {
-		if r.Class != ClassLocal {
-			n[r.Outcome]++
-		}
-	}
-	switch {
-	case n[OutcomeAccepted] > 0:
-		return ""
-	case n[OutcomeDeferred] > 0:
-		return fmt.Sprintf("%d relay attempts deferred with 4xx (454 4.7.1 is defer_unauth_destination): a 4xx is not proof of closed, soft_bounce = yes turns every reject into one", n[OutcomeDeferred])
-	case n[OutcomeAuthRequired] > 0:
-		return "authentication required (530): relay without credentials was not accepted; authenticated relay was not tested"
-	}
-	return ""
 }
 
 // serverName picks H: the configured myhostname, else the first word of
@@ -619,7 +557,7 @@ func failed(a Attempt, err error) AttemptResult {
 			res.Code, res.EnhancedCode, res.Text = se.reply.Code, se.reply.Enhanced, se.reply.Text
 			// A refused XCLIENT or STARTTLS says nothing about relay.
 			if se.reply.Code != 421 && se.stage != StageXClient && se.stage != StageTLS {
-				res.Outcome = outcomeOf(se.reply.Code)
+				classify(&res)
 			}
 			return res
 		}

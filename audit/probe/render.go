@@ -13,8 +13,10 @@ import (
 
 // WriteJSON writes the report as indented JSON. The schema: top level
 // "targets"; each target has "address", "host", "banner" and "vantages";
-// each vantage has "vantage", "verdict" (open, closed, unknown, error),
-// "note", "client", "tls", "sessions" and "attempts"; each attempt has
+// each vantage has "vantage", "verdict" (open, closed, unknown, broken,
+// error), "qualifier" ("deferred"), "reason", "test_domain",
+// "sender_domain", "test_domain_note", "note", "client", "tls", "sessions",
+// "domain_checks", "attempts", "impersonation" and "warnings"; each attempt has
 // "variant", "class", "stage", "helo", "mail_from", "rcpt_to", "code",
 // "enhanced_code", "text", "outcome", "note" and "session".
 func WriteJSON(w io.Writer, r *Report) error {
@@ -43,7 +45,7 @@ func WriteTable(w io.Writer, r *Report) error {
 		}
 		rows := 0
 		for _, v := range t.Vantages {
-			rows += len(v.Attempts)
+			rows += len(v.DomainChecks) + len(v.Attempts) + len(v.Impersonation)
 		}
 		if rows > 0 {
 			tbl := tablewriter.NewTable(w,
@@ -53,9 +55,11 @@ func WriteTable(w io.Writer, r *Report) error {
 			)
 			tbl.Header([]string{"#", "VANTAGE", "HELO", "MAIL FROM", "RCPT TO", "REPLY", "OUTCOME"})
 			for _, v := range t.Vantages {
-				for _, a := range v.Attempts {
-					if err := tbl.Append([]string{a.Variant, v.Vantage, a.HELO, a.MailFrom, a.RcptTo, replyCell(a), a.Outcome}); err != nil {
-						return err
+				for _, list := range [][]AttemptResult{v.DomainChecks, v.Attempts, v.Impersonation} {
+					for _, a := range list {
+						if err := tbl.Append([]string{a.Variant, v.Vantage, a.HELO, a.MailFrom, a.RcptTo, replyCell(a), a.Outcome}); err != nil {
+							return err
+						}
 					}
 				}
 			}
@@ -64,21 +68,53 @@ func WriteTable(w io.Writer, r *Report) error {
 			}
 		}
 		for _, v := range t.Vantages {
-			line := fmt.Sprintf("verdict %s %s: %s", t.Address, v.Vantage, strings.ToUpper(v.Verdict))
+			line := fmt.Sprintf("verdict %s %s: %s", t.Address, v.Vantage, VerdictWord(v.Verdict, v.Qualifier))
 			if s := summary(v); s != "" {
 				line += " (" + s + ")"
 			}
 			if _, err := fmt.Fprintln(w, line); err != nil {
 				return err
 			}
-			if v.Note != "" {
-				if _, err := fmt.Fprintf(w, "  %s\n", v.Note); err != nil {
+			for _, l := range []struct{ label, text string }{{"reason", v.Reason}, {"test domain", testDomainLine(v)}, {"", v.Note}} {
+				if l.text == "" {
+					continue
+				}
+				if l.label != "" {
+					l.text = l.label + ": " + l.text
+				}
+				if _, err := fmt.Fprintf(w, "  %s\n", l.text); err != nil {
+					return err
+				}
+			}
+			for _, warn := range v.Warnings {
+				if _, err := fmt.Fprintf(w, "  WARNING: %s\n", warn); err != nil {
 					return err
 				}
 			}
 		}
 	}
 	return nil
+}
+
+// VerdictWord is the verdict as the table shows it: upper case, with its
+// qualifier, "CLOSED (deferred)".
+func VerdictWord(verdict, qualifier string) string {
+	w := strings.ToUpper(verdict)
+	if qualifier != "" {
+		w += " (" + qualifier + ")"
+	}
+	return w
+}
+
+func testDomainLine(v VantageReport) string {
+	if v.TestDomain == "" {
+		return ""
+	}
+	s := v.TestDomain
+	if v.TestDomainNote != "" {
+		s += " (" + v.TestDomainNote + ")"
+	}
+	return s
 }
 
 // replyCell renders a reply on one line: code, enhanced code, first line
@@ -112,7 +148,7 @@ func summary(v VantageReport) string {
 		counts[a.Outcome]++
 	}
 	var parts []string
-	for _, o := range []string{OutcomeAccepted, OutcomeRefused, OutcomeDeferred, OutcomeAuthRequired, OutcomeError} {
+	for _, o := range []string{OutcomeAccepted, OutcomeRefused, OutcomeRelayDeferred, OutcomeDeferred, OutcomeInconclusive, OutcomeHosted, OutcomeAuthRequired, OutcomeError} {
 		if counts[o] > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", counts[o], o))
 		}

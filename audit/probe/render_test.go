@@ -35,6 +35,22 @@ func sampleReport() *Report {
 						Note: "AUTH PLAIN with bogus credentials: 535 Error: authentication failed", Session: 2},
 				}},
 		}},
+		{Address: "127.0.0.1:2526", Host: "mx.example.net", Vantages: []VantageReport{
+			{Vantage: VantageNetns, Verdict: VerdictClosed, Qualifier: QualifierDeferred, Client: "10.255.0.2", Sessions: 1,
+				Reason:     "1 deferred by the relay guard (454 4.7.1 <relaytest@example.com>: Relay access denied)",
+				TestDomain: "example.com", SenderDomain: "example.org", TestDomainNote: "example.net is hosted here (550 5.1.1)",
+				Warnings: []string{"a warning"},
+				DomainChecks: []AttemptResult{
+					{Variant: "control", Class: ClassRelay, Stage: StageRcpt, HELO: "probe.example.com", MailFrom: "<probe@example.org>", RcptTo: "<pfaudit-control-0@example.net>",
+						Code: 550, EnhancedCode: "5.1.1", Text: "<pfaudit-control-0@example.net>: Recipient address rejected: User unknown in local recipient table", Outcome: OutcomeHosted, Session: 1},
+				},
+				Attempts: []AttemptResult{
+					{Variant: "01", Class: ClassRelay, Stage: StageRcpt, HELO: "probe.example.com", MailFrom: "<>", RcptTo: "<relaytest@example.com>",
+						Code: 454, EnhancedCode: "4.7.1", Text: "<relaytest@example.com>: Relay access denied", Outcome: OutcomeRelayDeferred, Session: 1},
+				}},
+			{Vantage: VantageRemote, Verdict: VerdictBroken, Sessions: 2, Reason: "no smtpd is serving it",
+				Attempts: []AttemptResult{{Variant: "session", Stage: StageGreeting, HELO: "probe.example.com", Outcome: OutcomeError, Text: "no greeting"}}},
+		}},
 		{Address: "[::1]:2525", Vantages: []VantageReport{
 			{Vantage: VantageNone, Verdict: VerdictUnknown, Attempts: []AttemptResult{},
 				Note: "no untrusted vantage available: the server does not offer XCLIENT to this host"},
@@ -77,6 +93,12 @@ func TestWriteTable(t *testing.T) {
 		"no untrusted vantage available",
 		"(MAIL) 553 5.7.1",
 		"(CONNECT) probe: connect",
+		"verdict 127.0.0.1:2526 netns: CLOSED (deferred) (1 relay-deferred, 1 session)",
+		"  reason: 1 deferred by the relay guard",
+		"  test domain: example.com (example.net is hosted here (550 5.1.1))",
+		"  WARNING: a warning",
+		"verdict 127.0.0.1:2526 remote: BROKEN",
+		"pfaudit-control-0@example.net",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("table lacks %q", want)
@@ -98,7 +120,7 @@ func TestWriteJSON(t *testing.T) {
 		t.Fatal(err)
 	}
 	targets, _ := doc["targets"].([]any)
-	if len(targets) != 2 {
+	if len(targets) != 3 {
 		t.Fatalf("targets: %v", doc["targets"])
 	}
 	tg := targets[0].(map[string]any)
@@ -119,7 +141,7 @@ func TestWriteJSON(t *testing.T) {
 			t.Errorf("attempt lacks %q", k)
 		}
 	}
-	none := targets[1].(map[string]any)["vantages"].([]any)[0].(map[string]any)
+	none := targets[2].(map[string]any)["vantages"].([]any)[0].(map[string]any)
 	if att, ok := none["attempts"].([]any); !ok || len(att) != 0 {
 		t.Errorf("an empty attempt list must be [] not null: %v", none["attempts"])
 	}

@@ -12,6 +12,7 @@ import (
 	"net/netip"
 	"net/textproto"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	smtp "github.com/emersion/go-smtp"
@@ -19,27 +20,48 @@ import (
 
 // sessionConfig is what one SMTP session needs to know.
 type sessionConfig struct {
-	no           int    // session number within its vantage, for the report
-	addr         string // host:port to dial (already mapped for the vantage)
-	implicitTLS  bool
-	dial         func(ctx context.Context, addr string) (net.Conn, error)
-	xclient      netip.Addr // when valid: impersonate this address with XCLIENT
-	helo         string     // EHLO name for the set-up
-	noTLS        bool       // do not use STARTTLS even when offered
+	no          int    // session number within its vantage, for the report
+	addr        string // host:port to dial (already mapped for the vantage)
+	implicitTLS bool
+	dial        func(ctx context.Context, addr string) (net.Conn, error)
+	xclient     netip.Addr // when valid: impersonate this address with XCLIENT
+	// xclientThen, when valid, is claimed with a second XCLIENT after the
+	// first, when the server still offers XCLIENT to the claimed address.
+	xclientThen netip.Addr
+	// xclientLogin, when set, is claimed as the SASL login (LOGIN=) with
+	// the last XCLIENT, when the server lists LOGIN and offers AUTH.
+	xclientLogin string
+	helo         string // EHLO name for the set-up
+	noTLS        bool   // do not use STARTTLS even when offered
 	cmdTimeout   time.Duration
 	greetTimeout time.Duration
 	transcript   func(dir byte, line string)
+	// proxy, when 1 or 2, sends a PROXY protocol header of that version
+	// first, claiming proxyClaim as the client (invalid: our own address).
+	proxy      int
+	proxyClaim netip.Addr
+	// proxyCheck makes sure, after the greeting, that the server did not
+	// take the PROXY header for a command (see setup).
+	proxyCheck bool
+	// heard, when set, is set on the first byte received.
+	heard *atomic.Bool
 }
 
 // serverInfo is what the set-up of a session learnt about the server.
 type serverInfo struct {
-	Banner     string // text of the final 220 line
-	Host       string // first word of the EHLO reply (RFC 5321 4.1.1.1)
-	XClient    bool   // XCLIENT offered to us before we used it
-	TLS        bool
-	AuthMechs  []string
-	LocalAddr  netip.AddrPort // our end of the connection
-	ClientAddr string         // what the server believes the client is
+	Banner  string // text of the final 220 line
+	Host    string // first word of the EHLO reply (RFC 5321 4.1.1.1)
+	XClient bool   // XCLIENT offered to us before we used it
+	// XClientAfter: XCLIENT still offered once we claimed cfg.xclient:
+	// smtpd re-evaluates smtpd_authorized_xclient_hosts for the claimed
+	// address (smtpd.c), so the server offers XCLIENT to that address.
+	XClientAfter bool
+	// XClientLogin is the SASL login claimed with XCLIENT LOGIN=, if any.
+	XClientLogin string
+	TLS          bool
+	AuthMechs    []string
+	LocalAddr    netip.AddrPort // our end of the connection
+	ClientAddr   string         // what the server believes the client is
 }
 
 // sessionError is a failure of the session itself (set-up, connection,
@@ -77,6 +99,7 @@ func (e *sessionError) Unwrap() error { return e.err }
 // client the server's greeting again (RFC 3207 4.2: after TLS the session
 // is back at its start, the client sends EHLO first).
 type session struct {
+	release  func() // called when the session ends (its own context)
 	cfg      *sessionConfig
 	w        *wire
 	c        *smtp.Client
@@ -99,6 +122,7 @@ func openSession(ctx context.Context, cfg *sessionConfig) (*session, error) {
 	}
 	deadline, _ := ctx.Deadline()
 	s := &session{cfg: cfg, w: newWire(conn, deadline, cfg.transcript), ctx: ctx}
+	s.w.heardAt = cfg.heard
 	// Cancelling ctx closes the socket: go-smtp has no context support and
 	// any blocked read or write then returns at once.
 	s.stop = context.AfterFunc(ctx, func() { conn.Close() })
@@ -106,11 +130,64 @@ func openSession(ctx context.Context, cfg *sessionConfig) (*session, error) {
 		s.info.LocalAddr = lp
 		s.info.ClientAddr = lp.Addr().Unmap().String()
 	}
+	if cfg.proxy != 0 {
+		if err := s.w.preamble(proxyHeader(cfg.proxy, cfg.proxyClaim, s.info.LocalAddr, conn.RemoteAddr())); err != nil {
+			s.abort()
+			return nil, &sessionError{stage: StageProxy, err: err}
+		}
+		if cfg.proxyClaim.IsValid() {
+			s.info.ClientAddr = cfg.proxyClaim.String()
+		}
+	}
 	if err := s.setup(ctx); err != nil {
 		s.abort()
 		return nil, err
 	}
 	return s, nil
+}
+
+// proxyHeader builds the PROXY protocol header (haproxy's
+// proxy-protocol.txt, which Postfix implements for
+// smtpd_upstream_proxy_protocol = haproxy) that claims the connection
+// comes from claim (default: our own address, the honest header) to the
+// target. The claimed address takes the target's family: v1 and v2 carry
+// one family for both ends.
+func proxyHeader(version int, claim netip.Addr, local netip.AddrPort, remote net.Addr) []byte {
+	dst, _ := netip.ParseAddrPort(remote.String())
+	dst = netip.AddrPortFrom(dst.Addr().Unmap(), dst.Port())
+	src := netip.AddrPortFrom(local.Addr().Unmap(), local.Port())
+	if claim.IsValid() {
+		src = netip.AddrPortFrom(claim.Unmap(), 12345)
+	}
+	if src.Addr().Is4() != dst.Addr().Is4() {
+		if dst.Addr().Is4() {
+			src = netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), src.Port())
+		} else {
+			src = netip.AddrPortFrom(netip.IPv6Loopback(), src.Port())
+		}
+	}
+	if version == 1 {
+		fam := "TCP4"
+		if dst.Addr().Is6() {
+			fam = "TCP6"
+		}
+		return []byte(fmt.Sprintf("PROXY %s %s %s %d %d\r\n", fam, src.Addr(), dst.Addr(), src.Port(), dst.Port()))
+	}
+	b := append([]byte(nil), proxyV2Sig...)
+	b = append(b, 0x21) // version 2, PROXY command
+	var addrs []byte
+	if dst.Addr().Is4() {
+		b = append(b, 0x11) // AF_INET, STREAM
+		s4, d4 := src.Addr().As4(), dst.Addr().As4()
+		addrs = append(append(addrs, s4[:]...), d4[:]...)
+	} else {
+		b = append(b, 0x21) // AF_INET6, STREAM
+		s6, d6 := src.Addr().As16(), dst.Addr().As16()
+		addrs = append(append(addrs, s6[:]...), d6[:]...)
+	}
+	addrs = append(addrs, byte(src.Port()>>8), byte(src.Port()), byte(dst.Port()>>8), byte(dst.Port()))
+	b = append(b, byte(len(addrs)>>8), byte(len(addrs)))
+	return append(b, addrs...)
 }
 
 func (s *session) setup(ctx context.Context) error {
@@ -133,6 +210,23 @@ func (s *session) setup(ctx context.Context) error {
 	}
 	s.info.Banner = firstLine(r.Text)
 	s.greeting = []byte("220 " + s.info.Banner + "\r\n")
+	if s.cfg.proxyCheck {
+		// A server that greets on its own and then answers our PROXY
+		// line as a command ("502 5.5.2 Error: command not recognized")
+		// is a plain one that was merely slow: a PROXY listener reads the
+		// header before it greets and says nothing more until spoken to.
+		s.w.SetReadDeadline(time.Now().Add(proxySettle))
+		_, perr := s.raw.R.Peek(1)
+		s.w.SetReadDeadline(time.Time{})
+		if perr == nil {
+			return &sessionError{stage: StageProxy, err: errNotProxy}
+		}
+		var ne net.Error
+		if !errors.As(perr, &ne) || !ne.Timeout() {
+			return &sessionError{stage: StageProxy, err: perr}
+		}
+		s.w.clearTimeout()
+	}
 	if err := s.hello(s.cfg.helo); err != nil {
 		return err
 	}
@@ -157,8 +251,21 @@ func (s *session) setup(ctx context.Context) error {
 		if !ok {
 			return &sessionError{stage: StageXClient, err: errNoXClient}
 		}
-		if err := s.xclient(); err != nil {
+		login := s.cfg.xclientLogin
+		if s.cfg.xclientThen.IsValid() {
+			login = ""
+		}
+		if err := s.xclient(s.cfg.xclient, login); err != nil {
 			return err
+		}
+		s.info.XClientAfter, _ = s.c.Extension("XCLIENT")
+		if s.cfg.xclientThen.IsValid() {
+			if !s.info.XClientAfter {
+				return &sessionError{stage: StageXClient, err: errNoXClient}
+			}
+			if err := s.xclient(s.cfg.xclientThen, s.cfg.xclientLogin); err != nil {
+				return err
+			}
 		}
 	}
 	if ok, mechs := s.c.Extension("AUTH"); ok {
@@ -167,17 +274,35 @@ func (s *session) setup(ctx context.Context) error {
 	return nil
 }
 
+// proxySettle is how long a greeting after a PROXY header is watched for
+// an unprompted reply to the header.
+const proxySettle = 300 * time.Millisecond
+
+var errNotProxy = errors.New("the server answered the PROXY header as a command: it speaks plain SMTP")
+
 var errNoXClient = errors.New("the server does not offer XCLIENT to this client (smtpd_authorized_xclient_hosts)")
 
-// xclient makes smtpd treat the session as coming from cfg.xclient. Postfix
+// xclient makes smtpd treat the session as coming from a. Postfix
 // answers with a fresh 220 greeting and expects EHLO again (XCLIENT_README).
-func (s *session) xclient() error {
-	a := s.cfg.xclient.Unmap()
+func (s *session) xclient(a netip.Addr, login string) error {
+	a = a.Unmap()
 	addr := a.String()
 	if a.Is6() {
 		addr = "IPV6:" + addr // XCLIENT_README: IPv6 addresses carry the IPV6: prefix
 	}
-	r, err := s.rawCmd("XCLIENT ADDR=" + addr + " NAME=[UNAVAILABLE]")
+	line := "XCLIENT ADDR=" + addr + " NAME=[UNAVAILABLE]"
+	if login != "" {
+		// XCLIENT_README: LOGIN= sets the SASL login name, which
+		// permit_sasl_authenticated honours when SASL is enabled (the
+		// server offers AUTH).
+		if ok, attrs := s.c.Extension("XCLIENT"); ok && strings.Contains(" "+strings.ToUpper(attrs)+" ", " LOGIN ") {
+			if ok, _ := s.c.Extension("AUTH"); ok {
+				line += " LOGIN=" + login
+				s.info.XClientLogin = login
+			}
+		}
+	}
+	r, err := s.rawCmd(line)
 	if err != nil {
 		return &sessionError{stage: StageXClient, err: err, retry: isDropped(err)}
 	}
@@ -358,7 +483,7 @@ func (s *session) judge(res *AttemptResult, stage string, r reply, err error) (d
 
 func fill(res *AttemptResult, stage string, r reply) {
 	res.Stage, res.Code, res.EnhancedCode, res.Text = stage, r.Code, r.Enhanced, r.Text
-	res.Outcome = outcomeOf(r.Code)
+	classify(res)
 }
 
 // bogusAuth sends an AUTH that must fail and returns a note for the
@@ -411,6 +536,9 @@ func (s *session) close() {
 func (s *session) abort() {
 	s.stop()
 	s.w.Close()
+	if s.release != nil {
+		s.release()
+	}
 }
 
 func replyPtr(r reply, err error) *reply {

@@ -20,6 +20,7 @@ type runEnv struct {
 	opt Options
 
 	mu     sync.Mutex
+	state  map[string]*targetState // by target address
 	ns     *netns.Namespace
 	nsErr  error
 	nsDone bool
@@ -91,10 +92,10 @@ func (e *runEnv) progress(t Target, vantage string) func(string) {
 }
 
 // probe runs one vantage against one target.
-func (e *runEnv) probe(ctx context.Context, t Target, vantage string) (VantageReport, targetInfo) {
+func (e *runEnv) probe(ctx context.Context, opt Options, t Target, vantage string) (VantageReport, targetInfo) {
 	switch vantage {
 	case VantageLoopback:
-		vr, info := e.run(ctx, t, vantage, e.baseConfig(t))
+		vr, info := e.run(ctx, opt, t, vantage, e.baseConfig(t))
 		desc := "loopback: the view of local clients only; mynetworks trusts 127.0.0.0/8 and ::1 by default, so an open verdict here does not make the server an open relay"
 		if !t.AddrPort.Addr().IsLoopback() {
 			desc = "loopback: the target is not a loopback address, so this is the view of a client on this host at " + vr.Client
@@ -102,19 +103,19 @@ func (e *runEnv) probe(ctx context.Context, t Target, vantage string) (VantageRe
 		vr.Note = join(desc, vr.Note)
 		return vr, info
 	case VantageRemote:
-		vr, info := e.run(ctx, t, vantage, e.baseConfig(t))
+		vr, info := e.run(ctx, opt, t, vantage, e.baseConfig(t))
 		if vr.Client != "" {
 			vr.Note = join("remote: the view of a client at "+vr.Client+" (as the server sees it unless NAT or a proxy stands between)", vr.Note)
 		}
 		return vr, info
 	case VantageXClient:
-		return e.xclient(ctx, t)
+		return e.xclient(ctx, opt, t)
 	case VantageNetns:
-		return e.netns(ctx, t)
+		return e.netns(ctx, opt, t)
 	}
 	// auto: XCLIENT when the server offers it to us, else a namespace when
 	// we can make one and the target is on this host.
-	vr, info := e.xclient(ctx, t)
+	vr, info := e.xclient(ctx, opt, t)
 	if !isXClientUnavailable(vr) {
 		vr.Note = join("auto chose xclient", vr.Note)
 		return vr, info
@@ -125,7 +126,7 @@ func (e *runEnv) probe(ctx context.Context, t Target, vantage string) (VantageRe
 	} else if !isLocal(t.AddrPort.Addr()) {
 		why += "; netns: the target is not an address of this host"
 	} else {
-		vr, info := e.netns(ctx, t)
+		vr, info := e.netns(ctx, opt, t)
 		vr.Note = join("auto chose netns ("+why+")", vr.Note)
 		return vr, info
 	}
@@ -133,16 +134,16 @@ func (e *runEnv) probe(ctx context.Context, t Target, vantage string) (VantageRe
 		Note: "no untrusted vantage available: " + why + "; run `pfaudit probe --vantage remote` from another host"}, info
 }
 
-func (e *runEnv) run(ctx context.Context, t Target, vantage string, cfg sessionConfig) (VantageReport, targetInfo) {
-	vr, info := runVantage(ctx, e.opt, t, cfg, e.transcript(t, vantage), e.progress(t, vantage))
+func (e *runEnv) run(ctx context.Context, opt Options, t Target, vantage string, cfg sessionConfig) (VantageReport, targetInfo) {
+	vr, info := e.runVantage(ctx, opt, t, vantage, cfg, e.transcript(t, vantage), e.progress(t, vantage))
 	vr.Vantage = vantage
 	return vr, info
 }
 
-func (e *runEnv) xclient(ctx context.Context, t Target) (VantageReport, targetInfo) {
+func (e *runEnv) xclient(ctx context.Context, opt Options, t Target) (VantageReport, targetInfo) {
 	cfg := e.baseConfig(t)
 	cfg.xclient = e.opt.ClientAddr
-	vr, info := e.run(ctx, t, VantageXClient, cfg)
+	vr, info := e.run(ctx, opt, t, VantageXClient, cfg)
 	if isXClientUnavailable(vr) {
 		vr.Note = join("XCLIENT unavailable: "+vr.Attempts[0].Text, vr.Note)
 		return vr, info
@@ -156,7 +157,7 @@ func isXClientUnavailable(vr VantageReport) bool {
 	return len(vr.Attempts) == 1 && vr.Attempts[0].Variant == "session" && vr.Attempts[0].Stage == StageXClient
 }
 
-func (e *runEnv) netns(ctx context.Context, t Target) (VantageReport, targetInfo) {
+func (e *runEnv) netns(ctx context.Context, opt Options, t Target) (VantageReport, targetInfo) {
 	ns, err := e.namespace()
 	if err != nil {
 		return VantageReport{Vantage: VantageNetns, Verdict: VerdictError, Attempts: []AttemptResult{},
@@ -166,7 +167,7 @@ func (e *runEnv) netns(ctx context.Context, t Target) (VantageReport, targetInfo
 	cfg.dial = func(ctx context.Context, addr string) (net.Conn, error) {
 		return ns.DialContext(ctx, "tcp", addr)
 	}
-	vr, info := e.run(ctx, t, VantageNetns, cfg)
+	vr, info := e.run(ctx, opt, t, VantageNetns, cfg)
 	peer := ns.Peer(t.AddrPort.Addr())
 	vr.Note = join("netns: a client at "+peer.String()+" in a temporary network namespace, joined to this host by a point-to-point veth pair: the view of an untrusted outside client", vr.Note)
 	if errors.Is(info.err, syscall.ECONNREFUSED) {

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -86,8 +88,11 @@ type wire struct {
 	read     int // reply bytes since the last command
 	lineLen  int // bytes since the last '\n' read
 	inLine   []byte
-	reply    []string // reply lines since the last command
-	readErr  error    // the first read failure: the stream is unusable after it
+	reply    []string     // reply lines since the last command
+	readErr  error        // the first read failure: the stream is unusable after it
+	wrote    bool         // something was written
+	heard    bool         // some byte was received
+	heardAt  *atomic.Bool // also set on the first byte, for watchers outside the session
 	onLine   func(dir byte, line string)
 }
 
@@ -131,7 +136,7 @@ func (w *wire) Write(p []byte) (int, error) {
 	if len(out) == 0 {
 		return len(p), nil
 	}
-	w.read, w.reply = 0, w.reply[:0]
+	w.read, w.reply, w.wrote = 0, w.reply[:0], true
 	for _, l := range lines {
 		if w.onLine != nil {
 			w.onLine('>', l)
@@ -141,6 +146,44 @@ func (w *wire) Write(p []byte) (int, error) {
 		return 0, err
 	}
 	return len(p), nil
+}
+
+// proxyV1RE is the only PROXY protocol v1 line the wire lets through
+// (haproxy proxy-protocol.txt section 2.1; at most 107 bytes).
+var proxyV1RE = regexp.MustCompile(`^PROXY TCP[46] [0-9a-fA-F.:]+ [0-9a-fA-F.:]+ [0-9]{1,5} [0-9]{1,5}\r\n$`)
+
+// proxyV2Sig starts every PROXY protocol v2 header.
+var proxyV2Sig = []byte("\r\n\r\n\x00\r\nQUIT\n")
+
+// preamble writes a PROXY protocol header, the one thing that may precede
+// the greeting: only as the very first bytes of the connection, and only
+// a well-formed v1 line or a v2 header (signature, version 2 PROXY
+// command, length matching the addresses).
+func (w *wire) preamble(b []byte) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.poisoned != nil {
+		return w.poisoned
+	}
+	if w.wrote || w.read > 0 || len(w.pending) > 0 {
+		return w.poison(fmt.Errorf("%w: PROXY header after the session started", ErrForbidden))
+	}
+	desc := ""
+	switch {
+	case proxyV1RE.Match(b) && len(b) <= 107:
+		desc = strings.TrimSuffix(string(b), "\r\n")
+	case len(b) >= 16 && bytes.HasPrefix(b, proxyV2Sig) && b[12] == 0x21 &&
+		int(b[14])<<8|int(b[15]) == len(b)-16 && (b[13] == 0x11 && len(b) == 16+12 || b[13] == 0x21 && len(b) == 16+36):
+		desc = fmt.Sprintf("[PROXY v2 header, %d bytes]", len(b))
+	default:
+		return w.poison(fmt.Errorf("%w: malformed PROXY header %q", ErrForbidden, b))
+	}
+	if w.onLine != nil {
+		w.onLine('>', desc)
+	}
+	w.wrote = true
+	_, err := w.cur.Write(b)
+	return err
 }
 
 func (w *wire) poison(err error) error {
@@ -168,6 +211,12 @@ func (w *wire) Read(p []byte) (int, error) {
 		w.readErr = err
 	}
 	w.read += n
+	if n > 0 {
+		w.heard = true
+		if w.heardAt != nil {
+			w.heardAt.Store(true)
+		}
+	}
 	for _, b := range p[:n] {
 		if b == '\n' {
 			line := strings.TrimSuffix(string(w.inLine), "\r")
@@ -196,6 +245,23 @@ func (w *wire) poisonErr() error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.poisoned
+}
+
+// silent reports whether the server has not sent a single byte yet.
+func (w *wire) silent() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return !w.heard
+}
+
+// clearTimeout forgets a read timeout the caller provoked on purpose.
+func (w *wire) clearTimeout() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var ne net.Error
+	if errors.As(w.readErr, &ne) && ne.Timeout() {
+		w.readErr = nil
+	}
 }
 
 // failure returns the first read error, if any.

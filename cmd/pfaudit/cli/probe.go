@@ -52,10 +52,24 @@ Without --target the listeners of the configuration (-c, default
 /etc/postfix) that are reachable on this host are probed, with session
 planning from their error limits.
 
-Exit status: 1 when an untrusted vantage saw an open relay, 0 otherwise,
-2 on usage errors, when no vantage could test any target, or when an
-untrusted view was asked for (auto, xclient, netns, remote) and none was
-available.`,
+Verdicts: open (a relay attempt was accepted, or this untrusted client
+could claim a trusted address with XCLIENT or a PROXY header), closed
+(every relay attempt refused; "closed (deferred)" when the relay guard
+answered 454 4.7.1), unknown (nothing accepted but not everything refused:
+greylisting, lookup failures, a test domain refused for its DNS), broken
+(the listener accepts connections but no smtpd ever greets), error (no
+SMTP answer at all).
+
+The test domain must be foreign to the server: it comes from the
+configuration (-c) when there is one, else example.net; control RCPTs and
+the server's replies ("User unknown in local recipient table", a catch-all)
+move the probe to another reserved domain. --test-domain is kept as given,
+with a warning when the server hosts it.
+
+Exit status: 1 when an untrusted vantage saw an open relay or a listener
+is broken, 0 otherwise, 2 on usage errors, when no vantage could test any
+target, or when an untrusted view was asked for (auto, xclient, netns,
+remote) and none was available.`,
 		Example: `  pfaudit probe
   pfaudit probe --target 127.0.0.1:25 --vantage loopback,xclient
   pfaudit probe --target mx.example.com:25 --vantage remote --format json`,
@@ -71,7 +85,7 @@ available.`,
 	fl.StringVar(&o.Format, "format", "table", "output format: table or json")
 	fl.DurationVar(&o.Timeout, "timeout", 2*time.Minute, "bound on the whole run")
 	fl.DurationVar(&o.CommandTimeout, "command-timeout", 10*time.Second, "bound on each SMTP reply (the greeting gets at least 30s for postscreen)")
-	fl.StringVar(&o.TestDomain, "test-domain", probe.DefaultTestDomain, "third-party recipient domain (use a reserved name, RFC 2606)")
+	fl.StringVar(&o.TestDomain, "test-domain", probe.DefaultTestDomain, "third-party recipient domain, kept even when the server hosts it (default: the configuration's choice, else example.net, moved to another reserved name when the replies show it is hosted)")
 	fl.StringVar(&o.SenderDomain, "sender-domain", probe.DefaultSenderDomain, "third-party sender domain")
 	fl.StringVar(&o.HELO, "helo", probe.DefaultHELO, "the probe's own EHLO name")
 	fl.StringVar(&o.ClientAddr, "client-addr", "203.0.113.5", "untrusted address claimed with XCLIENT (RFC 5737)")
@@ -88,6 +102,12 @@ func RunProbe(cmd *cobra.Command, o *ProbeOptions, st Streams) error {
 	}
 	popt := probe.Options{Targets: o.Targets, Vantage: o.Vantage, Timeout: o.Timeout, CommandTimeout: o.CommandTimeout,
 		TestDomain: o.TestDomain, SenderDomain: o.SenderDomain, HELO: o.HELO, Parallel: o.Parallel, NoSTARTTLS: o.NoSTARTTLS}
+	// A --test-domain the user chose is kept whatever the replies say
+	// (the report warns when the server hosts it); otherwise the probe
+	// starts from the configuration's choice or example.net and moves
+	// away from a domain the server turns out to host.
+	popt.TestDomainFixed = cmd.Flags().Changed("test-domain")
+	senderGiven := cmd.Flags().Changed("sender-domain")
 	if o.ClientAddr != "" {
 		a, err := netip.ParseAddr(o.ClientAddr)
 		if err != nil {
@@ -103,12 +123,29 @@ func RunProbe(cmd *cobra.Command, o *ProbeOptions, st Streams) error {
 			}
 		} else {
 			ls := relay.Listeners(cfg)
+			targets := audit.ProbeTargets(cfg, ls)
+			byAddr := audit.ProbeTargetOptions(cfg, targets, ls, nil)
 			if len(o.Targets) == 0 {
-				for _, t := range audit.ProbeTargets(cfg, ls) {
+				for _, t := range targets {
 					popt.Targets = append(popt.Targets, t.Address)
 				}
 				if len(popt.Targets) == 0 {
 					return withCode(ExitError, fmt.Errorf("no smtpd listener of %s is reachable on this host; give --target", cfg.Dir))
+				}
+			}
+			// Each target that is a listener of the configuration gets the
+			// test domain the model chose for that listener's scope.
+			popt.PerTarget = map[string]probe.TargetOptions{}
+			for _, s := range popt.Targets {
+				t, err := probe.ParseTarget(s)
+				if err != nil {
+					continue // Run reports it
+				}
+				if to, ok := byAddr[t.Address]; ok {
+					if senderGiven {
+						to.SenderDomain = ""
+					}
+					popt.PerTarget[s] = to
 				}
 			}
 			if len(ls) > 0 {
@@ -137,12 +174,13 @@ func RunProbe(cmd *cobra.Command, o *ProbeOptions, st Streams) error {
 	if err != nil {
 		return withCode(ExitError, err)
 	}
-	tested, untrusted := false, false
+	tested, untrusted, broken := false, false, false
 	for _, t := range rep.Targets {
 		for _, v := range t.Vantages {
 			if v.Vantage != probe.VantageLoopback && v.Verdict == probe.VerdictOpen {
 				return withCode(ExitFindings, errSilent)
 			}
+			broken = broken || v.Verdict == probe.VerdictBroken
 			if v.Verdict != probe.VerdictError && v.Vantage != probe.VantageNone {
 				tested = true
 				untrusted = untrusted || v.Vantage != probe.VantageLoopback
@@ -150,6 +188,10 @@ func RunProbe(cmd *cobra.Command, o *ProbeOptions, st Streams) error {
 		}
 	}
 	switch {
+	case broken:
+		// No smtpd answers on that listener: not a relay, but a finding
+		// (the static verdict's "broken"), not "nothing to see".
+		return withCode(ExitFindings, errSilent)
 	case !tested:
 		// Nothing could be tested (unreachable, stalled or lying
 		// servers): a provisioning step must not read that as "closed".
