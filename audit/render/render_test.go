@@ -282,16 +282,21 @@ func TestSARIF(t *testing.T) {
 }
 
 func TestArtifactURI(t *testing.T) {
-	for _, tc := range []struct{ file, base, want string }{
-		{"/etc/postfix/main.cf", "/etc/postfix", "main.cf"},
-		{"/etc/postfix/main.cf", "/etc", "postfix/main.cf"},
-		{"/etc/postfix/main.cf", "/srv", "file:///etc/postfix/main.cf"},
-		{"/etc/postfix/main.cf", "", "file:///etc/postfix/main.cf"},
-		{"/srv/my configs/main.cf", "", "file:///srv/my%20configs/main.cf"},
-		{"configs/mx1/master.cf", "", "configs/mx1/master.cf"},
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ file, base, want, id string }{
+		{"/etc/postfix/main.cf", "/etc/postfix", "main.cf", sarifRootID},
+		{"/etc/postfix/main.cf", "/etc", "postfix/main.cf", sarifRootID},
+		{"/etc/postfix/main.cf", "/srv", "file:///etc/postfix/main.cf", ""},
+		{"/etc/postfix/main.cf", "", "file:///etc/postfix/main.cf", ""},
+		{"/srv/my configs/main.cf", "", "file:///srv/my%20configs/main.cf", ""},
+		{"configs/mx1/master.cf", "", "configs/mx1/master.cf", ""},
+		{"configs/mx1/master.cf", wd, "configs/mx1/master.cf", sarifRootID},
 	} {
-		if got := artifactURI(tc.file, tc.base); got != tc.want {
-			t.Errorf("artifactURI(%q, %q) = %q, want %q", tc.file, tc.base, got, tc.want)
+		if got, id := artifactURI(tc.file, tc.base); got != tc.want || id != tc.id {
+			t.Errorf("artifactURI(%q, %q) = %q, %q, want %q, %q", tc.file, tc.base, got, id, tc.want, tc.id)
 		}
 	}
 }
