@@ -25,15 +25,19 @@ type junitSuites struct {
 }
 
 type junitSuite struct {
-	Name       string          `xml:"name,attr"`
-	Tests      int             `xml:"tests,attr"`
-	Failures   int             `xml:"failures,attr"`
-	Errors     int             `xml:"errors,attr"`
-	Skipped    int             `xml:"skipped,attr"`
-	Hostname   string          `xml:"hostname,attr,omitempty"`
-	Timestamp  string          `xml:"timestamp,attr,omitempty"`
-	Properties []junitProperty `xml:"properties>property,omitempty"`
-	Cases      []junitCase     `xml:"testcase"`
+	Name       string      `xml:"name,attr"`
+	Tests      int         `xml:"tests,attr"`
+	Failures   int         `xml:"failures,attr"`
+	Errors     int         `xml:"errors,attr"`
+	Skipped    int         `xml:"skipped,attr"`
+	Hostname   string      `xml:"hostname,attr,omitempty"`
+	Timestamp  string      `xml:"timestamp,attr,omitempty"`
+	Properties *junitProps `xml:"properties"`
+	Cases      []junitCase `xml:"testcase"`
+}
+
+type junitProps struct {
+	Property []junitProperty `xml:"property"`
 }
 
 type junitProperty struct {
@@ -45,13 +49,17 @@ type junitCase struct {
 	Name      string        `xml:"name,attr"`
 	Classname string        `xml:"classname,attr"`
 	Failure   *junitFailure `xml:"failure,omitempty"`
-	SystemOut string        `xml:"system-out,omitempty"`
+	SystemOut *junitText    `xml:"system-out"`
+}
+
+type junitText struct {
+	Text string `xml:",cdata"`
 }
 
 type junitFailure struct {
 	Message string `xml:"message,attr"`
 	Type    string `xml:"type,attr"`
-	Text    string `xml:",chardata"`
+	Text    string `xml:",cdata"`
 }
 
 // junitScope is the suite a finding belongs to.
@@ -101,22 +109,27 @@ func JUnit(w io.Writer, r *Report, o Options) error {
 		ts = r.Time.UTC().Format("2006-01-02T15:04:05")
 	}
 	out := junitSuites{Name: "pfaudit " + r.host()}
-	seenFix := map[string]int{}
 	for _, s := range scopes {
 		su := junitSuite{Name: r.host() + " " + s, Hostname: r.Host, Timestamp: ts}
+		prop := func(n, v string) {
+			if su.Properties == nil {
+				su.Properties = &junitProps{}
+			}
+			su.Properties.Property = append(su.Properties.Property, junitProperty{n, v})
+		}
 		if l, ok := verdicts[s]; ok {
-			su.Properties = append(su.Properties, junitProperty{"verdict", string(l.Verdict)})
+			prop("verdict", string(l.Verdict))
 			if l.Local != "" {
-				su.Properties = append(su.Properties, junitProperty{"local", string(l.Local)})
+				prop("local", string(l.Local))
 			}
 			if l.TestDomain != "" {
-				su.Properties = append(su.Properties, junitProperty{"test_domain", l.TestDomain})
+				prop("test_domain", l.TestDomain)
 			}
 			for _, a := range l.Assumptions {
-				su.Properties = append(su.Properties, junitProperty{"assumption", a})
+				prop("assumption", a)
 			}
 			if l.Probe != nil {
-				su.Properties = append(su.Properties, junitProperty{"probe", probeSeen(l.Probe)})
+				prop("probe", probeSeen(l.Probe))
 			}
 		}
 		for _, ru := range rs {
@@ -125,7 +138,7 @@ func JUnit(w io.Writer, r *Report, o Options) error {
 			var texts []string
 			worst := rules.Info
 			for _, f := range fs {
-				texts = append(texts, junitText(r, f, seenFix))
+				texts = append(texts, junitFindingText(r, f))
 				worst = max(worst, f.Severity)
 			}
 			switch {
@@ -137,7 +150,7 @@ func JUnit(w io.Writer, r *Report, o Options) error {
 				c.Failure = &junitFailure{Message: msg, Type: worst.String(), Text: strings.Join(texts, "\n\n")}
 				su.Failures++
 			case len(fs) > 0:
-				c.SystemOut = fmt.Sprintf("below --fail-on %s:\n%s", th, strings.Join(texts, "\n\n"))
+				c.SystemOut = &junitText{fmt.Sprintf("below --fail-on %s:\n%s", th, strings.Join(texts, "\n\n"))}
 			}
 			su.Cases = append(su.Cases, c)
 			su.Tests++
@@ -158,9 +171,9 @@ func JUnit(w io.Writer, r *Report, o Options) error {
 	return err
 }
 
-// junitText is a finding as a failure's text: severity, message,
+// junitFindingText is a finding as a failure's text: severity, message,
 // location, probe, fix.
-func junitText(r *Report, f rules.Finding, seenFix map[string]int) string {
+func junitFindingText(r *Report, f rules.Finding) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %s: %s\n%s", strings.ToUpper(f.Severity.String()), f.ID, f.Title, f.Message)
 	if loc := location(f); loc != "" {
