@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -40,13 +41,26 @@ func TestRulesList(t *testing.T) {
 	if code != ExitOK {
 		t.Fatalf("exit %d", code)
 	}
+	// Titles wrap under themselves: compare with runs of spaces folded.
+	flat := strings.Join(strings.Fields(out), " ")
 	for _, r := range rules.Catalogue() {
-		if !strings.Contains(out, r.ID) || !strings.Contains(out, r.Title) {
+		if !strings.Contains(out, r.ID) || !strings.Contains(flat, r.Title) {
 			t.Errorf("list lacks %s %q", r.ID, r.Title)
 		}
 	}
 	if !strings.Contains(out, "SEVERITY") || !strings.Contains(out, "critical") {
 		t.Errorf("no severity column:\n%s", out)
+	}
+	// A pipe gets 80 columns, and each rule's line starts with its ID.
+	for _, l := range strings.Split(out, "\n") {
+		if len(l) > 80 {
+			t.Errorf("line of %d columns: %q", len(l), l)
+		}
+	}
+	for _, r := range rules.Catalogue() {
+		if !regexp.MustCompile(`(?m)^` + r.ID + `  +` + r.Severity.String() + `  `).MatchString(out) {
+			t.Errorf("no line starting with %s and its severity", r.ID)
+		}
 	}
 }
 
@@ -55,9 +69,16 @@ func TestRulesListJSON(t *testing.T) {
 	if code != ExitOK {
 		t.Fatalf("exit %d", code)
 	}
-	var rs []map[string]any
-	if err := json.Unmarshal([]byte(out), &rs); err != nil {
+	var doc struct {
+		SchemaVersion int              `json:"schema_version"`
+		Rules         []map[string]any `json:"rules"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
 		t.Fatalf("%v\n%s", err, out)
+	}
+	rs := doc.Rules
+	if doc.SchemaVersion != 1 {
+		t.Errorf("schema_version %d", doc.SchemaVersion)
 	}
 	if len(rs) != len(rules.Catalogue()) {
 		t.Fatalf("%d rules, want %d", len(rs), len(rules.Catalogue()))
