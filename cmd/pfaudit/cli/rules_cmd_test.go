@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"regexp"
+	"runtime/debug"
 	"strings"
 	"testing"
 
@@ -145,5 +146,24 @@ func TestWrap(t *testing.T) {
 	}
 	if wrap("", 10, "  ") != "" {
 		t.Error("empty text")
+	}
+}
+
+func TestBuildVersion(t *testing.T) {
+	for _, tc := range []struct {
+		bi   *debug.BuildInfo
+		want string
+	}{
+		{nil, "dev"},
+		{&debug.BuildInfo{Main: debug.Module{Version: "(devel)"}}, "dev"},
+		{&debug.BuildInfo{Main: debug.Module{Version: "v1.2.3"}}, "v1.2.3"},
+		{&debug.BuildInfo{Main: debug.Module{Version: "(devel)"}, Settings: []debug.BuildSetting{
+			{Key: "vcs.revision", Value: "0123456789abcdef0123"}, {Key: "vcs.modified", Value: "true"}}}, "dev (rev 0123456789ab, modified)"},
+		{&debug.BuildInfo{Main: debug.Module{Version: "v0.0.0-20261205191000-0123456789ab"}, Settings: []debug.BuildSetting{
+			{Key: "vcs.revision", Value: "0123456789abcdef0123"}}}, "v0.0.0-20261205191000-0123456789ab"},
+	} {
+		if got := buildVersion(tc.bi, tc.bi != nil); got != tc.want {
+			t.Errorf("buildVersion(%+v) = %q, want %q", tc.bi, got, tc.want)
+		}
 	}
 }
