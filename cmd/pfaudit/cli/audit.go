@@ -53,12 +53,21 @@ how smtpd decides relay for every smtpd listener, runs the rule catalogue
 clients (open, closed, broken, unknown) and the findings with the exact
 commands that fix them.
 
+The table fits the terminal (80 columns in a pipe): a summary row per
+listener and per finding, a short block for each, then the commands to run.
+JSON follows schema/audit.schema.json; SARIF is accepted by GitHub code
+scanning; JUnit has one test case per rule and listener.
+
 Exit status: 0 when no finding is at or above --fail-on, 1 when one is,
 2 on usage or input errors.`,
 		Example: `  pfaudit audit --no-probe
   pfaudit audit -c testdata/configs/docker-wide --no-probe --format json
   pfaudit audit --policy site.toml --fail-on medium
-  pfaudit audit --postconf-n mx1.n --postconf-M mx1.M --no-probe --format sarif > mx1.sarif`,
+  pfaudit audit --postconf-n mx1.n --postconf-M mx1.M --no-probe --format sarif > mx1.sarif
+  pfaudit audit --quiet                      # the summary line and the findings at or above --fail-on
+  pfaudit audit --format summary             # one line, for cron mail and monitoring
+  pfaudit audit --no-probe -c configs/mx1 --format sarif --sarif-root . > mx1.sarif
+  pfaudit audit --format junit > pfaudit-junit.xml`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Input.Stdin = st.In
 			return RunAudit(cmd, o, st)

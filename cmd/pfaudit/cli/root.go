@@ -156,9 +156,9 @@ type inputFlags struct {
 func (f *inputFlags) register(cmd *cobra.Command) {
 	fl := cmd.Flags()
 	fl.StringVarP(&f.Dir, "config-dir", "c", "", "Postfix configuration directory (default /etc/postfix)")
-	fl.StringVar(&f.NDump, "postconf-n", "", "read collected `postconf -n` output from `FILE` (- for stdin) instead of a directory")
-	fl.StringVar(&f.MDump, "postconf-M", "", "read collected `postconf -M` output from `FILE` (- for stdin)")
-	fl.StringVar(&f.PDump, "postconf-P", "", "read collected `postconf -P` output from `FILE` (- for stdin)")
+	fl.StringVar(&f.NDump, "postconf-n", "", "read collected postconf -n output from `FILE` (- for stdin) instead of a directory")
+	fl.StringVar(&f.MDump, "postconf-M", "", "read collected postconf -M output from `FILE` (- for stdin)")
+	fl.StringVar(&f.PDump, "postconf-P", "", "read collected postconf -P output from `FILE` (- for stdin)")
 	fl.StringVar(&f.Defaults, "defaults", "auto", "where defaults come from: auto (postconf -d if installed), postconf, builtin")
 	fl.StringVar(&f.Postconf, "postconf", "", "path of the postconf binary used for defaults")
 }
