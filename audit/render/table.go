@@ -531,21 +531,14 @@ func shellWords(cmd string) []string {
 
 // shellWrap breaks a shell command between words with " \" continuations
 // so that each line fits width (after prefix), continuation lines indented
-// by four more spaces. A quoted word is never broken: the command pastes
-// into a shell exactly as written, even when a word overflows.
+// by four more spaces. A quoted word is never broken (postconf -e takes no
+// multi-line value): the command pastes into a shell exactly as written,
+// and a word longer than a line overflows on a line of its own.
 func shellWrap(cmd string, width int, prefix string) []string {
 	if runes(prefix+cmd) <= width {
 		return []string{prefix + cmd}
 	}
 	words := shellWords(cmd)
-	cont0 := prefix + "    "
-	for _, w := range words {
-		if runes(cont0+w) > width {
-			// Breaking would leave the long word overflowing anyway, one
-			// line further down: keep the command whole.
-			return []string{prefix + cmd}
-		}
-	}
 	var out []string
 	cur := prefix
 	cont := prefix + "    "

@@ -97,9 +97,9 @@ func TestWrapAndShellWrap(t *testing.T) {
 	if strings.TrimSpace(joined) != cmd {
 		t.Errorf("rejoined %q, want %q", joined, cmd)
 	}
-	// A quoted word that cannot fit anyway leaves the command whole.
-	long := "postconf -e 'x = " + strings.Repeat("y", 100) + "'"
-	if got := shellWrap(long, 60, "  "); len(got) != 1 || got[0] != "  "+long {
+	// A quoted word longer than a line is not broken: it gets its own.
+	long := "postconf -c /etc/postfix -e 'x = " + strings.Repeat("y", 100) + "'"
+	if got := shellWrap(long, 60, "  "); len(got) != 2 || got[0] != "  postconf -c /etc/postfix -e \\" || !strings.HasSuffix(got[1], "y'") {
 		t.Errorf("shellWrap(long) = %q", got)
 	}
 }
