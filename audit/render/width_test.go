@@ -2,6 +2,7 @@ package render
 
 import (
 	"bytes"
+	"os/exec"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -101,5 +102,32 @@ func TestWrapAndShellWrap(t *testing.T) {
 	long := "postconf -c /etc/postfix -e 'x = " + strings.Repeat("y", 100) + "'"
 	if got := shellWrap(long, 60, "  "); len(got) != 2 || got[0] != "  postconf -c /etc/postfix -e \\" || !strings.HasSuffix(got[1], "y'") {
 		t.Errorf("shellWrap(long) = %q", got)
+	}
+}
+
+// TestWrappedCommandsPaste: a wrapped command, pasted into a shell, gives
+// the same words as the command on one line.
+func TestWrappedCommandsPaste(t *testing.T) {
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		t.Skip("no sh")
+	}
+	p := MakePlan(sampleReport())
+	cmds := append(p.Commands, "postconf -c /srv/a/very/long/configuration/directory/for/wrapping -e 'smtpd_banner = $myhostname ESMTP'")
+	for _, c := range cmds {
+		lines := shellWrap(c, 40, "  ")
+		if len(lines) < 2 {
+			continue
+		}
+		words := func(script string) string {
+			out, err := exec.Command(sh, "-c", "printf '[%s]' "+script).CombinedOutput()
+			if err != nil {
+				t.Fatalf("sh: %v: %s", err, out)
+			}
+			return string(out)
+		}
+		if got, want := words(strings.Join(lines, "\n")), words(c); got != want {
+			t.Errorf("wrapped %q pastes as %s, want %s", lines, got, want)
+		}
 	}
 }
