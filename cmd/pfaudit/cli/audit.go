@@ -34,6 +34,8 @@ type AuditOptions struct {
 	// Quiet prints only the summary line and the findings at or above
 	// FailOn (table format).
 	Quiet bool
+	// Output, when set, is the file the report replaces atomically.
+	Output string
 	// SARIFRoot is the directory SARIF artifact URIs are relative to
 	// (default: the configuration directory).
 	SARIFRoot string
@@ -83,6 +85,7 @@ Exit status: 0 when no finding is at or above --fail-on, 1 when one is,
 	fl.StringVar(&o.Transcript, "transcript", "", "write every SMTP line the probe sends and receives to `FILE`")
 	fl.StringVar(&o.Color, "color", "auto", "colour the table: auto (terminal and NO_COLOR unset), always, never")
 	fl.BoolVarP(&o.Quiet, "quiet", "q", false, "print only the one-line summary and the findings at or above --fail-on (table format)")
+	fl.StringVarP(&o.Output, "output", "o", "", "write the report to `FILE` (atomically: a temporary file renamed over it) instead of standard output")
 	fl.StringVar(&o.SARIFRoot, "sarif-root", "", "with --format sarif: write file locations relative to `DIR` (the repository root code scanning sees; default: the configuration directory)")
 	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions(render.Formats, cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.RegisterFlagCompletionFunc("fail-on", cobra.FixedCompletions([]string{"info", "low", "medium", "high", "critical", "none"}, cobra.ShellCompDirectiveNoFileComp))
@@ -143,7 +146,15 @@ func RunAudit(cmd *cobra.Command, o *AuditOptions, st Streams) error {
 	if failOn > rules.Critical {
 		ropt.FailOn = "none"
 	}
-	if err := render.Write(st.Out, o.Format, rep, ropt); err != nil {
+	if o.Output != "" {
+		// A file is not a terminal, whatever standard output is.
+		ropt.Width, ropt.Color = 0, o.Color == "always"
+	}
+	out, finish := outputTo(o.Output, st.Out)
+	if err := render.Write(out, o.Format, rep, ropt); err != nil {
+		return withCode(ExitError, err)
+	}
+	if err := finish(); err != nil {
 		return withCode(ExitError, err)
 	}
 	for _, f := range rep.Findings {
