@@ -328,6 +328,47 @@ func TestSARIF(t *testing.T) {
 	}
 }
 
+// TestFingerprintsStable: the same findings audited from another checkout
+// (another root) on another run (other probe evidence, line numbers moved)
+// keep their fingerprints.
+func TestFingerprintsStable(t *testing.T) {
+	fps := func(r *Report, root string) []string {
+		var b bytes.Buffer
+		if err := SARIF(&b, r, Options{SARIFRoot: root}); err != nil {
+			t.Fatal(err)
+		}
+		var log sarifLog
+		if err := json.Unmarshal(b.Bytes(), &log); err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, res := range log.Runs[0].Results {
+			out = append(out, res.PartialFingerprints["pfauditFinding/v2"])
+		}
+		return out
+	}
+	move := func(dir string) *Report {
+		r := sampleReport()
+		r.ConfigDir = dir
+		for i := range r.Findings {
+			f := &r.Findings[i]
+			f.File = strings.Replace(f.File, "/etc/postfix", dir, 1)
+			f.Message = strings.ReplaceAll(f.Message, "/etc/postfix", dir)
+			if f.Line > 0 {
+				f.Line += 3
+			}
+		}
+		r.Listeners[1].Probe.Banner = "other banner"
+		r.Listeners[1].Probe.Attempts = 30
+		return r
+	}
+	a := fps(sampleReport(), "/etc/postfix")
+	b := fps(move("/home/runner/work/repo/configs/mx1"), "/home/runner/work/repo/configs/mx1")
+	if !slices.Equal(a, b) {
+		t.Errorf("fingerprints moved with the checkout or the run:\n%q\n%q", a, b)
+	}
+}
+
 func TestArtifactURI(t *testing.T) {
 	wd, err := os.Getwd()
 	if err != nil {

@@ -206,6 +206,9 @@ func SARIF(w io.Writer, r *Report, o Options) error {
 	for _, f := range r.Findings {
 		i := index[f.ID]
 		msg := relativise(f.Message, root)
+		// The finding's own message identifies it; the fix and the probe's
+		// observation (banner, counts) may change from run to run.
+		ident := msg
 		if len(f.Remediation) > 0 {
 			msg += "\nFix: " + relativise(strings.Join(f.Remediation, " ; "), root)
 		}
@@ -225,10 +228,10 @@ func SARIF(w io.Writer, r *Report, o Options) error {
 			line = 1
 		}
 		uri, base := artifactURI(file, root)
-		fp := fingerprint(f, uri, msg)
+		fp := fingerprint(f, uri, ident)
 		seenFP[fp]++
 		if n := seenFP[fp]; n > 1 {
-			fp = fingerprint(f, uri, fmt.Sprintf("%s\x00%d", msg, n))
+			fp = fingerprint(f, uri, fmt.Sprintf("%s\x00%d", ident, n))
 		}
 		res := sarifResult{
 			RuleID: f.ID, RuleIndex: i, Level: sarifLevel(f.Severity),
