@@ -99,5 +99,22 @@ func (r *Report) findingProbe(f rules.Finding) string {
 	if p := r.listenerProbe(f.Service); p != nil {
 		return st + " by the relay attempts; the probe saw " + f.Service + " from " + probeSeen(p)
 	}
+	if f.Service == "" {
+		// A main.cf-wide finding: name the listeners the probe reached.
+		var seen []string
+		for _, l := range r.Listeners {
+			if l.Probe == nil {
+				continue
+			}
+			s := l.Service + " (" + l.Probe.Vantage + ": " + l.Probe.Verdict
+			if l.Probe.Banner != "" {
+				s += fmt.Sprintf("; banner %q", l.Probe.Banner)
+			}
+			seen = append(seen, s+")")
+		}
+		if len(seen) > 0 {
+			return st + " by the relay attempts; the probe reached " + strings.Join(seen, ", ")
+		}
+	}
 	return st
 }

@@ -78,7 +78,7 @@ func sampleReport() *Report {
 				"postconf -e 'smtpd_sender_login_maps = ${default_database_type}:${config_directory}/sender_login'",
 				"postconf -P 'submission/inet/smtpd_sender_restrictions=reject_known_sender_login_mismatch'"}, Apply: "reload", Status: rules.StatusStatic},
 		{ID: "PFA-HYG-009", Title: "Parameter assigned more than once in main.cf", Severity: rules.Info, Parameter: "mynetworks",
-			File: "/etc/postfix/main.cf", Line: 12, Message: "mynetworks is set 2 times; the last assignment wins", Remediation: []string{}, Status: rules.StatusStatic},
+			File: "/etc/postfix/main.cf", Line: 12, Message: "mynetworks is set 2 times; the last assignment wins", Remediation: []string{}, Status: rules.StatusNotTested},
 		{ID: "PFA-EXP-003", Title: "VRFY command enabled", Severity: rules.Low, Service: "submission/inet", Parameter: "disable_vrfy_command",
 			Message: "VRFY is enabled", Remediation: []string{"postconf -e 'disable_vrfy_command = yes'"}, Apply: "reload", Status: rules.StatusNotTested},
 		{ID: "PFA-PROBE-001", Title: "Live relay behaviour differs from the configuration", Severity: rules.Critical, Service: "submission/inet",

@@ -17,7 +17,10 @@ import (
 // SARIF of a live audit validate.
 func TestLiveReportShowsProbeEvidence(t *testing.T) {
 	lab.Require(t)
-	inst := lab.Start(t, lab.SubmissionOpen())
+	// soft_bounce = yes: a main.cf-wide finding no relay attempt tests.
+	opt := lab.SubmissionOpen()
+	opt.Main = append(opt.Main, "soft_bounce = yes")
+	inst := lab.Start(t, opt)
 	run := func(format string) []byte {
 		t.Helper()
 		var out, errb bytes.Buffer
@@ -62,7 +65,14 @@ func TestLiveReportShowsProbeEvidence(t *testing.T) {
 	if len(probed) == 0 {
 		t.Fatalf("no listener carries probe evidence:\n%s", js)
 	}
+	global := 0
 	for _, f := range rep.Findings {
+		if f.Service == "" && f.Status == "not-tested" {
+			global++
+			if !strings.Contains(f.Probe, "the probe reached") {
+				t.Errorf("main.cf-wide %s: not-tested without the listeners the probe reached: %q", f.ID, f.Probe)
+			}
+		}
 		if !probed[f.Service] {
 			continue
 		}
@@ -74,8 +84,8 @@ func TestLiveReportShowsProbeEvidence(t *testing.T) {
 			t.Errorf("%s on probed %s: not-tested without what the probe saw: %q", f.ID, f.Service, f.Probe)
 		}
 	}
-	if checked == 0 {
-		t.Errorf("no finding on a probed listener to check:\n%s", js)
+	if checked == 0 || global == 0 {
+		t.Errorf("no finding on a probed listener (%d) or main.cf-wide (%d) to check:\n%s", checked, global, js)
 	}
 	table := run("table")
 	flat := strings.Join(strings.Fields(string(table)), " ")
