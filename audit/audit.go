@@ -49,6 +49,11 @@ func Run(ctx context.Context, cfg *postconf.Config, o Options) (*render.Report, 
 		Listeners:   render.FromAnalyses(analyses),
 		Findings:    rules.Run(rctx),
 	}
+	// The server's own name and the Postfix release whose defaults were
+	// used (postconf -d's mail_version, or the built-in table's): what a
+	// report read later, or beside other hosts' reports, must say.
+	rep.Host, _ = cfg.Expand(nil, "myhostname")
+	rep.PostfixVersion, _ = cfg.Expand(nil, "mail_version")
 	for _, w := range cfg.Warnings {
 		rep.Warnings = append(rep.Warnings, w.String())
 	}

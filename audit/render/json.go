@@ -3,6 +3,7 @@ package render
 import (
 	"encoding/json"
 	"io"
+	"time"
 
 	"github.com/pfaudit/pfaudit/audit/relay"
 	"github.com/pfaudit/pfaudit/rules"
@@ -10,7 +11,7 @@ import (
 
 // SchemaVersion is the version of the JSON schema below. It changes only
 // when a field is removed or changes meaning; new fields may appear within
-// a version.
+// a version. schema/audit.schema.json is the published JSON Schema.
 const SchemaVersion = 1
 
 // The JSON schema, version 1 (every key is always present unless marked
@@ -19,6 +20,9 @@ const SchemaVersion = 1
 //	{
 //	  "schema_version": 1,
 //	  "tool": "pfaudit", "version": "1.0.0",
+//	  "host": "mail.example.com",                 // the audited server's myhostname
+//	  "postfix_version": "3.7.11",                // mail_version of the defaults used
+//	  "generated_at": "2026-12-05T19:10:00Z",     // "" when not stated
 //	  "config_directory": "/etc/postfix",        // "" for postconf dumps
 //	  "defaults_source": "postconf -d (...)",
 //	  "line_numbers": true,                       // false for dumps: every line is 0
@@ -37,7 +41,11 @@ const SchemaVersion = 1
 //	    "trace": [{"list": "smtpd_relay_restrictions", "index": 1,
 //	               "restriction": "permit_mynetworks", "outcome": "permit",
 //	               "detail": "...", "pos": {"file": "/etc/postfix/main.cf", "line": 40}}],
-//	    "probe": {"vantage": "xclient", "verdict": "closed", "client": "...", "note": "..."}  // optional
+//	    "test_domain": "example.net", "test_domain_note": "...",  // optional
+//	    "assumptions": ["..."],                   // optional
+//	    "probe": {"vantage": "xclient", "verdict": "closed", "client": "...", "note": "...",
+//	              "address": "127.0.0.1:25", "banner": "...", "attempts": 33,
+//	              "outcomes": {"refused": 33}}    // optional
 //	  }],
 //	  "findings": [{
 //	    "id": "PFA-RELAY-007", "title": "...",
@@ -49,7 +57,8 @@ const SchemaVersion = 1
 //	    "remediation": ["postconf -e '...'"],     // commands, possibly empty
 //	    "apply": "reload|restart|",               // what Postfix needs after the commands
 //	    "status": "static|confirmed|refuted|not-tested|drift",
-//	    "evidence": ""                            // the probe's observation, when any
+//	    "evidence": "",                           // the probe's observation, when any
+//	    "probe": ""                               // what the probe made of it, as the table says
 //	  }],
 //	  "commands": ["postconf -e '...'", "postfix reload"],  // MakePlan: all fixes, safe order
 //	  "conflicts": [],                            // fixes left out of commands for review
@@ -59,6 +68,9 @@ type jsonReport struct {
 	SchemaVersion   int              `json:"schema_version"`
 	Tool            string           `json:"tool"`
 	Version         string           `json:"version"`
+	Host            string           `json:"host"`
+	PostfixVersion  string           `json:"postfix_version"`
+	GeneratedAt     string           `json:"generated_at"`
 	ConfigDirectory string           `json:"config_directory"`
 	DefaultsSource  string           `json:"defaults_source"`
 	LineNumbers     bool             `json:"line_numbers"`
@@ -86,6 +98,15 @@ type jsonFinding struct {
 	Apply       string   `json:"apply"`
 	Status      string   `json:"status"`
 	Evidence    string   `json:"evidence"`
+	Probe       string   `json:"probe"`
+}
+
+// rfc3339 is t in UTC, "" for the zero time.
+func rfc3339(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
 }
 
 func nonNil(s []string) []string {
@@ -99,6 +120,7 @@ func nonNil(s []string) []string {
 func JSON(w io.Writer, r *Report, o Options) error {
 	out := jsonReport{
 		SchemaVersion: SchemaVersion, Tool: r.Tool, Version: r.Version,
+		Host: r.Host, PostfixVersion: r.PostfixVersion, GeneratedAt: rfc3339(r.Time),
 		ConfigDirectory: r.ConfigDir, DefaultsSource: r.Defaults, LineNumbers: r.LineNumbers,
 		Roles: nonNil(r.Roles), Summary: map[string]int{"total": len(r.Findings)},
 		Listeners: append([]ListenerReport{}, r.Listeners...), Findings: []jsonFinding{}, Warnings: nonNil(r.Warnings),
@@ -117,7 +139,8 @@ func JSON(w io.Writer, r *Report, o Options) error {
 		}
 		out.Findings = append(out.Findings, jsonFinding{ID: f.ID, Title: f.Title, Severity: f.Severity.String(),
 			Service: f.Service, Parameter: f.Parameter, File: f.File, Line: f.Line, Message: f.Message,
-			Remediation: nonNil(f.Remediation), Apply: f.Apply, Status: st, Evidence: f.Evidence})
+			Remediation: nonNil(f.Remediation), Apply: f.Apply, Status: st, Evidence: f.Evidence,
+			Probe: r.findingProbe(f)})
 	}
 	for i := range out.Listeners {
 		if out.Listeners[i].Trace == nil {

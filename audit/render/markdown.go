@@ -1,6 +1,8 @@
 package render
 
 import (
+	"fmt"
+	"github.com/pfaudit/pfaudit/audit/relay"
 	"io"
 	"strings"
 )
@@ -19,13 +21,25 @@ func Markdown(w io.Writer, r *Report, o Options) error {
 		src = "`" + r.ConfigDir + "`"
 	}
 	ew.printf("- Configuration: %s\n", src)
+	if r.Host != "" {
+		ew.printf("- Host: %s\n", mdText(r.Host))
+	}
+	if r.PostfixVersion != "" {
+		ew.printf("- Postfix: %s\n", mdText(r.PostfixVersion))
+	}
+	if r.Version != "" {
+		ew.printf("- pfaudit: %s\n", mdText(r.Version))
+	}
+	if !r.Time.IsZero() {
+		ew.printf("- Time: %s\n", r.Time.UTC().Format("2006-01-02 15:04:05 UTC"))
+	}
 	if r.Defaults != "" {
 		ew.printf("- Defaults: %s\n", mdText(r.Defaults))
 	}
 	if len(r.Roles) > 0 {
 		ew.printf("- Host roles: %s\n", strings.Join(r.Roles, ", "))
 	}
-	ew.printf("- Result: %s\n", r.summary())
+	ew.printf("- Result: %s\n", mdText(SummaryLine(r, o)))
 	for _, wn := range r.Warnings {
 		ew.printf("- Warning: %s\n", mdText(wn))
 	}
@@ -41,7 +55,7 @@ func Markdown(w io.Writer, r *Report, o Options) error {
 				verdict += " (loopback; exposed: " + string(l.WouldBe) + ")"
 			}
 			if l.Probe != nil {
-				verdict += "<br>probe " + mdCell(l.Probe.Vantage) + ": " + mdCell(l.Probe.Verdict)
+				verdict += "<br>probe " + mdCell(probeSeen(l.Probe))
 			}
 			ew.printf("| `%s` | %s | %s | %s |\n", l.Service, verdict, l.Local, mdCell(listenerWhy(l)))
 		}
@@ -51,20 +65,30 @@ func Markdown(w io.Writer, r *Report, o Options) error {
 	if len(r.Findings) == 0 {
 		ew.printf("No findings.\n")
 	} else {
-		ew.printf("| Severity | Rule | Listener | Finding | Evidence | Fix |\n|---|---|---|---|---|---|\n")
-		for _, f := range r.Findings {
+		ew.printf("| # | Severity | Rule | Where | Finding | Evidence | Fix |\n|---|---|---|---|---|---|---|\n")
+		seenFix := map[string]int{}
+		for i, f := range r.Findings {
 			var fix []string
-			for _, c := range f.Remediation {
-				fix = append(fix, mdCode(c))
+			key := strings.Join(f.Remediation, "\n")
+			switch {
+			case len(f.Remediation) == 0:
+				fix = []string{"by hand"}
+			case seenFix[key] > 0:
+				fix = []string{fmt.Sprintf("same as %d", seenFix[key])}
+			default:
+				seenFix[key] = i + 1
+				for _, c := range f.Remediation {
+					fix = append(fix, mdCode(c))
+				}
 			}
 			ev := mdCode(location(f))
-			if st := probeStatus(f); st != "" {
+			if st := r.findingProbe(f); st != "" {
 				if ev != "" {
 					ev += "<br>"
 				}
-				ev += mdCell(st)
+				ev += "probe " + mdCell(st)
 			}
-			ew.printf("| %s | %s | %s | **%s**: %s | %s | %s |\n", f.Severity, f.ID, mdCode(listenerName(f.Service)),
+			ew.printf("| %d | %s | %s | %s | **%s**<br>%s | %s | %s |\n", i+1, f.Severity, f.ID, mdCode(listenerName(f.Service)),
 				mdCell(f.Title), mdCell(f.Message), ev, strings.Join(fix, "<br>"))
 		}
 	}
@@ -114,4 +138,37 @@ func mdCode(s string) string {
 		pad = " "
 	}
 	return fence + pad + strings.ReplaceAll(s, "|", "\\|") + pad + fence
+}
+
+// listenerWhy is everything a listener's verdict rests on, one item per
+// line: the reason, the deciding step and request, the test domain and
+// the assumptions.
+func listenerWhy(l ListenerReport) string {
+	why := l.Reason
+	if !l.Guard.OK && l.Guard.Reason != "" && l.Verdict == relay.Broken {
+		why = l.Guard.Reason
+	}
+	add := func(s string) {
+		if why != "" {
+			why += "\n"
+		}
+		why += s
+	}
+	if n := len(l.Trace); n > 0 {
+		add("decided by " + stepText(l.Trace[n-1]))
+	}
+	if l.Deciding != nil {
+		add("request: " + caseText(l.Deciding))
+	}
+	if l.TestDomain != "" {
+		td := "test domain: " + l.TestDomain
+		if l.TestDomainNote != "" {
+			td += " (" + l.TestDomainNote + ")"
+		}
+		add(td)
+	}
+	for _, a := range l.Assumptions {
+		add("assumes: " + a)
+	}
+	return why
 }

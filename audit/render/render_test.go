@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pfaudit/pfaudit/audit/relay"
 	"github.com/pfaudit/pfaudit/postconf/diag"
@@ -45,7 +46,10 @@ func sampleReport() *Report {
 			Reason: "loopback only", Guard: relay.Guard{OK: true, Reason: "reject_unauth_destination"}},
 	}
 	ls := FromAnalyses(as)
-	ls[1].Probe = &ProbeEvidence{Vantage: "xclient", Verdict: "closed", Client: "203.0.113.5", Note: "every relay attempt refused with 554 5.7.1"}
+	ls[1].Probe = &ProbeEvidence{Vantage: "xclient", Verdict: "closed", Client: "203.0.113.5", Note: "every relay attempt refused with 554 5.7.1",
+		Address: "127.0.0.1:587", Banner: "mail.example.com ESMTP", Attempts: 33, Outcomes: map[string]int{"refused": 33}}
+	ls[0].TestDomain, ls[0].TestDomainNote = "example.com", "the server hosts example.net (mydestination)"
+	ls[0].Assumptions = []string{"mysql:/etc/postfix/relay.cf does not list the reserved test domains"}
 	fs := []rules.Finding{
 		{ID: "PFA-RELAY-001", Title: "Listener is an open relay", Severity: rules.Critical, Service: "smtp/inet", Parameter: "smtpd_relay_restrictions",
 			File: "/etc/postfix/main.cf", Line: 40, Message: "smtp/inet relays mail for untrusted Internet clients: check_sender_access returns OK | before the guard",
@@ -74,9 +78,15 @@ func sampleReport() *Report {
 				"postconf -e 'smtpd_sender_login_maps = ${default_database_type}:${config_directory}/sender_login'",
 				"postconf -P 'submission/inet/smtpd_sender_restrictions=reject_known_sender_login_mismatch'"}, Apply: "reload", Status: rules.StatusStatic},
 		{ID: "PFA-HYG-009", Title: "Parameter assigned more than once in main.cf", Severity: rules.Info, Parameter: "mynetworks",
-			File: "/etc/postfix/main.cf", Line: 12, Message: "mynetworks is set 2 times; the last assignment wins", Remediation: []string{}, Status: rules.StatusStatic},
+			File: "/etc/postfix/main.cf", Line: 12, Message: "mynetworks is set 2 times; the last assignment wins", Remediation: []string{}, Status: rules.StatusNotTested},
+		{ID: "PFA-EXP-003", Title: "VRFY command enabled", Severity: rules.Low, Service: "submission/inet", Parameter: "disable_vrfy_command",
+			Message: "VRFY is enabled", Remediation: []string{"postconf -e 'disable_vrfy_command = yes'"}, Apply: "reload", Status: rules.StatusNotTested},
+		{ID: "PFA-PROBE-001", Title: "Live relay behaviour differs from the configuration", Severity: rules.Critical, Service: "submission/inet",
+			Message: "submission/inet at 127.0.0.1:587: the configuration predicts \"closed\", the live server is \"open\"", Remediation: []string{},
+			Status: rules.StatusDrift, Evidence: "xclient vantage: open"},
 	}
 	return &Report{Tool: "pfaudit", Version: "1.0.0-test", ConfigDir: "/etc/postfix", Defaults: "postconf -d (/usr/sbin/postconf, Postfix 3.7.11)",
+		Host: "mail.example.com", PostfixVersion: "3.7.11", Time: time.Date(2026, 12, 5, 19, 10, 0, 0, time.UTC),
 		LineNumbers: true, Roles: []string{"mx", "submission"}, Listeners: ls, Findings: fs,
 		Warnings: []string{"/etc/postfix/main.cf: unused parameter: foo=bar"}}
 }
@@ -84,7 +94,7 @@ func sampleReport() *Report {
 // dumpReport is an audit of postconf dumps in a non-default directory
 // scope: line numbers 0 and no listeners analysed.
 func dumpReport() *Report {
-	return &Report{Tool: "pfaudit", Version: "1.0.0-test", Defaults: "built-in (Postfix 3.7.11)",
+	return &Report{Tool: "pfaudit", Version: "1.0.0-test", Defaults: "built-in (Postfix 3.7.11)", Host: "mx1.example.org", PostfixVersion: "3.7.11",
 		Findings: []rules.Finding{
 			{ID: "PFA-RELAY-007", Title: "mynetworks trusts a whole private, NAT or Docker range", Severity: rules.High, Parameter: "mynetworks",
 				File: "postconf-n.txt", Message: "mynetworks entry 172.16.0.0/12 trusts a whole private range",
@@ -135,6 +145,11 @@ func TestGolden(t *testing.T) {
 		o      Options
 	}{
 		{"sample.table.txt", "table", sampleReport(), Options{}},
+		{"sample.80.txt", "table", sampleReport(), Options{Width: 80}},
+		{"sample.200.txt", "table", sampleReport(), Options{Width: 200}},
+		{"sample.quiet.txt", "table", sampleReport(), Options{Quiet: true, FailOn: "medium"}},
+		{"sample.summary.txt", "summary", sampleReport(), Options{}},
+		{"sample.junit.xml", "junit", sampleReport(), Options{Catalogue: testCatalogue()}},
 		{"sample.color.txt", "table", sampleReport(), Options{Color: true}},
 		{"sample.json", "json", sampleReport(), Options{}},
 		{"sample.md", "markdown", sampleReport(), Options{}},
@@ -142,6 +157,8 @@ func TestGolden(t *testing.T) {
 		{"dump.table.txt", "table", dumpReport(), Options{}},
 		{"dump.json", "json", dumpReport(), Options{}},
 		{"dump.sarif", "sarif", dumpReport(), Options{Catalogue: testCatalogue()[:2]}},
+		{"dump.md", "markdown", dumpReport(), Options{}},
+		{"dump.junit.xml", "junit", dumpReport(), Options{Catalogue: testCatalogue()[:2], FailOn: "low"}},
 		{"empty.table.txt", "table", &Report{Tool: "pfaudit", ConfigDir: "/srv/postfix"}, Options{}},
 		{"empty.md", "markdown", &Report{Tool: "pfaudit", ConfigDir: "/srv/postfix"}, Options{}},
 	} {
@@ -245,8 +262,20 @@ func TestSARIF(t *testing.T) {
 		t.Fatalf("version %q runs %d", log.Version, len(log.Runs))
 	}
 	run := log.Runs[0]
-	if len(run.Tool.Driver.Rules) != len(rules.Catalogue()) {
+	// The catalogue, and the drift finding that has no catalogue entry.
+	if len(run.Tool.Driver.Rules) != len(rules.Catalogue())+1 {
 		t.Errorf("%d rule descriptors, catalogue has %d", len(run.Tool.Driver.Rules), len(rules.Catalogue()))
+	}
+	for _, d := range run.Tool.Driver.Rules {
+		if d.Help.Text == "" || !strings.HasPrefix(d.HelpURI, "https://") {
+			t.Errorf("rule %s: help %q helpUri %q", d.ID, d.Help.Text, d.HelpURI)
+		}
+		if ps := d.Properties["problem.severity"]; ps != "error" && ps != "warning" && ps != "recommendation" {
+			t.Errorf("rule %s: problem.severity %v", d.ID, ps)
+		}
+	}
+	if run.AutomationDetails.ID != "pfaudit/mail.example.com/" {
+		t.Errorf("automation id %q", run.AutomationDetails.ID)
 	}
 	for _, res := range run.Results {
 		if run.Tool.Driver.Rules[res.RuleIndex].ID != res.RuleID {
@@ -258,22 +287,40 @@ func TestSARIF(t *testing.T) {
 		t.Fatalf("first result %+v", first)
 	}
 	loc := first.Locations[0].PhysicalLocation
-	if loc.ArtifactLocation.URI != "main.cf" || loc.Region == nil || loc.Region.StartLine != 40 {
+	if loc.ArtifactLocation.URI != "main.cf" || loc.ArtifactLocation.URIBaseID != sarifRootID || loc.Region == nil || loc.Region.StartLine != 40 {
 		t.Errorf("location %+v region %+v", loc.ArtifactLocation, loc.Region)
 	}
-	// compatibility_level: line 0, so no region.
+	// compatibility_level: line 0, so line 1 (code scanning needs a
+	// region), and the drift finding without a file is at main.cf.
 	var hyg *sarifResult
 	for i := range run.Results {
 		if run.Results[i].RuleID == "PFA-HYG-001" {
 			hyg = &run.Results[i]
 		}
 	}
-	if hyg == nil || hyg.Locations[0].PhysicalLocation.Region != nil {
-		t.Errorf("line-0 finding must have no region: %+v", hyg)
+	if hyg == nil || hyg.Locations[0].PhysicalLocation.Region.StartLine != 1 || hyg.Properties["lineKnown"] != false {
+		t.Errorf("line-0 finding must be at line 1: %+v", hyg)
+	}
+	for _, res := range run.Results {
+		if len(res.Locations) != 1 || res.Locations[0].PhysicalLocation.Region == nil {
+			t.Errorf("%s: not located: %+v", res.RuleID, res.Locations)
+		}
+		if strings.Contains(res.Message.Text, "/etc/postfix/") {
+			t.Errorf("%s: absolute path in message %q", res.RuleID, res.Message.Text)
+		}
+	}
+	// Policy-adjusted severity: the descriptor follows the findings.
+	for _, d := range run.Tool.Driver.Rules {
+		if d.ID == "PFA-HYG-009" && d.Properties["security-severity"] != securitySeverity(rules.Info) {
+			t.Errorf("PFA-HYG-009 security-severity %v, want the finding's (info)", d.Properties["security-severity"])
+		}
 	}
 	fps := map[string]bool{}
 	for _, res := range run.Results {
-		fp := res.PartialFingerprints["pfauditFinding/v1"]
+		fp := res.PartialFingerprints["pfauditFinding/v2"]
+		if fp == "" {
+			t.Errorf("%s: no fingerprint", res.RuleID)
+		}
 		if fps[fp] {
 			t.Errorf("duplicate fingerprint %s", fp)
 		}
@@ -281,17 +328,63 @@ func TestSARIF(t *testing.T) {
 	}
 }
 
+// TestFingerprintsStable: the same findings audited from another checkout
+// (another root) on another run (other probe evidence, line numbers moved)
+// keep their fingerprints.
+func TestFingerprintsStable(t *testing.T) {
+	fps := func(r *Report, root string) []string {
+		var b bytes.Buffer
+		if err := SARIF(&b, r, Options{SARIFRoot: root}); err != nil {
+			t.Fatal(err)
+		}
+		var log sarifLog
+		if err := json.Unmarshal(b.Bytes(), &log); err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, res := range log.Runs[0].Results {
+			out = append(out, res.PartialFingerprints["pfauditFinding/v2"])
+		}
+		return out
+	}
+	move := func(dir string) *Report {
+		r := sampleReport()
+		r.ConfigDir = dir
+		for i := range r.Findings {
+			f := &r.Findings[i]
+			f.File = strings.Replace(f.File, "/etc/postfix", dir, 1)
+			f.Message = strings.ReplaceAll(f.Message, "/etc/postfix", dir)
+			if f.Line > 0 {
+				f.Line += 3
+			}
+		}
+		r.Listeners[1].Probe.Banner = "other banner"
+		r.Listeners[1].Probe.Attempts = 30
+		return r
+	}
+	a := fps(sampleReport(), "/etc/postfix")
+	b := fps(move("/home/runner/work/repo/configs/mx1"), "/home/runner/work/repo/configs/mx1")
+	if !slices.Equal(a, b) {
+		t.Errorf("fingerprints moved with the checkout or the run:\n%q\n%q", a, b)
+	}
+}
+
 func TestArtifactURI(t *testing.T) {
-	for _, tc := range []struct{ file, base, want string }{
-		{"/etc/postfix/main.cf", "/etc/postfix", "main.cf"},
-		{"/etc/postfix/main.cf", "/etc", "postfix/main.cf"},
-		{"/etc/postfix/main.cf", "/srv", "file:///etc/postfix/main.cf"},
-		{"/etc/postfix/main.cf", "", "file:///etc/postfix/main.cf"},
-		{"/srv/my configs/main.cf", "", "file:///srv/my%20configs/main.cf"},
-		{"configs/mx1/master.cf", "", "configs/mx1/master.cf"},
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ file, base, want, id string }{
+		{"/etc/postfix/main.cf", "/etc/postfix", "main.cf", sarifRootID},
+		{"/etc/postfix/main.cf", "/etc", "postfix/main.cf", sarifRootID},
+		{"/etc/postfix/main.cf", "/srv", "file:///etc/postfix/main.cf", ""},
+		{"/etc/postfix/main.cf", "", "file:///etc/postfix/main.cf", ""},
+		{"/srv/my configs/main.cf", "", "file:///srv/my%20configs/main.cf", ""},
+		{"configs/mx1/master.cf", "", "configs/mx1/master.cf", ""},
+		{"configs/mx1/master.cf", wd, "configs/mx1/master.cf", sarifRootID},
 	} {
-		if got := artifactURI(tc.file, tc.base); got != tc.want {
-			t.Errorf("artifactURI(%q, %q) = %q, want %q", tc.file, tc.base, got, tc.want)
+		if got, id := artifactURI(tc.file, tc.base); got != tc.want || id != tc.id {
+			t.Errorf("artifactURI(%q, %q) = %q, %q, want %q, %q", tc.file, tc.base, got, id, tc.want, tc.id)
 		}
 	}
 }
@@ -304,6 +397,7 @@ func TestMakePlan(t *testing.T) {
 		"postconf -e 'smtpd_relay_restrictions = permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination, check_sender_access hash:/etc/postfix/sender_access'",
 		"postconf -e 'compatibility_level = 3.6'",
 		"postconf -e 'smtpd_sender_login_maps = ${default_database_type}:${config_directory}/sender_login'",
+		"postconf -e 'disable_vrfy_command = yes'",
 		"postconf -P 'submission/inet/smtpd_tls_security_level=encrypt'",
 		"postconf -P 'submission/inet/smtpd_sender_restrictions=reject_known_sender_login_mismatch'",
 		"postconf -M '127.0.0.1:10026/inet = 127.0.0.1:10026 inet n - n - - smtpd -o content_filter='",

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/pfaudit/pfaudit/audit/relay"
 	"github.com/pfaudit/pfaudit/rules"
@@ -19,6 +20,12 @@ import (
 type Report struct {
 	// Tool and Version name the program ("pfaudit", "1.2.0").
 	Tool, Version string
+	// Host is the audited server's name (its myhostname), PostfixVersion
+	// the Postfix release whose defaults were used (mail_version), and
+	// Time when the audit ran (zero: not stated).
+	Host           string
+	PostfixVersion string
+	Time           time.Time
 	// ConfigDir is the audited configuration directory ("" for dumps).
 	ConfigDir string
 	// Defaults says where defaults came from ("postconf -d (...)").
@@ -73,6 +80,14 @@ type ProbeEvidence struct {
 	Verdict string `json:"verdict"` // open, closed, unknown, error
 	Client  string `json:"client,omitempty"`
 	Note    string `json:"note,omitempty"`
+	// Address is the host:port probed, Banner the first line of the 220
+	// greeting it sent, and Attempts how many relay attempts the vantage
+	// made with Outcomes counting them ("refused": 33). Empty when the
+	// probe report was not attached (AttachProbe).
+	Address  string         `json:"address,omitempty"`
+	Banner   string         `json:"banner,omitempty"`
+	Attempts int            `json:"attempts,omitempty"`
+	Outcomes map[string]int `json:"outcomes,omitempty"`
 }
 
 // FromAnalyses converts relay analyses into listener reports.
@@ -108,13 +123,23 @@ type Options struct {
 	// Catalogue supplies SARIF rule descriptors; nil means
 	// rules.Catalogue().
 	Catalogue []rules.Rule
-	// Width, when > 0, is the terminal's width in columns: the table's
-	// text columns shrink (or grow) to fit it. 0 keeps fixed widths.
+	// Width is the terminal's width in columns: the table layout wraps
+	// and truncates to it. 0 means a pipe or a file: 80 columns.
 	Width int
+	// FailOn is the --fail-on threshold ("" means high): the summary line
+	// says PASS or FAIL by it, --quiet keeps only findings at or above
+	// it, and JUnit marks them as failures.
+	FailOn string
+	// Quiet, for the table: only the summary line and one line per
+	// finding at or above FailOn.
+	Quiet bool
+	// SARIFRoot, for SARIF, is the directory artifact URIs are relative
+	// to (uriBaseId PFAUDITROOT); "" uses BaseDir.
+	SARIFRoot string
 }
 
 // Formats are the values of --format.
-var Formats = []string{"table", "json", "markdown", "sarif"}
+var Formats = []string{"table", "json", "markdown", "sarif", "junit", "summary"}
 
 // Write renders r in the named format.
 func Write(w io.Writer, format string, r *Report, o Options) error {
@@ -127,6 +152,11 @@ func Write(w io.Writer, format string, r *Report, o Options) error {
 		return Markdown(w, r, o)
 	case "sarif":
 		return SARIF(w, r, o)
+	case "junit":
+		return JUnit(w, r, o)
+	case "summary":
+		_, err := fmt.Fprintln(w, SummaryLine(r, o))
+		return err
 	}
 	return fmt.Errorf("unknown format %q (want %s)", format, strings.Join(Formats, ", "))
 }
@@ -178,26 +208,77 @@ func location(f rules.Finding) string {
 	return f.File
 }
 
-// probeStatus is "probe confirmed: ..." once a probe judged the finding,
-// "" for a static finding.
-func probeStatus(f rules.Finding) string {
-	if f.Status == "" || f.Status == rules.StatusStatic {
-		return ""
+// failOn is the threshold of o (high when unset or invalid: the CLI
+// validates the flag before rendering).
+func (o Options) failOn() rules.Severity {
+	if o.FailOn == "" {
+		return rules.High
 	}
-	st := "probe " + string(f.Status)
-	if f.Evidence != "" {
-		st += ": " + f.Evidence
+	s, err := rules.ParseSeverity(o.FailOn)
+	if err != nil {
+		return rules.High
 	}
-	return st
+	return s
 }
 
-// evidence is the location and the probe's status, one per line.
-func evidence(f rules.Finding) string {
-	var parts []string
-	for _, s := range []string{location(f), probeStatus(f)} {
-		if s != "" {
-			parts = append(parts, s)
+// failing are the findings at or above o's threshold.
+func (r *Report) failing(o Options) []rules.Finding {
+	var out []rules.Finding
+	th := o.failOn()
+	for _, f := range r.Findings {
+		if f.Severity >= th {
+			out = append(out, f)
 		}
 	}
-	return strings.Join(parts, "\n")
+	return out
+}
+
+// host is the report's host name, or "unknown host".
+func (r *Report) host() string {
+	if r.Host == "" {
+		return "unknown host"
+	}
+	return r.Host
+}
+
+// SummaryLine is the report in one line, for cron mail and monitoring:
+// PASS or FAIL by --fail-on first, the host, the listeners that are not
+// closed (or how many are closed), and the findings per severity.
+//
+//	FAIL mail.example.com: open relay smtp/inet; 8 findings: 1 critical, 2 high, 4 medium, 1 info; 3 at or above high
+func SummaryLine(r *Report, o Options) string {
+	fail := r.failing(o)
+	st := "PASS"
+	if len(fail) > 0 {
+		st = "FAIL"
+	}
+	byVerdict := map[relay.Verdict][]string{}
+	for _, l := range r.Listeners {
+		byVerdict[l.Verdict] = append(byVerdict[l.Verdict], l.Service)
+	}
+	var ls []string
+	for _, v := range []struct {
+		v    relay.Verdict
+		name string
+	}{{relay.Open, "open relay"}, {relay.Broken, "broken"}, {relay.Unknown, "unknown"}} {
+		if n := byVerdict[v.v]; len(n) > 0 {
+			ls = append(ls, v.name+" "+strings.Join(n, " "))
+		}
+	}
+	switch n := len(byVerdict[relay.Closed]); {
+	case len(r.Listeners) == 0:
+		ls = append(ls, "no smtpd listener")
+	case n == len(r.Listeners) && n == 1:
+		ls = append(ls, "1 listener closed")
+	case n == len(r.Listeners):
+		ls = append(ls, fmt.Sprintf("%d listeners closed", n))
+	case n > 0:
+		ls = append(ls, fmt.Sprintf("%d closed", n))
+	}
+	line := fmt.Sprintf("%s %s: %s; %s", st, r.host(), strings.Join(ls, ", "), r.summary())
+	th := o.failOn()
+	if th > rules.Critical {
+		return line + "; --fail-on none"
+	}
+	return line + fmt.Sprintf("; %d at or above %s", len(fail), th)
 }

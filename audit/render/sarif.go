@@ -4,9 +4,11 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/url"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"unicode"
 
@@ -30,17 +32,27 @@ type sarifLog struct {
 }
 
 type sarifRun struct {
-	Tool    sarifTool     `json:"tool"`
-	Results []sarifResult `json:"results"`
-	// Invocations carry the report's warnings about its input (an assumed
-	// master.cf, postconf's own warnings) as toolExecutionNotifications,
-	// so that code scanning shows them too.
-	Invocations []sarifInvocation `json:"invocations,omitempty"`
+	Tool              sarifTool         `json:"tool"`
+	AutomationDetails sarifAutomation   `json:"automationDetails"`
+	Invocations       []sarifInvocation `json:"invocations,omitempty"`
+	Results           []sarifResult     `json:"results"`
+	Properties        map[string]any    `json:"properties,omitempty"`
+}
+
+// sarifAutomation identifies the run: code scanning keeps one analysis
+// per category (the id up to its last "/"), so that per-host uploads do
+// not replace each other.
+type sarifAutomation struct {
+	ID string `json:"id"`
 }
 
 type sarifInvocation struct {
-	ExecutionSuccessful bool                `json:"executionSuccessful"`
-	Notifications       []sarifNotification `json:"toolExecutionNotifications,omitempty"`
+	ExecutionSuccessful bool   `json:"executionSuccessful"`
+	EndTimeUTC          string `json:"endTimeUtc,omitempty"`
+	// Notifications carry the report's warnings about its input (an
+	// assumed master.cf, postconf's own warnings), so that code scanning
+	// shows them too.
+	Notifications []sarifNotification `json:"toolExecutionNotifications,omitempty"`
 }
 
 type sarifNotification struct {
@@ -69,6 +81,7 @@ type sarifDescriptor struct {
 	Name                 string         `json:"name"`
 	ShortDescription     sarifText      `json:"shortDescription"`
 	FullDescription      sarifText      `json:"fullDescription"`
+	HelpURI              string         `json:"helpUri"`
 	Help                 sarifText      `json:"help"`
 	DefaultConfiguration sarifConfig    `json:"defaultConfiguration"`
 	Properties           map[string]any `json:"properties"`
@@ -98,7 +111,8 @@ type sarifPhysical struct {
 }
 
 type sarifArtifact struct {
-	URI string `json:"uri"`
+	URI       string `json:"uri"`
+	URIBaseID string `json:"uriBaseId,omitempty"`
 }
 
 type sarifRegion struct {
@@ -116,15 +130,35 @@ func sarifLevel(s rules.Severity) string {
 	return "note"
 }
 
+// problemSeverity is the descriptor's problem.severity: code scanning
+// accepts error, warning and recommendation only.
+func problemSeverity(s rules.Severity) string {
+	switch {
+	case s >= rules.High:
+		return "error"
+	case s == rules.Medium:
+		return "warning"
+	}
+	return "recommendation"
+}
+
 // securitySeverity is the CVSS-like score code scanning ranks security
 // results by (critical >= 9.0, high >= 7.0, medium >= 4.0, low > 0).
 func securitySeverity(s rules.Severity) string {
 	return [...]string{"1.0", "3.0", "5.0", "8.0", "9.5"}[s]
 }
 
-// SARIF writes the report as a SARIF 2.1.0 log. Findings with a file are
-// located at it (with region.startLine when the line is known); relative
-// to o.BaseDir when the file lies inside it.
+// sarifRootID names the directory artifact URIs are relative to: the
+// --sarif-root (or the configuration directory), which code scanning
+// resolves against the checkout.
+const sarifRootID = "PFAUDITROOT"
+
+// SARIF writes the report as a SARIF 2.1.0 log that GitHub code scanning
+// accepts: every result is located (a finding without a file points at
+// main.cf line 1), every rule has help text and a helpUri into the
+// Postfix documentation it cites, security-severity follows the effective
+// (policy-adjusted) severity, fingerprints do not depend on the checkout
+// path or line numbers, and messages name files relative to the root.
 func SARIF(w io.Writer, r *Report, o Options) error {
 	cat := o.Catalogue
 	if cat == nil {
@@ -134,31 +168,88 @@ func SARIF(w io.Writer, r *Report, o Options) error {
 	if name == "" {
 		name = "pfaudit"
 	}
+	root := o.SARIFRoot
+	if root == "" {
+		root = o.BaseDir
+	}
+	if root != "" {
+		if abs, err := filepath.Abs(root); err == nil {
+			root = abs
+		}
+	}
+	// The effective severity of a rule in this report: the highest of its
+	// findings, which a site policy may have raised or lowered.
+	effective := map[string]rules.Severity{}
+	for _, f := range r.Findings {
+		if s, ok := effective[f.ID]; !ok || f.Severity > s {
+			effective[f.ID] = f.Severity
+		}
+	}
 	drv := sarifDriver{Name: name, Version: r.Version, InformationURI: toolURI, Rules: []sarifDescriptor{}}
 	index := map[string]int{}
-	for _, ru := range cat {
+	add := func(ru rules.Rule) int {
+		if s, ok := effective[ru.ID]; ok {
+			ru.Severity = s
+		}
 		index[ru.ID] = len(drv.Rules)
 		drv.Rules = append(drv.Rules, descriptor(ru))
+		return index[ru.ID]
 	}
-	run := sarifRun{Tool: sarifTool{Driver: drv}, Results: []sarifResult{}}
+	for _, ru := range cat {
+		add(ru)
+	}
 	for _, f := range r.Findings {
-		i, ok := index[f.ID]
-		if !ok {
-			// A finding from outside the catalogue still gets a descriptor.
-			i = len(run.Tool.Driver.Rules)
-			index[f.ID] = i
-			run.Tool.Driver.Rules = append(run.Tool.Driver.Rules, descriptor(rules.Rule{ID: f.ID, Title: f.Title, Severity: f.Severity}))
+		if _, ok := index[f.ID]; !ok {
+			add(builtinRule(f))
 		}
-		msg := f.Message
+	}
+	run := sarifRun{Tool: sarifTool{Driver: drv}, Results: []sarifResult{},
+		AutomationDetails: sarifAutomation{ID: name + "/" + automationHost(r.Host) + "/"},
+		Properties: map[string]any{
+			"host": r.Host, "postfixVersion": r.PostfixVersion, "defaults": r.Defaults, "roles": nonNil(r.Roles),
+		}}
+	if !r.Time.IsZero() {
+		run.Invocations = []sarifInvocation{{ExecutionSuccessful: true, EndTimeUTC: r.Time.UTC().Format("2006-01-02T15:04:05Z")}}
+	}
+	seenFP := map[string]int{}
+	for _, f := range r.Findings {
+		i := index[f.ID]
+		msg := relativise(f.Message, root)
+		// The finding's own message identifies it; the fix and the probe's
+		// observation (banner, counts) may change from run to run.
+		ident := msg
 		if len(f.Remediation) > 0 {
-			msg += "\nFix: " + strings.Join(f.Remediation, " ; ")
+			msg += "\nFix: " + relativise(strings.Join(f.Remediation, " ; "), root)
+		}
+		if pr := r.findingProbe(f); pr != "" {
+			msg += "\nProbe: " + pr
+		}
+		file, line := f.File, f.Line
+		if file == "" {
+			// Code scanning rejects results without a location: a
+			// main.cf-wide finding without a line points at main.cf.
+			file = "main.cf"
+			if r.ConfigDir != "" {
+				file = filepath.Join(r.ConfigDir, "main.cf")
+			}
+		}
+		if line <= 0 {
+			line = 1
+		}
+		uri, base := artifactURI(file, root)
+		fp := fingerprint(f, uri, ident)
+		seenFP[fp]++
+		if n := seenFP[fp]; n > 1 {
+			fp = fingerprint(f, uri, fmt.Sprintf("%s\x00%d", ident, n))
 		}
 		res := sarifResult{
 			RuleID: f.ID, RuleIndex: i, Level: sarifLevel(f.Severity),
 			Message: sarifText{Text: msg},
-			PartialFingerprints: map[string]string{
-				"pfauditFinding/v1": fingerprint(f),
-			},
+			Locations: []sarifLocation{{PhysicalLocation: sarifPhysical{
+				ArtifactLocation: sarifArtifact{URI: uri, URIBaseID: base},
+				Region:           &sarifRegion{StartLine: line},
+			}}},
+			PartialFingerprints: map[string]string{"pfauditFinding/v2": fp},
 			Properties: map[string]any{
 				"severity":    f.Severity.String(),
 				"service":     f.Service,
@@ -166,28 +257,60 @@ func SARIF(w io.Writer, r *Report, o Options) error {
 				"remediation": nonNil(f.Remediation),
 				"apply":       f.Apply,
 				"status":      statusOf(f),
+				"lineKnown":   f.Line > 0,
 			},
-		}
-		if f.File != "" {
-			loc := sarifLocation{PhysicalLocation: sarifPhysical{ArtifactLocation: sarifArtifact{URI: artifactURI(f.File, o.BaseDir)}}}
-			if f.Line > 0 {
-				loc.PhysicalLocation.Region = &sarifRegion{StartLine: f.Line}
-			}
-			res.Locations = []sarifLocation{loc}
 		}
 		run.Results = append(run.Results, res)
 	}
 	if len(r.Warnings) > 0 {
-		inv := sarifInvocation{ExecutionSuccessful: true}
-		for _, wn := range r.Warnings {
-			inv.Notifications = append(inv.Notifications, sarifNotification{Level: "warning", Message: sarifText{Text: wn}})
+		if len(run.Invocations) == 0 {
+			run.Invocations = []sarifInvocation{{ExecutionSuccessful: true}}
 		}
-		run.Invocations = []sarifInvocation{inv}
+		for _, wn := range r.Warnings {
+			run.Invocations[0].Notifications = append(run.Invocations[0].Notifications, sarifNotification{Level: "warning", Message: sarifText{Text: relativise(wn, root)}})
+		}
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
 	return enc.Encode(sarifLog{Schema: sarifSchema, Version: sarifVersion, Runs: []sarifRun{run}})
+}
+
+// automationHost makes a host name safe inside an automation id.
+func automationHost(h string) string {
+	if h == "" {
+		return "unknown-host"
+	}
+	return strings.NewReplacer("/", "_", " ", "_").Replace(h)
+}
+
+// relativise rewrites absolute paths under root in a message relative to root, so that no runner path leaks
+// into code scanning.
+func relativise(s, root string) string {
+	if root == "" {
+		return s
+	}
+	s = strings.ReplaceAll(s, root+string(filepath.Separator), "")
+	return strings.ReplaceAll(s, root, ".")
+}
+
+// builtinRule describes a finding that has no catalogue entry (the
+// probe's drift finding, or a rule added elsewhere) so that its result
+// still has a rule with help text.
+func builtinRule(f rules.Finding) rules.Rule {
+	r := rules.Rule{ID: f.ID, Title: f.Title, Severity: f.Severity, Family: "pfaudit",
+		Why: f.Title + ". " + f.Message}
+	if f.ID == "PFA-PROBE-001" {
+		r.Family = "probe"
+		r.Checks = "Compares the relay verdict the configuration predicts for untrusted clients with what the live probe observed on the same listener."
+		r.Why = "A live server that relays when its configuration says it does not (or the reverse) runs something other than what was audited: a configuration changed without postfix reload, another configuration directory, NAT or a proxy that changes who looks trusted, postscreen, a milter or a policy service."
+		r.References = []string{"postfix(1)", "SMTPD_ACCESS_README", "MULTI_INSTANCE_README"}
+		r.Remediation = []string{"postfix reload", "postconf -c /etc/postfix -n  # compare with the running instance"}
+	}
+	if r.Title == "" {
+		r.Title = f.ID
+	}
+	return r
 }
 
 func statusOf(f rules.Finding) string {
@@ -220,8 +343,12 @@ func descriptor(r rules.Rule) sarifDescriptor {
 	if fam == "" {
 		fam = "pfaudit"
 	}
+	if help == "" {
+		help = r.Title
+		md = r.Title
+	}
 	return sarifDescriptor{
-		ID: r.ID, Name: camel(r.Title),
+		ID: r.ID, Name: camel(r.Title), HelpURI: helpURI(r.References),
 		ShortDescription:     sarifText{Text: r.Title},
 		FullDescription:      sarifText{Text: full},
 		Help:                 sarifText{Text: help, Markdown: md},
@@ -229,7 +356,7 @@ func descriptor(r rules.Rule) sarifDescriptor {
 		Properties: map[string]any{
 			"tags":              []string{"security", "postfix", fam},
 			"precision":         "high",
-			"problem.severity":  sarifLevel(r.Severity),
+			"problem.severity":  problemSeverity(r.Severity),
 			"security-severity": securitySeverity(r.Severity),
 		},
 	}
@@ -254,26 +381,63 @@ func camel(s string) string {
 	return b.String()
 }
 
-// artifactURI makes a file name into a SARIF artifact URI: relative (with
-// forward slashes) under base, file:// for other absolute paths, the name
-// itself for relative names.
-func artifactURI(file, base string) string {
+// artifactURI makes a file name into a SARIF artifact URI: relative
+// (with forward slashes, uriBaseId PFAUDITROOT) under base, file:// for
+// other absolute paths, the name itself for relative names.
+func artifactURI(file, base string) (uri, baseID string) {
 	if base != "" && filepath.IsAbs(file) {
 		if b, err := filepath.Abs(base); err == nil {
 			if rel, err := filepath.Rel(b, file); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
-				return (&url.URL{Path: filepath.ToSlash(rel)}).String()
+				return (&url.URL{Path: filepath.ToSlash(rel)}).String(), sarifRootID
 			}
 		}
 	}
 	if filepath.IsAbs(file) {
-		return (&url.URL{Scheme: "file", Path: filepath.ToSlash(file)}).String()
+		return (&url.URL{Scheme: "file", Path: filepath.ToSlash(file)}).String(), ""
 	}
-	return (&url.URL{Path: filepath.ToSlash(file)}).String()
+	if base != "" {
+		// A relative name is relative to the working directory; keep it
+		// so when the root is the working directory.
+		if abs, err := filepath.Abs(file); err == nil {
+			return artifactURI(abs, base)
+		}
+	}
+	return (&url.URL{Path: filepath.ToSlash(file)}).String(), ""
 }
 
-// fingerprint identifies a finding across runs independently of its line
-// number, so that code scanning tracks it when lines move.
-func fingerprint(f rules.Finding) string {
-	h := sha256.Sum256([]byte(strings.Join([]string{f.ID, f.Service, f.Parameter, filepath.Base(f.File), f.Message}, "\x00")))
+// fingerprint identifies a finding across runs, checkouts and hosts: the
+// rule, listener, parameter, the file relative to the root and the
+// message (already relative), never the line number, so that code
+// scanning tracks it when lines move.
+func fingerprint(f rules.Finding, uri, msg string) string {
+	h := sha256.Sum256([]byte(strings.Join([]string{f.ID, f.Service, f.Parameter, uri, msg}, "\x00")))
 	return hex.EncodeToString(h[:16])
 }
+
+// helpURI links the first reference that is a Postfix document:
+// "postconf(5) mynetworks" -> postconf.5.html#mynetworks,
+// "SMTPD_ACCESS_README" -> SMTPD_ACCESS_README.html, "master(5)" ->
+// master.5.html. Rules citing none link pfaudit's documentation.
+func helpURI(refs []string) string {
+	for _, ref := range refs {
+		if m := manRefRE.FindStringSubmatch(ref); m != nil {
+			u := postfixDocs + m[1] + "." + m[2] + ".html"
+			if m[1] == "postconf" && m[2] == "5" && paramRE.MatchString(m[3]) {
+				u += "#" + m[3]
+			}
+			return u
+		}
+		if readmeRE.MatchString(ref) {
+			return postfixDocs + ref + ".html"
+		}
+	}
+	return toolURI + "#readme"
+}
+
+const postfixDocs = "https://www.postfix.org/"
+
+var (
+	manRefRE = regexp.MustCompile(`^([a-z_]+)\(([0-9])\)\s*(\S*)`)
+	paramRE  = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
+	readmeRE = regexp.MustCompile(`^[A-Z][A-Z0-9_]*_README$`)
+)

@@ -2,6 +2,7 @@ package render
 
 import (
 	"bytes"
+	"os/exec"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -9,16 +10,23 @@ import (
 	"github.com/pfaudit/pfaudit/rules"
 )
 
-// TestTableFitsTheTerminal: with a terminal width, the findings table
-// becomes narrower than the fixed layout, and wider terminals give wider
-// tables.
+// TestTableFitsTheTerminal: every line of the table report fits the
+// terminal's width (80 for a pipe), except a shell command that cannot be
+// broken without changing what it does; wider terminals use their width.
 func TestTableFitsTheTerminal(t *testing.T) {
-	r := &Report{Tool: "pfaudit", Findings: []rules.Finding{{
+	r := sampleReport()
+	r.Findings = append(r.Findings, rules.Finding{
 		ID: "PFA-RELAY-005", Title: "mynetworks trusts the whole Internet", Severity: rules.Critical,
-		Message: strings.Repeat("permit_mynetworks lets anyone relay through 0.0.0.0/0 ", 6),
+		Message: strings.Repeat("permit_mynetworks lets anyone relay through 0.0.0.0/0 ", 6) + strings.Repeat("x", 150),
 		File:    "/etc/postfix/main.cf", Line: 12,
 		Remediation: []string{"postconf -e 'mynetworks = 127.0.0.0/8 [::1]/128'"},
-	}}}
+	})
+	commands := map[string]bool{}
+	for _, f := range r.Findings {
+		for _, c := range f.Remediation {
+			commands[c] = true
+		}
+	}
 	widest := func(width int) int {
 		var b bytes.Buffer
 		if err := Table(&b, r, Options{Width: width}); err != nil {
@@ -26,18 +34,100 @@ func TestTableFitsTheTerminal(t *testing.T) {
 		}
 		n := 0
 		for _, l := range strings.Split(b.String(), "\n") {
-			n = max(n, utf8.RuneCountInString(l))
+			w := utf8.RuneCountInString(l)
+			limit := width
+			if limit == 0 {
+				limit = DefaultWidth
+			}
+			if w > limit && !isCommandPart(l, commands) {
+				t.Errorf("width %d: line of %d columns: %q", width, w, l)
+			}
+			n = max(n, w)
 		}
 		return n
 	}
-	fixed, narrow, wide := widest(0), widest(120), widest(200)
-	if narrow >= fixed {
-		t.Errorf("120-column terminal: %d columns, not narrower than the fixed layout (%d)", narrow, fixed)
-	}
-	if narrow > 125 {
-		t.Errorf("120-column terminal: table is %d columns wide", narrow)
+	narrow, pipe, wide := widest(80), widest(0), widest(200)
+	if pipe != narrow {
+		t.Errorf("a pipe (%d columns) should get the 80-column layout (%d)", pipe, narrow)
 	}
 	if wide <= narrow {
-		t.Errorf("200 columns gave %d, 120 gave %d", wide, narrow)
+		t.Errorf("200 columns gave %d, 80 gave %d", wide, narrow)
+	}
+}
+
+// isCommandPart: the line is a remediation command, or a word of one
+// that shellWrap could not break.
+func isCommandPart(line string, commands map[string]bool) bool {
+	l := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(line), "fix"))
+	l = strings.TrimSuffix(l, " \\")
+	for c := range commands {
+		if strings.Contains(c, l) {
+			return true
+		}
+	}
+	return false
+}
+
+func TestWrapAndShellWrap(t *testing.T) {
+	for _, tc := range []struct {
+		text  string
+		width int
+		want  []string
+	}{
+		{"a b c", 3, []string{"a b", "  c"}},
+		{"abcdefgh", 4, []string{"abcd", "  ef", "  gh"}},
+		{"one\ntwo", 80, []string{"one", "  two"}},
+		{"", 10, []string{""}},
+	} {
+		got := wrap(tc.text, tc.width, "  ")
+		if strings.Join(got, "|") != strings.Join(tc.want, "|") {
+			t.Errorf("wrap(%q, %d) = %q, want %q", tc.text, tc.width, got, tc.want)
+		}
+	}
+	// A command breaks only between words, and the pieces joined by the
+	// shell's line continuation give the command back.
+	cmd := "postconf -c /srv/some/long/configuration/directory -e 'smtpd_banner = $myhostname ESMTP'"
+	lines := shellWrap(cmd, 60, "")
+	if len(lines) < 2 {
+		t.Fatalf("not wrapped: %q", lines)
+	}
+	joined := ""
+	for _, l := range lines {
+		joined += strings.TrimSpace(strings.TrimSuffix(l, "\\")) + " "
+	}
+	if strings.TrimSpace(joined) != cmd {
+		t.Errorf("rejoined %q, want %q", joined, cmd)
+	}
+	// A quoted word longer than a line is not broken: it gets its own.
+	long := "postconf -c /etc/postfix -e 'x = " + strings.Repeat("y", 100) + "'"
+	if got := shellWrap(long, 60, "  "); len(got) != 2 || got[0] != "  postconf -c /etc/postfix -e \\" || !strings.HasSuffix(got[1], "y'") {
+		t.Errorf("shellWrap(long) = %q", got)
+	}
+}
+
+// TestWrappedCommandsPaste: a wrapped command, pasted into a shell, gives
+// the same words as the command on one line.
+func TestWrappedCommandsPaste(t *testing.T) {
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		t.Skip("no sh")
+	}
+	p := MakePlan(sampleReport())
+	cmds := append(p.Commands, "postconf -c /srv/a/very/long/configuration/directory/for/wrapping -e 'smtpd_banner = $myhostname ESMTP'")
+	for _, c := range cmds {
+		lines := shellWrap(c, 40, "  ")
+		if len(lines) < 2 {
+			continue
+		}
+		words := func(script string) string {
+			out, err := exec.Command(sh, "-c", "printf '[%s]' "+script).CombinedOutput()
+			if err != nil {
+				t.Fatalf("sh: %v: %s", err, out)
+			}
+			return string(out)
+		}
+		if got, want := words(strings.Join(lines, "\n")), words(c); got != want {
+			t.Errorf("wrapped %q pastes as %s, want %s", lines, got, want)
+		}
 	}
 }

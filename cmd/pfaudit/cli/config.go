@@ -9,6 +9,7 @@ import (
 
 	"github.com/pfaudit/pfaudit/postconf"
 	"github.com/pfaudit/pfaudit/postconf/input"
+	"github.com/pfaudit/pfaudit/schema"
 )
 
 // ConfigOptions are the flags of `pfaudit config`.
@@ -84,13 +85,16 @@ func RunConfig(cmd *cobra.Command, o *ConfigOptions, st Streams) error {
 
 func writeConfigJSON(w io.Writer, cfg *postconf.Config, v *postconf.View) error {
 	type jsonOut struct {
+		SchemaVersion   int              `json:"schema_version"`
+		Tool            string           `json:"tool"`
+		Version         string           `json:"version"`
 		ConfigDirectory string           `json:"config_directory,omitempty"`
 		Defaults        string           `json:"defaults_source"`
 		LineNumbers     bool             `json:"line_numbers"`
 		Entries         []postconf.Entry `json:"entries"`
 		Warnings        []string         `json:"warnings"`
 	}
-	out := jsonOut{ConfigDirectory: cfg.Dir, Defaults: cfg.DefaultsSource,
+	out := jsonOut{SchemaVersion: schema.Version, Tool: "pfaudit", Version: Version, ConfigDirectory: cfg.Dir, Defaults: cfg.DefaultsSource,
 		LineNumbers: !cfg.Main.NoLines, Entries: v.Entries, Warnings: []string{}}
 	if out.Entries == nil {
 		out.Entries = []postconf.Entry{}

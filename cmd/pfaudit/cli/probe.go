@@ -13,6 +13,7 @@ import (
 	"github.com/pfaudit/pfaudit/audit"
 	"github.com/pfaudit/pfaudit/audit/probe"
 	"github.com/pfaudit/pfaudit/audit/relay"
+	"github.com/pfaudit/pfaudit/audit/render"
 )
 
 // ProbeOptions are the flags of `pfaudit probe`.
@@ -167,9 +168,10 @@ func RunProbe(cmd *cobra.Command, o *ProbeOptions, st Streams) error {
 		return withCode(ExitError, err)
 	}
 	if o.Format == "json" {
-		err = probe.WriteJSON(st.Out, rep)
+		host, _ := os.Hostname()
+		err = render.ProbeJSON(st.Out, rep, render.ProbeMeta{Version: Version, Host: host, Time: reportTime(time.Time{})})
 	} else {
-		err = probe.WriteTable(st.Out, rep)
+		err = render.ProbeTable(st.Out, rep, terminalWidth(st))
 	}
 	if err != nil {
 		return withCode(ExitError, err)

@@ -10,6 +10,8 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -26,8 +28,45 @@ const (
 	ExitError    = 2 // usage error, unreadable or invalid input, internal error
 )
 
-// Version is set at build time with -ldflags "-X .../cli.Version=...".
+// Version is set at build time with -ldflags "-X .../cli.Version=...";
+// otherwise it comes from the build information Go records (the module
+// version with go install, the VCS revision with go build in a checkout).
 var Version = "dev"
+
+func init() {
+	if Version == "dev" {
+		Version = buildVersion(debug.ReadBuildInfo())
+	}
+}
+
+// buildVersion is "v1.2.3", "v1.2.3 (rev 0123abcd)", "dev (rev
+// 0123abcd, modified)" or "dev", from the build information.
+func buildVersion(bi *debug.BuildInfo, ok bool) string {
+	if !ok || bi == nil {
+		return "dev"
+	}
+	v := bi.Main.Version
+	if v == "" || v == "(devel)" {
+		v = "dev"
+	}
+	var rev, modified string
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			modified = s.Value
+		}
+	}
+	if rev == "" || strings.Contains(v, rev[:min(12, len(rev))]) {
+		return v
+	}
+	rev = "rev " + rev[:min(12, len(rev))]
+	if modified == "true" {
+		rev += ", modified"
+	}
+	return v + " (" + rev + ")"
+}
 
 // Streams are the command's standard streams, injected for tests.
 type Streams struct {
@@ -117,9 +156,9 @@ type inputFlags struct {
 func (f *inputFlags) register(cmd *cobra.Command) {
 	fl := cmd.Flags()
 	fl.StringVarP(&f.Dir, "config-dir", "c", "", "Postfix configuration directory (default /etc/postfix)")
-	fl.StringVar(&f.NDump, "postconf-n", "", "read collected `postconf -n` output from `FILE` (- for stdin) instead of a directory")
-	fl.StringVar(&f.MDump, "postconf-M", "", "read collected `postconf -M` output from `FILE` (- for stdin)")
-	fl.StringVar(&f.PDump, "postconf-P", "", "read collected `postconf -P` output from `FILE` (- for stdin)")
+	fl.StringVar(&f.NDump, "postconf-n", "", "read collected postconf -n output from `FILE` (- for stdin) instead of a directory")
+	fl.StringVar(&f.MDump, "postconf-M", "", "read collected postconf -M output from `FILE` (- for stdin)")
+	fl.StringVar(&f.PDump, "postconf-P", "", "read collected postconf -P output from `FILE` (- for stdin)")
 	fl.StringVar(&f.Defaults, "defaults", "auto", "where defaults come from: auto (postconf -d if installed), postconf, builtin")
 	fl.StringVar(&f.Postconf, "postconf", "", "path of the postconf binary used for defaults")
 }

@@ -6,11 +6,11 @@ import (
 	"io"
 	"strings"
 
-	"github.com/olekukonko/tablewriter"
-	"github.com/olekukonko/tablewriter/tw"
 	"github.com/spf13/cobra"
 
+	"github.com/pfaudit/pfaudit/audit/render"
 	"github.com/pfaudit/pfaudit/rules"
+	"github.com/pfaudit/pfaudit/schema"
 )
 
 // RulesOptions are the flags of `pfaudit rules` and `pfaudit rules explain`.
@@ -70,29 +70,54 @@ func RunRules(o *RulesOptions, st Streams) error {
 	}
 	rs := rules.Catalogue()
 	if o.Format == "json" {
-		return writeJSON(st.Out, rs)
+		return writeJSON(st.Out, rulesDoc{schema.Version, "pfaudit", Version, rs})
 	}
-	t := tablewriter.NewTable(st.Out,
-		tablewriter.WithHeaderAutoFormat(tw.Off),
-		tablewriter.WithHeaderAlignment(tw.AlignLeft),
-		tablewriter.WithRowAutoWrap(tw.WrapNone),
-		tablewriter.WithTrimSpace(tw.Off),
-	)
-	t.Header([]string{"ID", "SEVERITY", "FAMILY", "ROLES", "TITLE"})
+	return writeRulesText(st.Out, rs, terminalWidth(st))
+}
+
+// writeRulesText lists rules one per line (ID, severity, title; the ID
+// names the family), greppable and within width columns (80 for pipes): a
+// long title wraps under itself, and the roles a rule is limited to follow
+// on their own line.
+func writeRulesText(w io.Writer, rs []rules.Rule, width int) error {
+	if width <= 0 {
+		width = render.DefaultWidth
+	}
+	width = max(width, 60)
+	wid := len("ID")
 	for _, r := range rs {
-		roles := strings.Join(r.Roles, ",")
-		if roles == "" {
-			roles = "all"
+		wid = max(wid, len(r.ID))
+	}
+	const ws = len("SEVERITY")
+	lead := wid + 2 + ws + 2
+	indent := strings.Repeat(" ", lead)
+	var b strings.Builder
+	fmt.Fprintf(&b, "%-*s  %-*s  %s\n", wid, "ID", ws, "SEVERITY", "TITLE")
+	for _, r := range rs {
+		text := r.Title
+		if len(r.Roles) > 0 {
+			text += "\n(roles: " + strings.Join(r.Roles, ", ") + ")"
 		}
-		if err := t.Append([]string{r.ID, r.Severity.String(), r.Family, roles, r.Title}); err != nil {
-			return withCode(ExitError, err)
+		var lines []string
+		for _, para := range strings.Split(text, "\n") {
+			lines = append(lines, strings.Split(wrap(para, width-lead, ""), "\n")...)
+		}
+		fmt.Fprintf(&b, "%-*s  %-*s  %s\n", wid, r.ID, ws, r.Severity, lines[0])
+		for _, l := range lines[1:] {
+			fmt.Fprintf(&b, "%s%s\n", indent, l)
 		}
 	}
-	if err := t.Render(); err != nil {
-		return withCode(ExitError, err)
-	}
-	_, err := fmt.Fprintf(st.Out, "%d rules. pfaudit rules explain ID shows what a rule checks, why, and the fix.\n", len(rs))
+	fmt.Fprintf(&b, "%d rules. pfaudit rules explain ID shows what a rule checks, why, and the fix.\n", len(rs))
+	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// rulesDoc is the document of schema/rules.schema.json.
+type rulesDoc struct {
+	SchemaVersion int          `json:"schema_version"`
+	Tool          string       `json:"tool"`
+	Version       string       `json:"version"`
+	Rules         []rules.Rule `json:"rules"`
 }
 
 // RunExplain shows one rule. An unknown ID is a usage error (exit 2) with
@@ -110,7 +135,7 @@ func RunExplain(o *RulesOptions, id string, st Streams) error {
 		return withCode(ExitError, fmt.Errorf("%s (pfaudit rules lists them)", msg))
 	}
 	if o.Format == "json" {
-		return writeJSON(st.Out, r)
+		return writeJSON(st.Out, rulesDoc{schema.Version, "pfaudit", Version, []rules.Rule{r}})
 	}
 	return writeExplain(st.Out, r)
 }

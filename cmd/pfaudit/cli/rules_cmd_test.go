@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"regexp"
+	"runtime/debug"
 	"strings"
 	"testing"
 
@@ -40,13 +42,26 @@ func TestRulesList(t *testing.T) {
 	if code != ExitOK {
 		t.Fatalf("exit %d", code)
 	}
+	// Titles wrap under themselves: compare with runs of spaces folded.
+	flat := strings.Join(strings.Fields(out), " ")
 	for _, r := range rules.Catalogue() {
-		if !strings.Contains(out, r.ID) || !strings.Contains(out, r.Title) {
+		if !strings.Contains(out, r.ID) || !strings.Contains(flat, r.Title) {
 			t.Errorf("list lacks %s %q", r.ID, r.Title)
 		}
 	}
 	if !strings.Contains(out, "SEVERITY") || !strings.Contains(out, "critical") {
 		t.Errorf("no severity column:\n%s", out)
+	}
+	// A pipe gets 80 columns, and each rule's line starts with its ID.
+	for _, l := range strings.Split(out, "\n") {
+		if len(l) > 80 {
+			t.Errorf("line of %d columns: %q", len(l), l)
+		}
+	}
+	for _, r := range rules.Catalogue() {
+		if !regexp.MustCompile(`(?m)^` + r.ID + `  +` + r.Severity.String() + `  `).MatchString(out) {
+			t.Errorf("no line starting with %s and its severity", r.ID)
+		}
 	}
 }
 
@@ -55,9 +70,16 @@ func TestRulesListJSON(t *testing.T) {
 	if code != ExitOK {
 		t.Fatalf("exit %d", code)
 	}
-	var rs []map[string]any
-	if err := json.Unmarshal([]byte(out), &rs); err != nil {
+	var doc struct {
+		SchemaVersion int              `json:"schema_version"`
+		Rules         []map[string]any `json:"rules"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
 		t.Fatalf("%v\n%s", err, out)
+	}
+	rs := doc.Rules
+	if doc.SchemaVersion != 1 {
+		t.Errorf("schema_version %d", doc.SchemaVersion)
 	}
 	if len(rs) != len(rules.Catalogue()) {
 		t.Fatalf("%d rules, want %d", len(rs), len(rules.Catalogue()))
@@ -124,5 +146,24 @@ func TestWrap(t *testing.T) {
 	}
 	if wrap("", 10, "  ") != "" {
 		t.Error("empty text")
+	}
+}
+
+func TestBuildVersion(t *testing.T) {
+	for _, tc := range []struct {
+		bi   *debug.BuildInfo
+		want string
+	}{
+		{nil, "dev"},
+		{&debug.BuildInfo{Main: debug.Module{Version: "(devel)"}}, "dev"},
+		{&debug.BuildInfo{Main: debug.Module{Version: "v1.2.3"}}, "v1.2.3"},
+		{&debug.BuildInfo{Main: debug.Module{Version: "(devel)"}, Settings: []debug.BuildSetting{
+			{Key: "vcs.revision", Value: "0123456789abcdef0123"}, {Key: "vcs.modified", Value: "true"}}}, "dev (rev 0123456789ab, modified)"},
+		{&debug.BuildInfo{Main: debug.Module{Version: "v0.0.0-20261205191000-0123456789ab"}, Settings: []debug.BuildSetting{
+			{Key: "vcs.revision", Value: "0123456789abcdef0123"}}}, "v0.0.0-20261205191000-0123456789ab"},
+	} {
+		if got := buildVersion(tc.bi, tc.bi != nil); got != tc.want {
+			t.Errorf("buildVersion(%+v) = %q, want %q", tc.bi, got, tc.want)
+		}
 	}
 }
