@@ -122,6 +122,7 @@ func (f *inputFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.PDump, "postconf-P", "", "read collected `postconf -P` output from `FILE` (- for stdin)")
 	fl.StringVar(&f.Defaults, "defaults", "auto", "where defaults come from: auto (postconf -d if installed), postconf, builtin")
 	fl.StringVar(&f.Postconf, "postconf", "", "path of the postconf binary used for defaults")
+	fl.StringVar(&f.FilesRoot, "files-root", "", "read the files the configuration names (/file lists, tables) under `DIR` (a copy of the server's files) instead of this host's; without it a collected dump's files are unknown")
 }
 
 // loadInput reads the configuration the flags name; every failure to do so
