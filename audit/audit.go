@@ -8,10 +8,10 @@ package audit
 import (
 	"context"
 	"fmt"
-	"regexp"
-	"strings"
 	"net"
 	"net/netip"
+	"regexp"
+	"strings"
 
 	"github.com/pfaudit/pfaudit/audit/relay"
 	"github.com/pfaudit/pfaudit/audit/render"
