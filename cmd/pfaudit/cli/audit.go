@@ -73,6 +73,9 @@ func RunAudit(cmd *cobra.Command, o *AuditOptions, st Streams) error {
 	if !slices.Contains(render.Formats, o.Format) {
 		return withCode(ExitError, fmt.Errorf("--format: %q is not one of %s", o.Format, strings.Join(render.Formats, ", ")))
 	}
+	if err := checkDurations(map[string]time.Duration{"probe-timeout": o.ProbeTimeout}); err != nil {
+		return err
+	}
 	var pol *rules.Policy
 	if o.Policy != "" {
 		if pol, err = rules.LoadPolicy(o.Policy); err != nil {
@@ -85,6 +88,7 @@ func RunAudit(cmd *cobra.Command, o *AuditOptions, st Streams) error {
 	}
 	live := o.Input.NDump == "" && o.Input.MDump == "" && o.Input.PDump == ""
 	rep, analyses := audit.Run(cmd.Context(), cfg, audit.Options{Live: live, Policy: pol, Version: Version})
+	var transcriptErr error
 	switch {
 	case o.NoProbe:
 	case !live:
@@ -95,17 +99,22 @@ func RunAudit(cmd *cobra.Command, o *AuditOptions, st Streams) error {
 		if err != nil {
 			return err
 		}
-		defer closeT()
 		if f, ok := st.Err.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 			popt.Progress = st.Err
 		}
 		if _, err := audit.Probe(cmd.Context(), cfg, analyses, rep, audit.ProbeOptions{Probe: popt}); err != nil {
+			closeT(false)
 			return withCode(ExitError, fmt.Errorf("probe: %w", err))
 		}
+		transcriptErr = closeT(true)
 	}
 	ropt := render.Options{Color: useColor(o.Color, st), BaseDir: cfg.Dir, Width: terminalWidth(st)}
 	if err := render.Write(st.Out, o.Format, rep, ropt); err != nil {
 		return withCode(ExitError, err)
+	}
+	if transcriptErr != nil {
+		// The report stands; the transcript it refers to is incomplete.
+		return transcriptErr
 	}
 	for _, f := range rep.Findings {
 		if f.Severity >= failOn {
@@ -118,7 +127,7 @@ func RunAudit(cmd *cobra.Command, o *AuditOptions, st Streams) error {
 // terminalWidth is the width of standard output when it is a terminal,
 // else 0 (fixed column widths for files and pipes).
 func terminalWidth(st Streams) int {
-	f, ok := st.Out.(*os.File)
+	f, ok := st.outFile()
 	if !ok || !term.IsTerminal(int(f.Fd())) {
 		return 0
 	}
@@ -141,6 +150,6 @@ func useColor(mode string, st Streams) bool {
 	if _, set := os.LookupEnv("NO_COLOR"); set {
 		return false
 	}
-	f, ok := st.Out.(*os.File)
+	f, ok := st.outFile()
 	return ok && term.IsTerminal(int(f.Fd()))
 }
