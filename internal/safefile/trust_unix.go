@@ -110,12 +110,46 @@ func checkAncestors(dir string, euid uint32) error {
 }
 
 // MkdirPrivate creates dir (mode 0700) and its missing parents, then
-// checks it with CheckPrivateDir.
+// checks it with CheckPrivateDir. The existing part of the path is checked
+// first, so nothing is created inside a tree another user controls (a
+// symbolic link planted there would lead the mkdir anywhere).
 func MkdirPrivate(dir string) error {
-	if _, err := os.Lstat(dir); os.IsNotExist(err) {
-		if err := os.MkdirAll(dir, 0o700); err != nil {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return err
+	}
+	var missing []string
+	p := abs
+	for {
+		if _, err := os.Lstat(p); err == nil {
+			break
+		} else if !os.IsNotExist(err) {
 			return err
 		}
+		missing = append(missing, p)
+		parent := filepath.Dir(p)
+		if parent == p {
+			break
+		}
+		p = parent
 	}
-	return CheckPrivateDir(dir)
+	if len(missing) > 0 {
+		euid := uint32(os.Geteuid())
+		if err := checkAncestors(p, euid); err != nil {
+			return err
+		}
+		real, err := filepath.EvalSymlinks(p)
+		if err != nil {
+			return err
+		}
+		if err := checkAncestors(real, euid); err != nil {
+			return err
+		}
+		for i := len(missing) - 1; i >= 0; i-- {
+			if err := os.Mkdir(missing[i], 0o700); err != nil && !os.IsExist(err) {
+				return err
+			}
+		}
+	}
+	return CheckPrivateDir(abs)
 }
