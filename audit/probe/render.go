@@ -9,6 +9,8 @@ import (
 
 	"github.com/olekukonko/tablewriter"
 	"github.com/olekukonko/tablewriter/tw"
+
+	"github.com/pfaudit/pfaudit/internal/display"
 )
 
 // WriteJSON writes the report as indented JSON. The schema: top level
@@ -38,6 +40,7 @@ func WriteTable(w io.Writer, r *Report) error {
 		if t.Host != "" {
 			title += " (" + t.Host + ")"
 		}
+		title = display.Line(title)
 		if _, err := fmt.Fprintf(w, "Target %s\n", title); err != nil {
 			return err
 		}
@@ -54,7 +57,7 @@ func WriteTable(w io.Writer, r *Report) error {
 			tbl.Header([]string{"#", "VANTAGE", "HELO", "MAIL FROM", "RCPT TO", "REPLY", "OUTCOME"})
 			for _, v := range t.Vantages {
 				for _, a := range v.Attempts {
-					if err := tbl.Append([]string{a.Variant, v.Vantage, a.HELO, a.MailFrom, a.RcptTo, replyCell(a), a.Outcome}); err != nil {
+					if err := tbl.Append([]string{a.Variant, v.Vantage, display.Line(a.HELO), display.Line(a.MailFrom), display.Line(a.RcptTo), display.Line(replyCell(a)), a.Outcome}); err != nil {
 						return err
 					}
 				}
@@ -72,7 +75,7 @@ func WriteTable(w io.Writer, r *Report) error {
 				return err
 			}
 			if v.Note != "" {
-				if _, err := fmt.Fprintf(w, "  %s\n", v.Note); err != nil {
+				if _, err := fmt.Fprintf(w, "  %s\n", display.Escape(v.Note)); err != nil {
 					return err
 				}
 			}

@@ -81,12 +81,12 @@ func Table(w io.Writer, r *Report, o Options) error {
 	if r.Defaults != "" {
 		head += " (defaults: " + r.Defaults + ")"
 	}
-	ew.printf("%s\n", head)
+	ew.printf("%s\n", esc(head))
 	if len(r.Roles) > 0 {
 		ew.printf("Host roles: %s\n", strings.Join(r.Roles, ", "))
 	}
 	for _, wn := range r.Warnings {
-		ew.printf("warning: %s\n", wn)
+		ew.printf("warning: %s\n", esc(wn))
 	}
 	if ew.err != nil {
 		return ew.err
@@ -106,7 +106,7 @@ func Table(w io.Writer, r *Report, o Options) error {
 			if l.Probe != nil {
 				verdict += "\nprobe " + l.Probe.Vantage + ": " + paint(o.Color, verdictColour(relay.Verdict(l.Probe.Verdict)), l.Probe.Verdict)
 			}
-			if err := t.Append([]string{l.Service, verdict, string(l.Local), listenerWhy(l)}); err != nil {
+			if err := t.Append([]string{esc(l.Service), verdict, string(l.Local), esc(listenerWhy(l))}); err != nil {
 				return err
 			}
 		}
@@ -126,7 +126,7 @@ func Table(w io.Writer, r *Report, o Options) error {
 			if fix == "" {
 				fix = "(see finding)"
 			}
-			if err := t.Append([]string{sev, f.ID, listenerName(f.Service), finding, evidence(f), fix}); err != nil {
+			if err := t.Append(append([]string{sev}, escAll(f.ID, listenerName(f.Service), finding, evidence(f), fix)...)); err != nil {
 				return err
 			}
 		}
@@ -139,13 +139,13 @@ func Table(w io.Writer, r *Report, o Options) error {
 	if len(p.Commands) > 0 {
 		ew.printf("\nRun these commands (table files, then main.cf, then master.cf, then one reload or restart):\n\n")
 		for _, c := range p.Commands {
-			ew.printf("    %s\n", c)
+			ew.printf("    %s\n", esc(c))
 		}
 	}
 	if len(p.Conflicts) > 0 {
 		ew.printf("\nLeft out because an earlier command sets the same parameter (review by hand):\n\n")
 		for _, c := range p.Conflicts {
-			ew.printf("    %s\n", c)
+			ew.printf("    %s\n", esc(c))
 		}
 	}
 	return ew.err

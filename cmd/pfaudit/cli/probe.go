@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"io"
 	"maps"
 	"net/netip"
 	"os"
@@ -15,6 +16,7 @@ import (
 	"github.com/pfaudit/pfaudit/audit"
 	"github.com/pfaudit/pfaudit/audit/probe"
 	"github.com/pfaudit/pfaudit/audit/relay"
+	"github.com/pfaudit/pfaudit/internal/display"
 	"github.com/pfaudit/pfaudit/internal/safefile"
 )
 
@@ -201,13 +203,24 @@ func openTranscript(path string, popt *probe.Options) (closeT func(complete bool
 	if err != nil {
 		return nil, withCode(ExitError, fmt.Errorf("--transcript: %w", err))
 	}
-	popt.Transcript = out
+	popt.Transcript = escapingWriter{out}
 	return func(complete bool) error {
 		if err := out.Close(complete); err != nil {
 			return withCode(ExitError, fmt.Errorf("--transcript: %w", err))
 		}
 		return nil
 	}, nil
+}
+
+// escapingWriter shows a server's control characters escaped in the
+// transcript (it is read with cat and less; package display).
+type escapingWriter struct{ w io.Writer }
+
+func (e escapingWriter) Write(p []byte) (int, error) {
+	if _, err := io.WriteString(e.w, display.Escape(string(p))); err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }
 
 // checkDurations refuses negative durations: a negative timeout would
