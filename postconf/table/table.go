@@ -155,7 +155,13 @@ func (e *UnknownError) Error() string {
 	if e.Spec != "" {
 		fmt.Fprintf(&b, "%s: ", diag.Shorten(e.Spec))
 	}
-	b.WriteString("cannot be evaluated offline: ")
+	if errors.Is(e.Err, fs.ErrPermission) {
+		// Not a limit of offline evaluation: this user may not read what
+		// Postfix (opening tables as root) can.
+		b.WriteString("permission denied (run pfaudit as root to read it): ")
+	} else {
+		b.WriteString("cannot be evaluated offline: ")
+	}
 	b.WriteString(e.Reason)
 	return b.String()
 }
