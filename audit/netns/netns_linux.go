@@ -336,7 +336,17 @@ func nsPath(name string) (string, error) {
 
 // removeStale deletes namespaces of this package whose process is gone
 // (killed before it could clean up).
-func removeStale() {
+func removeStale() { RemoveStale() }
+
+// RemoveStale deletes the namespaces Stale lists (root only; without the
+// privilege nothing happens). pfaudit calls it at the start of every
+// probe and audit run: a leftover veth's 198.18.x/fd70: addresses would
+// otherwise widen this host's default mynetworks (mynetworks_style =
+// subnet) and skew the audit.
+func RemoveStale() {
+	if os.Geteuid() != 0 {
+		return
+	}
 	for _, name := range Stale() {
 		// Deleting the namespace destroys the veth end inside it, and
 		// with it the host end, its addresses and its routes.

@@ -29,5 +29,8 @@ func DialIn(context.Context, string, string, string) (net.Conn, error) {
 	return nil, Available()
 }
 
+// RemoveStale does nothing outside Linux.
+func RemoveStale() {}
+
 // Stale finds nothing outside Linux.
 func Stale() []string { return nil }

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/pfaudit/pfaudit/audit"
+	"github.com/pfaudit/pfaudit/audit/netns"
 	"github.com/pfaudit/pfaudit/audit/probe"
 	"github.com/pfaudit/pfaudit/audit/render"
 	"github.com/pfaudit/pfaudit/rules"
@@ -76,6 +77,9 @@ func RunAudit(cmd *cobra.Command, o *AuditOptions, st Streams) error {
 	if err := checkDurations(map[string]time.Duration{"probe-timeout": o.ProbeTimeout}); err != nil {
 		return err
 	}
+	// Before the configuration is read: a SIGKILLed probe's veth would
+	// add its networks to this host's default mynetworks.
+	netns.RemoveStale()
 	var pol *rules.Policy
 	if o.Policy != "" {
 		if pol, err = rules.LoadPolicy(o.Policy); err != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -352,5 +353,35 @@ func TestTranscriptFile(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestStaleNamespacesRemovedAtStart: a namespace left by a SIGKILLed
+// probe is removed at the start of the next audit, before the host's
+// default mynetworks is computed from its interfaces.
+func TestStaleNamespacesRemovedAtStart(t *testing.T) {
+	requireRootCLI(t)
+	ip, err := exec.LookPath("ip")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("iproute2 is required under CI")
+		}
+		t.Skip("iproute2 (ip) not found")
+	}
+	dead := exec.Command("true")
+	if err := dead.Run(); err != nil {
+		t.Fatal(err)
+	}
+	name := fmt.Sprintf("pfaudit-probe-%d-1", dead.Process.Pid)
+	if out, err := exec.Command(ip, "netns", "add", name).CombinedOutput(); err != nil {
+		t.Fatalf("ip netns add: %v: %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command(ip, "netns", "del", name).Run() })
+	_, stderr, code := runBounded(t, nil, "audit", "--no-probe", "--defaults", "builtin", "-c", confDir(t, "compatibility_level = 3.6\n"))
+	if code != ExitOK && code != ExitFindings {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if _, err := os.Stat("/run/netns/" + name); err == nil {
+		t.Errorf("stale namespace %s survived an audit run", name)
 	}
 }

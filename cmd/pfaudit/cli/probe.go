@@ -14,6 +14,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/pfaudit/pfaudit/audit"
+	"github.com/pfaudit/pfaudit/audit/netns"
 	"github.com/pfaudit/pfaudit/audit/probe"
 	"github.com/pfaudit/pfaudit/audit/relay"
 	"github.com/pfaudit/pfaudit/internal/display"
@@ -94,6 +95,7 @@ func RunProbe(cmd *cobra.Command, o *ProbeOptions, st Streams) error {
 	if err := checkDurations(map[string]time.Duration{"timeout": o.Timeout, "command-timeout": o.CommandTimeout}); err != nil {
 		return err
 	}
+	netns.RemoveStale()
 	popt := probe.Options{Targets: o.Targets, Vantage: o.Vantage, Timeout: o.Timeout, CommandTimeout: o.CommandTimeout,
 		TestDomain: o.TestDomain, SenderDomain: o.SenderDomain, HELO: o.HELO, Parallel: o.Parallel, NoSTARTTLS: o.NoSTARTTLS}
 	if o.ClientAddr != "" {
