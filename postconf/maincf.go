@@ -14,7 +14,7 @@ import (
 // dump) pfaudit reads; a main.cf larger than this is certainly not a
 // configuration file (the largest real ones are tens of kilobytes), and
 // the bound keeps the parser's memory small.
-const MaxFileSize = 16 << 20
+const MaxFileSize = 4 << 20
 
 // Assignment is one `name = value` line.
 type Assignment struct {

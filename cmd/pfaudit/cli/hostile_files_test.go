@@ -112,7 +112,7 @@ func TestHostileFiles(t *testing.T) {
 				t.Fatal(err)
 			}
 			return []string{"config", "-n", "-c", d}
-		}, ExitError, "larger than 16 MiB", ""},
+		}, ExitError, "larger than 4 MiB", ""},
 		{"postconf -n dump is a FIFO", func(t *testing.T) []string {
 			p := filepath.Join(t.TempDir(), "n")
 			mkfifo(t, p)
