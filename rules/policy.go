@@ -89,7 +89,7 @@ func (e PolicyErrors) Error() string {
 
 // maxPolicySize bounds a policy file: the commented example is 3 KB, and
 // a site with hundreds of [[expect]] entries stays far below.
-const maxPolicySize = 256 << 10
+const maxPolicySize = 64 << 10
 
 // maxPolicyDepth bounds the nesting of arrays and inline tables. A policy
 // needs two levels ([[expect]] holding within = [...]); the TOML decoder

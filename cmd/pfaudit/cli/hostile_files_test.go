@@ -158,7 +158,7 @@ func TestHostileFiles(t *testing.T) {
 			p := filepath.Join(t.TempDir(), "policy.toml")
 			putFile(t, p, "role = \"mx\"\n"+strings.Repeat("# padding\n", 30000))
 			return []string{"audit", "--no-probe", "--policy", p, "-c", confDir(t, "compatibility_level = 3.6\n")}
-		}, ExitError, "larger than 256 KiB", ""},
+		}, ExitError, "larger than 64 KiB", ""},
 		{"negative --timeout", func(t *testing.T) []string {
 			return []string{"probe", "--target", "127.0.0.1:1", "--timeout", "-1s"}
 		}, ExitError, "--timeout: -1s is negative", ""},
