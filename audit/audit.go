@@ -7,12 +7,16 @@ package audit
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/netip"
+	"regexp"
+	"strings"
 
 	"github.com/pfaudit/pfaudit/audit/relay"
 	"github.com/pfaudit/pfaudit/audit/render"
 	"github.com/pfaudit/pfaudit/postconf"
+	"github.com/pfaudit/pfaudit/postconf/table"
 	"github.com/pfaudit/pfaudit/rules"
 )
 
@@ -31,7 +35,7 @@ type Options struct {
 // Run analyses cfg and runs the rules. The analyses are returned too, for
 // the probe join.
 func Run(ctx context.Context, cfg *postconf.Config, o Options) (*render.Report, []*relay.Analysis) {
-	ropt := relay.Options{}
+	ropt := relay.Options{Tables: table.ForFiles(cfg.Files.Root, cfg.Files.Offline)}
 	if o.Live {
 		// An unset mynetworks is already computed for this host by
 		// postconf.Config (LiveDefaults); inet_interfaces = all needs the
@@ -57,7 +61,41 @@ func Run(ctx context.Context, cfg *postconf.Config, o Options) (*render.Report, 
 	for _, w := range cfg.Warnings {
 		rep.Warnings = append(rep.Warnings, w.String())
 	}
+	if cfg.Files.Offline {
+		if files := namedFiles(cfg); len(files) > 0 {
+			rep.Warnings = append(rep.Warnings, fmt.Sprintf(
+				"the dump names files (%s): offline they are unknown, not read from this host; give --files-root DIR holding copies of the server's files", strings.Join(files, ", ")))
+		}
+	}
 	return rep, analyses
+}
+
+// filePattern finds absolute file names in a parameter value: a /file
+// list element or the name of a type:/file table.
+var filePattern = regexp.MustCompile(`(?:^|[\s,:{=])(/[^\s,{}]+)`)
+
+// namedFiles lists the absolute file names main.cf values and master.cf
+// overrides mention, at most eight.
+func namedFiles(cfg *postconf.Config) []string {
+	seen := map[string]bool{}
+	var out []string
+	add := func(v string) {
+		for _, m := range filePattern.FindAllStringSubmatch(v, -1) {
+			if !seen[m[1]] && len(out) < 8 {
+				seen[m[1]] = true
+				out = append(out, m[1])
+			}
+		}
+	}
+	for _, n := range cfg.Main.Names() {
+		add(cfg.Main.Params[n].Value)
+	}
+	for _, s := range cfg.Master.Services {
+		for _, o := range s.Overrides {
+			add(o.Value)
+		}
+	}
+	return out
 }
 
 func localAddrs() []netip.Addr {

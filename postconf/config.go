@@ -113,6 +113,9 @@ type Config struct {
 	// Warnings collects what postconf would warn about (overriding
 	// entries, unused parameters, read-only assignments, ...).
 	Warnings []diag.Warning
+	// Files says where the files the configuration names (/file lists in
+	// mynetworks and other lists, table sources) are read from.
+	Files FileAccess
 
 	info       *defaultsInfo
 	names      []string // Defaults.Names(), once
@@ -141,6 +144,19 @@ type liveResult struct {
 // ErrNoConfigDir is returned (wrapped) when the configuration directory
 // or its main.cf cannot be read.
 var ErrNoConfigDir = errors.New("no readable Postfix configuration")
+
+// FileAccess says where the files a configuration names are read from.
+// The zero value reads this host's paths, right for a configuration
+// directory of this host.
+type FileAccess struct {
+	// Root prefixes absolute paths: a directory holding copies of another
+	// server's files (/etc/postfix/x is read as Root/etc/postfix/x).
+	Root string
+	// Offline: the configuration is a collected dump from another server
+	// and no Root was given. A file it names is unknown: this host's file of
+	// the same name says nothing about that server.
+	Offline bool
+}
 
 // LoadDir reads DIR/main.cf and DIR/master.cf. A missing or unreadable
 // directory or main.cf is an error (postconf exits fatally too); a missing

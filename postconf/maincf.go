@@ -2,17 +2,19 @@ package postconf
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
-	"io"
-	"os"
 	"sort"
 
+	"github.com/pfaudit/pfaudit/internal/safefile"
 	"github.com/pfaudit/pfaudit/postconf/diag"
 )
 
-// MaxFileSize bounds how much of a configuration file pfaudit reads; a
-// main.cf larger than this is certainly not a configuration file.
-const MaxFileSize = 256 << 20
+// MaxFileSize bounds how much of a configuration file (or a collected
+// dump) pfaudit reads; a main.cf larger than this is certainly not a
+// configuration file (the largest real ones are tens of kilobytes), and
+// the bound keeps the parser's memory small.
+const MaxFileSize = 4 << 20
 
 // Assignment is one `name = value` line.
 type Assignment struct {
@@ -151,35 +153,14 @@ func ReadMainCF(path string) (*MainCF, error) {
 	return ParseMainCF(path, data)
 }
 
-// readConfigFile reads a configuration file with a size bound, so that a
-// device or a runaway file cannot exhaust memory.
+// readConfigFile reads a configuration file with a size bound. Only a
+// regular file is read: a FIFO would block forever and a device such as
+// /dev/zero never ends (package safefile).
 func readConfigFile(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
+	data, err := safefile.ReadFile(path, MaxFileSize)
+	var tl *safefile.TooLargeError
+	if errors.As(err, &tl) {
+		return nil, fmt.Errorf("%w: not a Postfix configuration file", err)
 	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err == nil && st.IsDir() {
-		return nil, fmt.Errorf("%s: is a directory, not a file", path)
-	}
-	if err == nil && st.Mode().IsRegular() && st.Size() <= MaxFileSize {
-		// One read for the usual case; the file may still change size.
-		buf := bytes.NewBuffer(make([]byte, 0, st.Size()+1))
-		if _, err := buf.ReadFrom(io.LimitReader(f, MaxFileSize+1)); err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
-		}
-		if buf.Len() > MaxFileSize {
-			return nil, fmt.Errorf("%s: larger than %d MiB: not a Postfix configuration file", path, MaxFileSize>>20)
-		}
-		return buf.Bytes(), nil
-	}
-	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	if len(data) > MaxFileSize {
-		return nil, fmt.Errorf("%s: larger than %d MiB: not a Postfix configuration file", path, MaxFileSize>>20)
-	}
-	return data, nil
+	return data, err
 }

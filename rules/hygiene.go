@@ -212,7 +212,7 @@ func checkRelayRecipientMaps(c *Context) []Finding {
 		dest[strings.ToLower(d)] = true
 	}
 	everything := map[string]bool{}
-	for _, t := range relayDomainsEverything(rd.Value) {
+	for _, t := range c.relayDomainsEverything(rd.Value) {
 		everything[t] = true // PFA-RELAY-020's problem, not a backscatter one
 	}
 	var extra []string

@@ -3,12 +3,11 @@ package rules
 import (
 	"bufio"
 	"bytes"
-	"io"
 	"net/netip"
-	"os"
 	"strings"
 
 	"github.com/pfaudit/pfaudit/postconf/diag"
+	"github.com/pfaudit/pfaudit/postconf/table"
 )
 
 // netKind is what a network-list element (mynetworks,
@@ -44,11 +43,20 @@ const maxNetFileSize = 1 << 20
 // the way match_list_parse() does (lines starting with '#' skipped, the
 // rest split on commas and whitespace). Unreadable files are skipped:
 // Postfix would fail on them, which postconf does not show either.
-func netEntries(value string, pos diag.Pos) []netEntry {
-	return netEntriesDepth(value, pos, "", 0)
+func (c *Context) netEntries(value string, pos diag.Pos) []netEntry {
+	return netEntriesDepth(value, pos, "", 0, c.files())
 }
 
-func netEntriesDepth(value string, pos diag.Pos, file string, depth int) []netEntry {
+// files says where the files the configuration names are read: this
+// host's, a copy under --files-root, or none for a collected dump.
+func (c *Context) files() table.Options {
+	if c == nil || c.Cfg == nil {
+		return table.Options{}
+	}
+	return table.ForFiles(c.Cfg.Files.Root, c.Cfg.Files.Offline)
+}
+
+func netEntriesDepth(value string, pos diag.Pos, file string, depth int, files table.Options) []netEntry {
 	var out []netEntry
 	comment := false
 	for _, tok := range splitList(value) {
@@ -63,19 +71,15 @@ func netEntriesDepth(value string, pos diag.Pos, file string, depth int) []netEn
 		e.File, e.Pos = file, pos
 		out = append(out, e)
 		if e.Kind == netFile && depth < 4 {
-			out = append(out, readNetFile(e.Text, depth+1)...)
+			out = append(out, readNetFile(e.Text, depth+1, files)...)
 		}
 	}
 	return out
 }
 
-func readNetFile(name string, depth int) []netEntry {
-	f, err := os.Open(name)
-	if err != nil {
-		return nil
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxNetFileSize))
+func readNetFile(name string, depth int, files table.Options) []netEntry {
+	files.MaxFileSize = maxNetFileSize
+	data, err := table.ReadFile(name, files)
 	if err != nil {
 		return nil
 	}
@@ -89,7 +93,7 @@ func readNetFile(name string, depth int) []netEntry {
 		if strings.HasPrefix(line, "#") {
 			continue
 		}
-		for _, e := range netEntriesDepth(line, diag.Pos{File: name, Line: n}, name, depth) {
+		for _, e := range netEntriesDepth(line, diag.Pos{File: name, Line: n}, name, depth, files) {
 			if e.Kind == netComment {
 				// match_list_parse skips only lines that start with '#';
 				// a '#' later on the line is a pattern like any other.
@@ -358,7 +362,7 @@ func (c *Context) cleanMynetworks(p param) (items []string, ok bool) {
 		return c.loopbackNets(), true
 	}
 	changed := false
-	for _, e := range netEntries(p.Value, c.pos(p)) {
+	for _, e := range c.netEntries(p.Value, c.pos(p)) {
 		if e.File != "" {
 			continue
 		}

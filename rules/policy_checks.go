@@ -103,7 +103,7 @@ func (c *Context) expectation(x Expectation) []Finding {
 	}
 	if len(x.Within) > 0 {
 		var outside []string
-		for _, e := range netEntries(p.Value, c.pos(p)) {
+		for _, e := range c.netEntries(p.Value, c.pos(p)) {
 			if e.Neg || e.Kind == netComment {
 				continue
 			}

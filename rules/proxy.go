@@ -70,7 +70,7 @@ func (c *Context) proxyFix(l relay.Listener) []string {
 // addresses (PFA-RELAY-021's fix) in l's scope.
 func (c *Context) xclientFix(l relay.Listener) []string {
 	p := c.param(l.Service, "smtpd_authorized_xclient_hosts")
-	return c.hostListFix(p, netEntries(p.Value, c.pos(p)))
+	return c.hostListFix(p, c.netEntries(p.Value, c.pos(p)))
 }
 
 // impersonationFix is the part of an open relay's fix that closes the

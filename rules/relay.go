@@ -2,12 +2,12 @@ package rules
 
 import (
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/pfaudit/pfaudit/audit/relay"
 	"github.com/pfaudit/pfaudit/postconf"
 	"github.com/pfaudit/pfaudit/postconf/diag"
+	"github.com/pfaudit/pfaudit/postconf/table"
 )
 
 // Relay family: what lets an untrusted client relay, and what stops smtpd
@@ -116,7 +116,7 @@ func (c *Context) openRelayFix(l relay.Listener, step *relay.Step) []string {
 	if p := c.param(l.Service, "allow_untrusted_routing"); c.isYes(l.Service, "allow_untrusted_routing") {
 		cmds = append(cmds, c.unset(p)...)
 	}
-	if p := c.param(l.Service, "relay_domains"); len(relayDomainsEverything(p.Value)) > 0 {
+	if p := c.param(l.Service, "relay_domains"); len(c.relayDomainsEverything(p.Value)) > 0 {
 		cmds = append(cmds, c.relayDomainsFix(p))
 	}
 	return cmds
@@ -160,7 +160,7 @@ func checkBrokenListener(c *Context) []Finding {
 			f.Remediation = c.relayFix(l)
 		} else {
 			p := c.param(l.Service, "mynetworks")
-			if hasMalformed(netEntries(p.Value, c.pos(p))) {
+			if hasMalformed(c.netEntries(p.Value, c.pos(p))) {
 				f.Parameter = "mynetworks"
 				f = at(f, c.pos(p))
 				f.Remediation = c.mynetworksFix(p)
@@ -249,7 +249,7 @@ func (c *Context) mynetworksEntries() []struct {
 		out = append(out, struct {
 			netScope
 			Entries []netEntry
-		}{s, netEntries(s.P.Value, c.pos(s.P))})
+		}{s, c.netEntries(s.P.Value, c.pos(s.P))})
 	}
 	return out
 }
@@ -602,7 +602,7 @@ func (c *Context) routedRelay(key string) *relay.Case {
 
 // relayDomainsEverything returns the elements of a relay_domains value
 // that match every domain.
-func relayDomainsEverything(v string) []string {
+func (c *Context) relayDomainsEverything(v string) []string {
 	var out []string
 	for _, t := range splitList(v) {
 		lt := strings.ToLower(t)
@@ -615,7 +615,7 @@ func relayDomainsEverything(v string) []string {
 				if matchAllPattern(strings.Trim(spec, "{} ")) {
 					out = append(out, t)
 				}
-			} else if data, err := readSmall(spec); err == nil {
+			} else if data, err := c.readSmall(spec); err == nil {
 				for _, line := range strings.Split(data, "\n") {
 					if matchAllPattern(strings.TrimSpace(line)) {
 						out = append(out, t)
@@ -640,20 +640,18 @@ func matchAllPattern(line string) bool {
 	return false
 }
 
-func readSmall(name string) (string, error) {
-	st, err := os.Stat(name)
-	if err != nil {
-		return "", err
-	}
-	if st.Size() > maxNetFileSize {
-		return "", fmt.Errorf("%s: too large", name)
-	}
-	b, err := os.ReadFile(name)
+// readSmall reads a table file the configuration names, bounded and
+// only when it is a regular file (regexp:/dev/zero must not exhaust
+// memory).
+func (c *Context) readSmall(name string) (string, error) {
+	files := c.files()
+	files.MaxFileSize = maxNetFileSize
+	b, err := table.ReadFile(name, files)
 	return string(b), err
 }
 
 func (c *Context) relayDomainsFix(p param) string {
-	bad := relayDomainsEverything(p.Value)
+	bad := c.relayDomainsEverything(p.Value)
 	var keep []string
 	for _, t := range splitList(p.Value) {
 		drop := false
@@ -675,7 +673,7 @@ func (c *Context) relayDomainsFix(p param) string {
 func checkRelayDomainsEverything(c *Context) []Finding {
 	var out []Finding
 	for _, s := range c.netScopes("relay_domains") {
-		bad := relayDomainsEverything(s.P.Value)
+		bad := c.relayDomainsEverything(s.P.Value)
 		if len(bad) == 0 {
 			continue
 		}
@@ -755,7 +753,7 @@ func (c *Context) hostListFindings(name, what string) []Finding {
 		if s.Loopback {
 			continue
 		}
-		es := netEntries(s.P.Value, c.pos(s.P))
+		es := c.netEntries(s.P.Value, c.pos(s.P))
 		bad := broadHosts(es)
 		if len(bad) == 0 {
 			continue
@@ -786,7 +784,7 @@ func checkXforwardHosts(c *Context) []Finding {
 
 func checkWeakeningOverride(c *Context) []Finding {
 	var out []Finding
-	globalNets := trustedPrefixes(netEntries(c.param(nil, "mynetworks").Value, diag.Pos{}))
+	globalNets := trustedPrefixes(c.netEntries(c.param(nil, "mynetworks").Value, diag.Pos{}))
 	globalSet := c.param(nil, "mynetworks").isSet()
 	for _, l := range c.listeners() {
 		if l.LoopbackOnly {
@@ -795,7 +793,7 @@ func checkWeakeningOverride(c *Context) []Finding {
 		svc := l.Service
 		if p := c.param(svc, "mynetworks"); p.Svc != nil {
 			var wider []string
-			for _, e := range trustedPrefixes(netEntries(p.Value, c.pos(p))) {
+			for _, e := range trustedPrefixes(c.netEntries(p.Value, c.pos(p))) {
 				if !coveredBy(e.Prefix, globalNets, globalSet) {
 					wider = append(wider, e.Text)
 				}
@@ -939,7 +937,7 @@ func (c *Context) renamedEntry(svc *postconf.Service, name string) string {
 				v = strings.Join(items, ",")
 			}
 		case "smtpd_authorized_xclient_hosts", "smtpd_authorized_xforward_hosts":
-			es := netEntries(p.Value, c.pos(p))
+			es := c.netEntries(p.Value, c.pos(p))
 			if len(broadHosts(es)) > 0 {
 				v = strings.Join(keptHosts(es), ",")
 				if v == "" {

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -183,5 +184,60 @@ func TestSignalTeardown(t *testing.T) {
 				t.Errorf("namespace %s survived %v", name, sig)
 			}
 		})
+	}
+}
+
+// TestSIGKILLLeftoversCleaned: a probe process killed outright (SIGKILL
+// cannot be caught) leaves its namespace and veth pair behind; the next
+// namespace made by any process removes them.
+func TestSIGKILLLeftoversCleaned(t *testing.T) {
+	if parent := os.Getenv("PFAUDIT_NETNS_KILL_CHILD"); parent != "" {
+		n, err := netns.New(netns.Config{Parent: parent})
+		if err != nil {
+			fmt.Println("ERR", err)
+			os.Exit(3)
+		}
+		fmt.Println("NS", n.Name, n.HostIf)
+		time.Sleep(time.Minute)
+		os.Exit(4)
+	}
+	lab.RequireNetns(t)
+	pair := lab.NewNetns(t, lab.NetnsOptions{})
+	cmd := exec.Command(os.Args[0], "-test.run=^TestSIGKILLLeftoversCleaned$")
+	cmd.Env = append(os.Environ(), "PFAUDIT_NETNS_KILL_CHILD="+pair.Server)
+	out, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	line, _ := bufio.NewReader(out).ReadString('\n')
+	f := strings.Fields(line)
+	if len(f) != 3 || f[0] != "NS" {
+		cmd.Process.Kill()
+		cmd.Wait()
+		t.Fatalf("child said %q", line)
+	}
+	name, hostIf := f[1], f[2]
+	t.Cleanup(func() { exec.Command("ip", "netns", "del", name).Run() })
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+	if _, err := os.Stat("/run/netns/" + name); err != nil {
+		t.Fatalf("precondition: the killed child's namespace %s is already gone: %v", name, err)
+	}
+	if !slices.Contains(netns.Stale(), name) {
+		t.Errorf("Stale() = %v, want it to list %s", netns.Stale(), name)
+	}
+	n, err := netns.New(netns.Config{Parent: pair.Server})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	if _, err := os.Stat("/run/netns/" + name); err == nil {
+		t.Errorf("namespace %s of the SIGKILLed child survived the next New", name)
+	}
+	if out, err := exec.Command("ip", "-n", pair.Server, "link", "show", hostIf).CombinedOutput(); err == nil {
+		t.Errorf("host end %s of the SIGKILLed child survived: %s", hostIf, out)
+	}
+	if _, err := os.Stat("/run/netns/" + n.Name); err != nil {
+		t.Errorf("the new namespace %s was removed too: %v", n.Name, err)
 	}
 }

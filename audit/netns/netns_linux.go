@@ -25,7 +25,11 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// namePrefix marks this package's namespaces: pfaudit-probe-PID-N.
+// namePrefix marks this package's namespaces:
+// pfaudit-probe-PID-START-N, where START is the owning process's start
+// time (clock ticks since boot, base 36), so that a namespace whose PID
+// was reused by another process is still recognised as stale. Older
+// names, pfaudit-probe-PID-N, are judged by the PID alone.
 const namePrefix = "pfaudit-probe-"
 
 type impl struct {
@@ -102,7 +106,7 @@ func New(cfg Config) (*Namespace, error) {
 	rand.Read(rnd[:])
 	tag := hex.EncodeToString(rnd[:])
 	n := &Namespace{
-		Name:   fmt.Sprintf("%s%d-%d", namePrefix, os.Getpid(), seq.Add(1)),
+		Name:   fmt.Sprintf("%s%d-%s-%d", namePrefix, os.Getpid(), startTag(os.Getpid()), seq.Add(1)),
 		HostIf: "pfh" + tag, PeerIf: "pfp" + tag, // 11 bytes: IFNAMSIZ allows 15
 		Host4: h4, Peer4: q4, Host6: h6, Peer6: q6,
 		parent: cfg.Parent,
@@ -332,25 +336,79 @@ func nsPath(name string) (string, error) {
 
 // removeStale deletes namespaces of this package whose process is gone
 // (killed before it could clean up).
-func removeStale() {
-	ents, err := os.ReadDir("/run/netns")
-	if err != nil {
+func removeStale() { RemoveStale() }
+
+// RemoveStale deletes the namespaces Stale lists (root only; without the
+// privilege nothing happens). pfaudit calls it at the start of every
+// probe and audit run: a leftover veth's 198.18.x/fd70: addresses would
+// otherwise widen this host's default mynetworks (mynetworks_style =
+// subnet) and skew the audit.
+func RemoveStale() {
+	if os.Geteuid() != 0 {
 		return
 	}
+	for _, name := range Stale() {
+		// Deleting the namespace destroys the veth end inside it, and
+		// with it the host end, its addresses and its routes.
+		_ = ip("netns", "del", name)
+	}
+}
+
+// Stale lists the namespaces under /run/netns that this package made for
+// a process that no longer runs (killed outright, e.g. by SIGKILL or the
+// OOM killer, before it could remove them). Only names of this package's
+// form are considered, and only when the owning process is dead or its PID
+// now belongs to a process started at another time.
+func Stale() []string {
+	ents, err := os.ReadDir("/run/netns")
+	if err != nil {
+		return nil
+	}
+	var out []string
 	for _, e := range ents {
 		rest, ok := strings.CutPrefix(e.Name(), namePrefix)
 		if !ok {
 			continue
 		}
-		pidStr, _, _ := strings.Cut(rest, "-")
-		pid, err := strconv.Atoi(pidStr)
-		if err != nil || pid <= 0 || pid == os.Getpid() {
+		parts := strings.Split(rest, "-")
+		pid, err := strconv.Atoi(parts[0])
+		if err != nil || pid <= 0 || pid == os.Getpid() || len(parts) < 2 {
 			continue
 		}
-		if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
-			_ = ip("netns", "del", e.Name())
+		dead := errors.Is(syscall.Kill(pid, 0), syscall.ESRCH)
+		if !dead && len(parts) == 3 {
+			if now := startTag(pid); now != "" && now != parts[1] {
+				dead = true // the PID was reused
+			}
+		}
+		if dead {
+			out = append(out, e.Name())
 		}
 	}
+	return out
+}
+
+// startTag is the start time of process pid (field 22 of /proc/PID/stat,
+// in clock ticks since boot) in base 36, "" when unknown.
+func startTag(pid int) string {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return ""
+	}
+	// The command name (field 2) is in parentheses and may hold spaces.
+	i := strings.LastIndexByte(string(b), ')')
+	if i < 0 {
+		return ""
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 20 {
+		return ""
+	}
+	t, err := strconv.ParseUint(f[19], 10, 64)
+	if err != nil {
+		return ""
+	}
+	return strconv.FormatUint(t, 36)
 }
 
 // Signal handling: while any namespace exists, SIGINT and SIGTERM tear

@@ -28,3 +28,9 @@ func (n *Namespace) Close() error { return nil }
 func DialIn(context.Context, string, string, string) (net.Conn, error) {
 	return nil, Available()
 }
+
+// RemoveStale does nothing outside Linux.
+func RemoveStale() {}
+
+// Stale finds nothing outside Linux.
+func Stale() []string { return nil }

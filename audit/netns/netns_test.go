@@ -90,3 +90,46 @@ func TestRemoveStale(t *testing.T) {
 		t.Fatalf("stale namespace %s of a dead process survived", stale)
 	}
 }
+
+// TestRemoveStaleReusedPID: a namespace named for a live PID whose start
+// time differs (the PID was reused after the owner died) is stale; one
+// whose start time matches belongs to a running probe and stays.
+func TestRemoveStaleReusedPID(t *testing.T) {
+	requireRoot(t)
+	cmd := exec.Command("sleep", "60")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	pid := cmd.Process.Pid
+	tag := startTag(pid)
+	if tag == "" {
+		t.Fatal("no start time for a running process")
+	}
+	for _, tt := range []struct {
+		name  string
+		stale bool
+	}{
+		{fmt.Sprintf("%s%d-%s-1", namePrefix, pid, tag), false},
+		{fmt.Sprintf("%s%d-%s-2", namePrefix, pid, tag+"0"), true},
+	} {
+		if err := ip("netns", "add", tt.name); err != nil {
+			t.Fatal(err)
+		}
+		name := tt.name
+		t.Cleanup(func() { ip("netns", "del", name) })
+	}
+	removeStale()
+	for _, tt := range []struct {
+		name  string
+		stale bool
+	}{
+		{fmt.Sprintf("%s%d-%s-1", namePrefix, pid, tag), false},
+		{fmt.Sprintf("%s%d-%s-2", namePrefix, pid, tag+"0"), true},
+	} {
+		_, err := os.Stat("/run/netns/" + tt.name)
+		if gone := err != nil; gone != tt.stale {
+			t.Errorf("%s: removed=%v, want %v", tt.name, gone, tt.stale)
+		}
+	}
+}

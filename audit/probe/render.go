@@ -9,6 +9,8 @@ import (
 
 	"github.com/olekukonko/tablewriter"
 	"github.com/olekukonko/tablewriter/tw"
+
+	"github.com/pfaudit/pfaudit/internal/display"
 )
 
 // WriteJSON writes the report as indented JSON. The schema: top level
@@ -40,6 +42,7 @@ func WriteTable(w io.Writer, r *Report) error {
 		if t.Host != "" {
 			title += " (" + t.Host + ")"
 		}
+		title = display.Line(title)
 		if _, err := fmt.Fprintf(w, "Target %s\n", title); err != nil {
 			return err
 		}
@@ -57,7 +60,7 @@ func WriteTable(w io.Writer, r *Report) error {
 			for _, v := range t.Vantages {
 				for _, list := range [][]AttemptResult{v.DomainChecks, v.Attempts, v.Impersonation} {
 					for _, a := range list {
-						if err := tbl.Append([]string{a.Variant, v.Vantage, a.HELO, a.MailFrom, a.RcptTo, replyCell(a), a.Outcome}); err != nil {
+						if err := tbl.Append([]string{a.Variant, v.Vantage, display.Line(a.HELO), display.Line(a.MailFrom), display.Line(a.RcptTo), display.Line(replyCell(a)), a.Outcome}); err != nil {
 							return err
 						}
 					}
@@ -82,12 +85,12 @@ func WriteTable(w io.Writer, r *Report) error {
 				if l.label != "" {
 					l.text = l.label + ": " + l.text
 				}
-				if _, err := fmt.Fprintf(w, "  %s\n", l.text); err != nil {
+				if _, err := fmt.Fprintf(w, "  %s\n", display.Escape(l.text)); err != nil {
 					return err
 				}
 			}
 			for _, warn := range v.Warnings {
-				if _, err := fmt.Fprintf(w, "  WARNING: %s\n", warn); err != nil {
+				if _, err := fmt.Fprintf(w, "  WARNING: %s\n", display.Escape(warn)); err != nil {
 					return err
 				}
 			}

@@ -18,7 +18,7 @@ func Markdown(w io.Writer, r *Report, o Options) error {
 	ew.printf("# %s report\n\n", tool)
 	src := "postconf dumps"
 	if r.ConfigDir != "" {
-		src = "`" + r.ConfigDir + "`"
+		src = mdCode(r.ConfigDir)
 	}
 	ew.printf("- Configuration: %s\n", src)
 	if r.Host != "" {
@@ -57,7 +57,7 @@ func Markdown(w io.Writer, r *Report, o Options) error {
 			if l.Probe != nil {
 				verdict += "<br>probe " + mdCell(probeSeen(l.Probe))
 			}
-			ew.printf("| `%s` | %s | %s | %s |\n", l.Service, verdict, l.Local, mdCell(listenerWhy(l)))
+			ew.printf("| %s | %s | %s | %s |\n", mdCode(l.Service), verdict, l.Local, mdCell(listenerWhy(l)))
 		}
 	}
 
@@ -97,14 +97,14 @@ func Markdown(w io.Writer, r *Report, o Options) error {
 	if len(p.Commands) > 0 {
 		ew.printf("\n## Run these commands\n\nTable files first, then main.cf edits, then master.cf edits, then one reload or restart.\n\n```sh\n")
 		for _, c := range p.Commands {
-			ew.printf("%s\n", c)
+			ew.printf("%s\n", esc(c))
 		}
 		ew.printf("```\n")
 	}
 	if len(p.Conflicts) > 0 {
 		ew.printf("\nLeft out because an earlier command sets the same parameter (review by hand):\n\n```sh\n")
 		for _, c := range p.Conflicts {
-			ew.printf("%s\n", c)
+			ew.printf("%s\n", esc(c))
 		}
 		ew.printf("```\n")
 	}
@@ -116,7 +116,7 @@ func mdText(s string) string {
 	// Underscores stay: GitHub Markdown does not emphasise inside words,
 	// and parameter names read better unescaped.
 	r := strings.NewReplacer("\\", "\\\\", "*", "\\*", "`", "\\`", "<", "&lt;", ">", "&gt;", "[", "\\[", "]", "\\]")
-	return r.Replace(s)
+	return r.Replace(esc(s))
 }
 
 // mdCell escapes text for a table cell: also pipes and newlines.
@@ -137,7 +137,7 @@ func mdCode(s string) string {
 	if strings.HasPrefix(s, "`") || strings.HasSuffix(s, "`") {
 		pad = " "
 	}
-	return fence + pad + strings.ReplaceAll(s, "|", "\\|") + pad + fence
+	return fence + pad + strings.ReplaceAll(esc(s), "|", "\\|") + pad + fence
 }
 
 // listenerWhy is everything a listener's verdict rests on, one item per

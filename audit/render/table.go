@@ -85,6 +85,7 @@ const (
 // o.FailOn are written. Shell commands are broken only between words,
 // with a backslash continuation, so that they paste as written.
 func Table(w io.Writer, r *Report, o Options) error {
+	r = escapedReport(r)
 	width := o.Width
 	if width <= 0 {
 		width = DefaultWidth

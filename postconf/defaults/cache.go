@@ -5,19 +5,22 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/pfaudit/pfaudit/internal/safefile"
 )
 
 // Running postconf -d costs two process runs (tens of milliseconds), more
 // than the rest of an audit. Its answer depends only on the postconf
-// binary, so it is cached on disk, keyed by the binary's path, size,
-// modification time and inode: a Postfix upgrade replaces the binary and
-// with it the key. Host-derived defaults (myhostname, mydomain,
+// binary, so it is cached on disk, keyed by the binary's identity (path,
+// device, inode, size, times and content hash): a Postfix upgrade replaces
+// the binary and with it the key. Host-derived defaults (myhostname, mydomain,
 // mynetworks) are recomputed from this host on every load, so a cached
 // answer never carries a stale host name or address. PFAUDIT_NO_CACHE=1
 // disables the cache.
@@ -32,6 +35,29 @@ var CacheDir = func() (string, error) {
 	return filepath.Join(d, "pfaudit"), nil
 }
 
+// The cache is only as trustworthy as the directory it lives in: with HOME
+// or XDG_CACHE_HOME pointing into another user's tree (sudo without -H),
+// that user could hand root a forged answer (an empty smtpd_relay_
+// restrictions default turns an open relay "closed"). So the cache is used
+// only when its directory is private (package safefile: owned by the
+// running user, not writable by others, no symbolic link, no ancestor
+// another user controls); the file must be a regular file of ours, not a
+// symbolic link, and carry in its first line the identity of the binary it
+// describes and a SHA-256 checksum of the rest. Anything else is ignored
+// (postconf is run instead), and nothing is written into a directory that
+// failed the checks.
+
+// cacheHeader starts a cache file: "# pfaudit postconf-d cache v2
+// identity=HEX sha256=HEX", then the comment line and the listing.
+const cacheHeader = "# pfaudit postconf-d cache v2 "
+
+// maxCacheSize bounds a cache file: 3.7's answer is about 50 KB.
+const maxCacheSize = 4 << 20
+
+// maxBinarySize bounds the postconf binary hashed for the identity; a
+// larger one is not cached.
+const maxBinarySize = 64 << 20
+
 // FromPostconfCached is FromPostconf with the on-disk cache.
 func FromPostconfCached(ctx context.Context, postconfPath string, timeout time.Duration) (*Set, error) {
 	if postconfPath == "" {
@@ -41,46 +67,90 @@ func FromPostconfCached(ctx context.Context, postconfPath string, timeout time.D
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrNotFound, postconfPath, err)
 	}
-	file, keyErr := cacheFile(path)
-	if keyErr == nil && os.Getenv("PFAUDIT_NO_CACHE") == "" {
-		if data, err := os.ReadFile(file); err == nil {
-			if s, err := parseData(string(data)); err == nil {
-				s.Source, s.Path, s.Cached = SourcePostconf, path, true
-				s.refreshDerived(ctx)
-				return s, nil
-			}
+	var dir, file, id string
+	use := os.Getenv("PFAUDIT_NO_CACHE") == ""
+	if use {
+		id, err = binaryIdentity(path)
+		use = err == nil
+	}
+	if use {
+		dir, err = CacheDir()
+		use = err == nil
+	}
+	if use {
+		file = filepath.Join(dir, "postconf-d-"+id[:24]+".txt")
+		if s, err := readCache(dir, file, id); err == nil {
+			s.Source, s.Path, s.Cached = SourcePostconf, path, true
+			s.refreshDerived(ctx)
+			return s, nil
 		}
 	}
 	s, err := FromPostconf(ctx, path, timeout)
 	if err != nil {
 		return nil, err
 	}
-	if keyErr == nil && os.Getenv("PFAUDIT_NO_CACHE") == "" {
-		_ = writeCache(file, s) // a cache that cannot be written only costs time
+	if use {
+		_ = writeCache(dir, file, id, s) // a cache that cannot be written only costs time
 	}
 	return s, nil
 }
 
-func cacheFile(path string) (string, error) {
-	st, err := os.Stat(path)
+// binaryIdentity names one postconf binary: its path, device, inode,
+// size, modification time, and the SHA-256 of its content (a binary
+// replaced in place with its old time restored still differs).
+func binaryIdentity(path string) (string, error) {
+	f, st, err := safefile.Open(path)
 	if err != nil {
 		return "", err
 	}
-	var ino uint64
+	defer f.Close()
+	if st.Size() > maxBinarySize {
+		return "", &safefile.TooLargeError{Path: path, Limit: maxBinarySize}
+	}
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00%d\x00%d\x00", path, st.Size(), st.ModTime().UnixNano())
 	if sys, ok := st.Sys().(*syscall.Stat_t); ok {
-		ino = uint64(sys.Ino)
+		fmt.Fprintf(h, "%d\x00%d\x00", uint64(sys.Dev), uint64(sys.Ino))
 	}
-	h := sha256.Sum256([]byte(fmt.Sprintf("%s\x00%d\x00%d\x00%d", path, st.Size(), st.ModTime().UnixNano(), ino)))
-	dir, err := CacheDir()
-	if err != nil {
+	if _, err := io.Copy(h, io.LimitReader(f, maxBinarySize)); err != nil {
 		return "", err
 	}
-	return filepath.Join(dir, "postconf-d-"+hex.EncodeToString(h[:12])+".txt"), nil
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// readCache returns the cached answer in file when every check passes.
+func readCache(dir, file, id string) (*Set, error) {
+	if err := safefile.CheckPrivateDir(dir); err != nil {
+		return nil, err
+	}
+	data, st, err := safefile.ReadFileNoFollow(file, maxCacheSize)
+	if err != nil {
+		return nil, err
+	}
+	if err := safefile.CheckPrivateFile(file, st); err != nil {
+		return nil, err
+	}
+	head, body, ok := strings.Cut(string(data), "\n")
+	var gotID, gotSum string
+	if ok && strings.HasPrefix(head, cacheHeader) {
+		_, err = fmt.Sscanf(head[len(cacheHeader):], "identity=%s sha256=%s", &gotID, &gotSum)
+	}
+	sum := sha256.Sum256([]byte(body))
+	switch {
+	case !ok || err != nil || gotID == "":
+		return nil, fmt.Errorf("%s: no pfaudit cache header", file)
+	case gotID != id:
+		return nil, fmt.Errorf("%s: cached for another postconf binary", file)
+	case gotSum != hex.EncodeToString(sum[:]):
+		return nil, fmt.Errorf("%s: checksum mismatch (truncated or edited)", file)
+	}
+	return parseData(body)
 }
 
 // writeCache stores s in the format of the embedded table (listed names,
-// then the by-name-only ones after hiddenMarker), atomically.
-func writeCache(file string, s *Set) error {
+// then the by-name-only ones after hiddenMarker) behind the identity and
+// checksum header, atomically, in a private directory only.
+func writeCache(dir, file, id string, s *Set) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# pfaudit cache of `%s -d`; safe to delete.\n", s.Path)
 	var hidden []string
@@ -95,19 +165,24 @@ func writeCache(file string, s *Set) error {
 	for _, n := range hidden {
 		fmt.Fprintf(&b, "%s = %s\n", n, s.raw[n])
 	}
-	if err := os.MkdirAll(filepath.Dir(file), 0o700); err != nil {
+	body := b.String()
+	sum := sha256.Sum256([]byte(body))
+	if err := safefile.MkdirPrivate(dir); err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(file), ".postconf-d-*")
+	// CreateTemp opens with O_EXCL and mode 0600.
+	tmp, err := os.CreateTemp(dir, ".postconf-d-*")
 	if err != nil {
 		return err
 	}
-	if _, err := tmp.WriteString(b.String()); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return err
+	_, err = fmt.Fprintf(tmp, "%sidentity=%s sha256=%s\n%s", cacheHeader, id, hex.EncodeToString(sum[:]), body)
+	if err == nil {
+		err = tmp.Sync()
 	}
-	if err := tmp.Close(); err != nil {
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
 		os.Remove(tmp.Name())
 		return err
 	}

@@ -2,10 +2,16 @@ package defaults
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 func requirePostconfBinary(t *testing.T) string {
@@ -76,5 +82,173 @@ func TestCacheAgreesWithPostconf(t *testing.T) {
 	nc, err := FromPostconfCached(ctx, path, 0)
 	if err != nil || nc.Cached {
 		t.Fatalf("PFAUDIT_NO_CACHE: cached=%v err=%v", nc != nil && nc.Cached, err)
+	}
+}
+
+// TestCacheRefusesUntrusted plays a second local user who controls the
+// cache location (HOME or XDG_CACHE_HOME pointing into his tree): a
+// forged cache must not be used, and nothing may be written there or
+// through a symbolic link he planted.
+func TestCacheRefusesUntrusted(t *testing.T) {
+	path := requirePostconfBinary(t)
+	if os.Geteuid() != 0 {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("needs root to play a second user (CI=true: may not be skipped)")
+		}
+		t.Skip("needs root to play a second user")
+	}
+	const other = 65534 // nobody: neither root nor us
+	ctx := context.Background()
+	id, err := binaryIdentity(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A genuine answer, to forge from.
+	good := t.TempDir()
+	old := CacheDir
+	defer func() { CacheDir = old }()
+	CacheDir = func() (string, error) { return good, nil }
+	if _, err := FromPostconfCached(ctx, path, 0); err != nil {
+		t.Fatal(err)
+	}
+	name := "postconf-d-" + id[:24] + ".txt"
+	genuine, err := os.ReadFile(filepath.Join(good, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged := strings.Replace(string(genuine), "\nsmtpd_relay_restrictions = ", "\nsmtpd_relay_restrictions = permit, ", 1)
+	if forged == string(genuine) {
+		t.Fatal("no smtpd_relay_restrictions line to forge")
+	}
+	// Re-sign the forgery, as an attacker who read this code would.
+	head, body, _ := strings.Cut(forged, "\n")
+	_ = head
+	sum := sha256.Sum256([]byte(body))
+	signed := fmt.Sprintf("%sidentity=%s sha256=%s\n%s", cacheHeader, id, hex.EncodeToString(sum[:]), body)
+
+	for _, tt := range []struct {
+		name string
+		// prep returns the cache directory and a file that must stay
+		// unchanged (or must not appear).
+		prep func(t *testing.T) (dir, watch string)
+	}{
+		{"directory owned by another user", func(t *testing.T) (string, string) {
+			d := filepath.Join(t.TempDir(), "pfaudit")
+			os.Mkdir(d, 0o755)
+			write(t, filepath.Join(d, name), signed)
+			chownAll(t, other, d, filepath.Join(d, name))
+			return d, filepath.Join(d, name)
+		}},
+		{"parent (HOME) owned by another user", func(t *testing.T) (string, string) {
+			home := filepath.Join(t.TempDir(), "home")
+			d := filepath.Join(home, ".cache", "pfaudit")
+			os.MkdirAll(d, 0o700)
+			write(t, filepath.Join(d, name), signed)
+			chownAll(t, other, home)
+			return d, filepath.Join(d, name)
+		}},
+		{"world-writable directory", func(t *testing.T) (string, string) {
+			d := filepath.Join(t.TempDir(), "pfaudit")
+			os.Mkdir(d, 0o700)
+			os.Chmod(d, 0o777)
+			write(t, filepath.Join(d, name), signed)
+			return d, filepath.Join(d, name)
+		}},
+		{"file owned by another user", func(t *testing.T) (string, string) {
+			d := filepath.Join(t.TempDir(), "pfaudit")
+			os.Mkdir(d, 0o700)
+			write(t, filepath.Join(d, name), signed)
+			chownAll(t, other, filepath.Join(d, name))
+			return d, "" // our own directory: a fresh answer replaces it
+		}},
+		{"symlinked cache directory", func(t *testing.T) (string, string) {
+			base := t.TempDir()
+			target := filepath.Join(base, "elsewhere")
+			os.Mkdir(target, 0o700)
+			d := filepath.Join(base, "pfaudit")
+			os.Symlink(target, d)
+			chownAll(t, other, d)
+			return d, filepath.Join(target, name)
+		}},
+		{"symlinked cache file", func(t *testing.T) (string, string) {
+			d := filepath.Join(t.TempDir(), "pfaudit")
+			os.Mkdir(d, 0o700)
+			src := filepath.Join(t.TempDir(), "forged")
+			write(t, src, signed)
+			os.Symlink(src, filepath.Join(d, name))
+			return d, src
+		}},
+		{"truncated cache", func(t *testing.T) (string, string) {
+			d := filepath.Join(t.TempDir(), "pfaudit")
+			os.Mkdir(d, 0o700)
+			write(t, filepath.Join(d, name), string(genuine[:len(genuine)/2]))
+			return d, ""
+		}},
+		{"unsigned forgery", func(t *testing.T) (string, string) {
+			d := filepath.Join(t.TempDir(), "pfaudit")
+			os.Mkdir(d, 0o700)
+			write(t, filepath.Join(d, name), forged)
+			return d, ""
+		}},
+		{"FIFO as the cache", func(t *testing.T) (string, string) {
+			d := filepath.Join(t.TempDir(), "pfaudit")
+			os.Mkdir(d, 0o700)
+			if err := syscall.Mkfifo(filepath.Join(d, name), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			return d, "" // our own directory: a fresh answer replaces it
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir, watch := tt.prep(t)
+			var before []byte
+			var beforeErr error
+			if fi, err := os.Lstat(watch); watch != "" && (err != nil || fi.Mode()&os.ModeNamedPipe == 0) {
+				before, beforeErr = os.ReadFile(watch)
+			}
+			CacheDir = func() (string, error) { return dir, nil }
+			done := make(chan struct{})
+			var s *Set
+			go func() { defer close(done); s, err = FromPostconfCached(ctx, path, 0) }()
+			select {
+			case <-done:
+			case <-time.After(30 * time.Second):
+				t.Fatal("FromPostconfCached hangs")
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s.Cached {
+				t.Error("an untrusted cache was used")
+			}
+			if v, _ := s.Raw("smtpd_relay_restrictions"); strings.HasPrefix(v, "permit, ") {
+				t.Errorf("forged default used: %q", v)
+			}
+			if watch != "" {
+				fi, _ := os.Lstat(watch)
+				if fi == nil || fi.Mode()&os.ModeNamedPipe == 0 {
+					after, afterErr := os.ReadFile(watch)
+					if string(after) != string(before) || (beforeErr == nil) != (afterErr == nil) {
+						t.Errorf("%s was written", watch)
+					}
+				}
+			}
+		})
+	}
+}
+
+func write(t *testing.T, p, s string) {
+	t.Helper()
+	if err := os.WriteFile(p, []byte(s), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func chownAll(t *testing.T, uid int, paths ...string) {
+	t.Helper()
+	for _, p := range paths {
+		if err := os.Lchown(p, uid, uid); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"os"
 	"sync"
 
+	"github.com/pfaudit/pfaudit/internal/safefile"
 	"github.com/pfaudit/pfaudit/postconf"
 	"github.com/pfaudit/pfaudit/postconf/defaults"
 )
@@ -29,7 +30,12 @@ type Options struct {
 	// Postconf is the postconf binary for -d (default: found in PATH or
 	// /usr/sbin/postconf).
 	Postconf string
-	Stdin    io.Reader
+	// FilesRoot is a directory holding copies of the files the
+	// configuration names (/etc/postfix/network_table is read as
+	// FilesRoot/etc/postfix/network_table). Without it a collected dump's
+	// files are unknown, and a directory's are read from this host.
+	FilesRoot string
+	Stdin     io.Reader
 	// StockMaster makes dumps without a `postconf -M` dump run with
 	// Postfix's stock master.cf (postconf.StockMaster), with a warning
 	// saying so: what an audit needs, since no master.cf would mean no
@@ -45,6 +51,15 @@ func (e *UsageError) Error() string { return e.Msg }
 
 // Load reads the configuration Options describe.
 func Load(ctx context.Context, o Options) (*postconf.Config, error) {
+	if o.FilesRoot != "" {
+		st, err := os.Stat(o.FilesRoot)
+		if err != nil {
+			return nil, &UsageError{fmt.Sprintf("--files-root: %v", err)}
+		}
+		if !st.IsDir() {
+			return nil, &UsageError{fmt.Sprintf("--files-root: %s is not a directory", o.FilesRoot)}
+		}
+	}
 	d, err := loadDefaults(ctx, o)
 	if err != nil {
 		return nil, err
@@ -55,7 +70,12 @@ func Load(ctx context.Context, o Options) (*postconf.Config, error) {
 		if dir == "" {
 			dir = "/etc/postfix"
 		}
-		return postconf.LoadDir(dir, d, src)
+		cfg, err := postconf.LoadDir(dir, d, src)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Files = postconf.FileAccess{Root: o.FilesRoot}
+		return cfg, nil
 	}
 	if o.Dir != "" {
 		return nil, &UsageError{"-c/--config-dir and --postconf-n/-M/-P dumps exclude each other"}
@@ -74,14 +94,8 @@ func Load(ctx context.Context, o Options) (*postconf.Config, error) {
 			if o.Stdin == nil {
 				return nil, "", &UsageError{"no standard input"}
 			}
-			b, err := io.ReadAll(io.LimitReader(o.Stdin, postconf.MaxFileSize+1))
-			if err != nil {
-				return nil, "", err
-			}
-			if len(b) > postconf.MaxFileSize {
-				return nil, "", fmt.Errorf("<stdin>: dump larger than %d MiB", postconf.MaxFileSize>>20)
-			}
-			return b, "<stdin>", nil
+			b, err := safefile.ReadAll(o.Stdin, "<stdin>", postconf.MaxFileSize, 0)
+			return b, "<stdin>", err
 		}
 		b, err := readBounded(name)
 		return b, name, err
@@ -128,23 +142,17 @@ func Load(ctx context.Context, o Options) (*postconf.Config, error) {
 			return nil, err
 		}
 	}
-	return postconf.New(main, master, d, src), nil
+	cfg := postconf.New(main, master, d, src)
+	// A dump comes from another server (or another time): its /file
+	// names must not be read from this host.
+	cfg.Files = postconf.FileAccess{Root: o.FilesRoot, Offline: true}
+	return cfg, nil
 }
 
+// readBounded reads a dump: a regular file of at most postconf.MaxFileSize
+// bytes (a FIFO or a device is refused without blocking).
 func readBounded(name string) ([]byte, error) {
-	f, err := os.Open(name)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, postconf.MaxFileSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
-	}
-	if len(b) > postconf.MaxFileSize {
-		return nil, fmt.Errorf("%s: larger than %d MiB", name, postconf.MaxFileSize>>20)
-	}
-	return b, nil
+	return safefile.ReadFile(name, postconf.MaxFileSize)
 }
 
 func loadDefaults(ctx context.Context, o Options) (*defaults.Set, error) {

@@ -1,7 +1,9 @@
 package matchlist
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"net/netip"
 	"strings"
 
@@ -69,7 +71,11 @@ func (l *List) evalFrom(i, phase int, s *subject) Match {
 					}
 					return rest
 				}
-				return Match{Unknown: true, Entry: e, Reason: fmt.Sprintf("%s%s cannot be evaluated offline: %v", e.Raw, at(e), err)}
+				verb := "cannot be evaluated offline"
+				if errors.Is(err, fs.ErrPermission) {
+					verb = "cannot be read"
+				}
+				return Match{Unknown: true, Entry: e, Reason: fmt.Sprintf("%s%s %s: %v", e.Raw, at(e), verb, err)}
 			}
 		}
 	}

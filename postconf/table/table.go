@@ -47,6 +47,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/pfaudit/pfaudit/internal/safefile"
 	"github.com/pfaudit/pfaudit/postconf/diag"
 )
 
@@ -109,6 +110,33 @@ type Options struct {
 	MaxFileSize int64
 }
 
+// Offline is an fs.FS for Options.FS that holds no file: every file a
+// collected dump names is unknown, and the reason says how to supply the
+// server's files.
+var Offline fs.FS = offlineFS{}
+
+// ErrOffline is the error Offline answers with.
+var ErrOffline = errors.New("named by a collected dump: this host's file of that name says nothing about the server it came from (give --files-root DIR holding copies of the server's files)")
+
+// ForFiles returns the Options that read files from root (a copy of a
+// server's files; "" is this host), or from Offline when offline is set
+// and no root is given.
+func ForFiles(root string, offline bool) Options {
+	switch {
+	case root != "":
+		return Options{Root: root}
+	case offline:
+		return Options{FS: Offline}
+	}
+	return Options{}
+}
+
+type offlineFS struct{}
+
+func (offlineFS) Open(name string) (fs.File, error) {
+	return nil, &fs.PathError{Op: "open", Path: "/" + name, Err: ErrOffline}
+}
+
 // UnknownError reports that a table, or one lookup in it, cannot be
 // evaluated offline. Callers must treat the lookup as unknown.
 type UnknownError struct {
@@ -127,7 +155,13 @@ func (e *UnknownError) Error() string {
 	if e.Spec != "" {
 		fmt.Fprintf(&b, "%s: ", diag.Shorten(e.Spec))
 	}
-	b.WriteString("cannot be evaluated offline: ")
+	if errors.Is(e.Err, fs.ErrPermission) {
+		// Not a limit of offline evaluation: this user may not read what
+		// Postfix (opening tables as root) can.
+		b.WriteString("permission denied (run pfaudit as root to read it): ")
+	} else {
+		b.WriteString("cannot be evaluated offline: ")
+	}
 	b.WriteString(e.Reason)
 	return b.String()
 }
@@ -300,20 +334,18 @@ func ReadFile(name string, opt Options) ([]byte, error) {
 	if opt.Root != "" {
 		host = filepath.Join(opt.Root, filepath.FromSlash(abs))
 	}
-	// Stat first: opening a FIFO would block, and /dev/zero never ends.
-	st, err := os.Stat(host)
-	if err != nil {
-		return nil, err
+	// Opening a FIFO would block, and /dev/zero never ends: safefile
+	// opens without blocking and checks the open file.
+	data, err := safefile.ReadFile(host, limit)
+	var nr *safefile.NotRegularError
+	var tl *safefile.TooLargeError
+	switch {
+	case errors.As(err, &nr):
+		return nil, &UnknownError{Reason: fmt.Sprintf("%s is %s, not a regular file: refused", abs, safefile.Kind(nr.Mode)), Err: err}
+	case errors.As(err, &tl):
+		return nil, &UnknownError{Reason: fmt.Sprintf("%s is larger than the %s pfaudit reads of a table", abs, safefile.Size(limit)), Err: err}
 	}
-	if !st.Mode().IsRegular() {
-		return nil, &UnknownError{Reason: fmt.Sprintf("%s is not a regular file", abs)}
-	}
-	f, err := os.Open(host)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return readLimited(f, abs, limit)
+	return data, err
 }
 
 func readLimited(r io.Reader, name string, limit int64) ([]byte, error) {

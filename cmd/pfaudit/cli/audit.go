@@ -12,6 +12,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/pfaudit/pfaudit/audit"
+	"github.com/pfaudit/pfaudit/audit/netns"
 	"github.com/pfaudit/pfaudit/audit/probe"
 	"github.com/pfaudit/pfaudit/audit/relay"
 	"github.com/pfaudit/pfaudit/audit/render"
@@ -111,6 +112,12 @@ func RunAudit(cmd *cobra.Command, o *AuditOptions, st Streams) error {
 	if o.SARIFRoot != "" && o.Format != "sarif" {
 		return withCode(ExitError, fmt.Errorf("--sarif-root applies to --format sarif only"))
 	}
+	if err := checkDurations(map[string]time.Duration{"probe-timeout": o.ProbeTimeout}); err != nil {
+		return err
+	}
+	// Before the configuration is read: a SIGKILLed probe's veth would
+	// add its networks to this host's default mynetworks.
+	netns.RemoveStale()
 	var pol *rules.Policy
 	if o.Policy != "" {
 		if pol, err = rules.LoadPolicy(o.Policy); err != nil {
@@ -128,6 +135,7 @@ func RunAudit(cmd *cobra.Command, o *AuditOptions, st Streams) error {
 	live := o.Input.NDump == "" && o.Input.MDump == "" && o.Input.PDump == ""
 	rep, analyses := audit.Run(cmd.Context(), cfg, audit.Options{Live: live, Policy: pol, Version: Version})
 	rep.Time = reportTime(o.Now)
+	var transcriptErr error
 	switch {
 	case o.NoProbe:
 	case !live:
@@ -138,14 +146,15 @@ func RunAudit(cmd *cobra.Command, o *AuditOptions, st Streams) error {
 		if err != nil {
 			return err
 		}
-		defer closeT()
 		if f, ok := st.Err.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 			popt.Progress = st.Err
 		}
 		pr, err := audit.Probe(cmd.Context(), cfg, analyses, rep, audit.ProbeOptions{Probe: popt})
 		if err != nil {
+			closeT(false)
 			return withCode(ExitError, fmt.Errorf("probe: %w", err))
 		}
+		transcriptErr = closeT(true)
 		render.AttachProbe(rep, pr, probedServices(cfg, analyses))
 	}
 	ropt := render.Options{Color: useColor(o.Color, st), BaseDir: cfg.Dir, Width: terminalWidth(st),
@@ -164,6 +173,10 @@ func RunAudit(cmd *cobra.Command, o *AuditOptions, st Streams) error {
 	if err := finish(); err != nil {
 		return withCode(ExitError, err)
 	}
+	if transcriptErr != nil {
+		// The report stands; the transcript it refers to is incomplete.
+		return transcriptErr
+	}
 	for _, f := range rep.Findings {
 		if f.Severity >= failOn {
 			return withCode(ExitFindings, errSilent)
@@ -175,7 +188,7 @@ func RunAudit(cmd *cobra.Command, o *AuditOptions, st Streams) error {
 // terminalWidth is the width of standard output when it is a terminal,
 // else 0 (fixed column widths for files and pipes).
 func terminalWidth(st Streams) int {
-	f, ok := st.Out.(*os.File)
+	f, ok := st.outFile()
 	if !ok || !term.IsTerminal(int(f.Fd())) {
 		return 0
 	}
@@ -198,7 +211,7 @@ func useColor(mode string, st Streams) bool {
 	if _, set := os.LookupEnv("NO_COLOR"); set {
 		return false
 	}
-	f, ok := st.Out.(*os.File)
+	f, ok := st.outFile()
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 

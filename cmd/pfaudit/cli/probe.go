@@ -2,8 +2,11 @@ package cli
 
 import (
 	"fmt"
+	"io"
+	"maps"
 	"net/netip"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -11,9 +14,12 @@ import (
 	"golang.org/x/term"
 
 	"github.com/pfaudit/pfaudit/audit"
+	"github.com/pfaudit/pfaudit/audit/netns"
 	"github.com/pfaudit/pfaudit/audit/probe"
 	"github.com/pfaudit/pfaudit/audit/relay"
 	"github.com/pfaudit/pfaudit/audit/render"
+	"github.com/pfaudit/pfaudit/internal/display"
+	"github.com/pfaudit/pfaudit/internal/safefile"
 )
 
 // ProbeOptions are the flags of `pfaudit probe`.
@@ -101,6 +107,10 @@ func RunProbe(cmd *cobra.Command, o *ProbeOptions, st Streams) error {
 	if o.Format != "table" && o.Format != "json" {
 		return withCode(ExitError, fmt.Errorf("--format: %q is not one of table, json", o.Format))
 	}
+	if err := checkDurations(map[string]time.Duration{"timeout": o.Timeout, "command-timeout": o.CommandTimeout}); err != nil {
+		return err
+	}
+	netns.RemoveStale()
 	popt := probe.Options{Targets: o.Targets, Vantage: o.Vantage, Timeout: o.Timeout, CommandTimeout: o.CommandTimeout,
 		TestDomain: o.TestDomain, SenderDomain: o.SenderDomain, HELO: o.HELO, Parallel: o.Parallel, NoSTARTTLS: o.NoSTARTTLS}
 	// A --test-domain the user chose is kept whatever the replies say
@@ -162,11 +172,14 @@ func RunProbe(cmd *cobra.Command, o *ProbeOptions, st Streams) error {
 	if err != nil {
 		return err
 	}
-	defer closeT()
 	rep, err := probe.Run(cmd.Context(), popt)
 	if err != nil {
+		closeT(false)
 		return withCode(ExitError, err)
 	}
+	// The report is printed even when the transcript failed; the exit
+	// status then says the run is incomplete.
+	transcriptErr := closeT(true)
 	if o.Format == "json" {
 		host, _ := os.Hostname()
 		err = render.ProbeJSON(st.Out, rep, render.ProbeMeta{Version: Version, Host: host, Time: reportTime(time.Time{})})
@@ -175,6 +188,9 @@ func RunProbe(cmd *cobra.Command, o *ProbeOptions, st Streams) error {
 	}
 	if err != nil {
 		return withCode(ExitError, err)
+	}
+	if transcriptErr != nil {
+		return transcriptErr
 	}
 	tested, untrusted, broken := false, false, false
 	for _, t := range rep.Targets {
@@ -219,15 +235,47 @@ func wantsUntrusted(v string) bool {
 }
 
 // openTranscript points popt.Transcript at path ("" = none) and returns
-// the function that closes it.
-func openTranscript(path string, popt *probe.Options) (func(), error) {
+// the function that closes it. The file is opened with safefile's checks
+// (no symbolic link or file planted by another user is followed or
+// overwritten) and an existing one is truncated only when the probe
+// writes its first line, so a run refused for its arguments leaves it
+// alone. closeT(complete) returns the first write error: a transcript cut
+// short by a full disk is an error, not a success.
+func openTranscript(path string, popt *probe.Options) (closeT func(complete bool) error, err error) {
 	if path == "" {
-		return func() {}, nil
+		return func(bool) error { return nil }, nil
 	}
-	f, err := os.Create(path)
+	out, err := safefile.CreateOutput(path)
 	if err != nil {
-		return nil, withCode(ExitError, err)
+		return nil, withCode(ExitError, fmt.Errorf("--transcript: %w", err))
 	}
-	popt.Transcript = f
-	return func() { f.Close() }, nil
+	popt.Transcript = escapingWriter{out}
+	return func(complete bool) error {
+		if err := out.Close(complete); err != nil {
+			return withCode(ExitError, fmt.Errorf("--transcript: %w", err))
+		}
+		return nil
+	}, nil
+}
+
+// escapingWriter shows a server's control characters escaped in the
+// transcript (it is read with cat and less; package display).
+type escapingWriter struct{ w io.Writer }
+
+func (e escapingWriter) Write(p []byte) (int, error) {
+	if _, err := io.WriteString(e.w, display.Escape(string(p))); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// checkDurations refuses negative durations: a negative timeout would
+// make every wait expire at once and read as "unreachable".
+func checkDurations(flags map[string]time.Duration) error {
+	for _, name := range slices.Sorted(maps.Keys(flags)) {
+		if d := flags[name]; d < 0 {
+			return withCode(ExitError, fmt.Errorf("--%s: %v is negative", name, d))
+		}
+	}
+	return nil
 }

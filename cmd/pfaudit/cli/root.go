@@ -95,10 +95,21 @@ func withCode(code int, err error) error {
 func Main(args []string, in io.Reader, out, errw io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	st := Streams{In: in, Out: out, Err: errw}
+	ow := &outWriter{w: out}
+	st := Streams{In: in, Out: ow, Err: errw}
 	root := NewRoot(st)
 	root.SetArgs(args)
-	err := root.ExecuteContext(ctx)
+	code := exitCode(errw, root.ExecuteContext(ctx))
+	if ow.err != nil && code != ExitError {
+		// A report that did not reach its reader (a full disk, a closed
+		// file) must not pass for one that did.
+		printError(errw, fmt.Errorf("writing the output: %w", ow.err))
+		return ExitError
+	}
+	return code
+}
+
+func exitCode(errw io.Writer, err error) int {
 	if err == nil {
 		return ExitOK
 	}
@@ -112,6 +123,35 @@ func Main(args []string, in io.Reader, out, errw io.Writer) int {
 	// Anything cobra itself reports (unknown flag, bad args) is usage.
 	printError(errw, err)
 	return ExitError
+}
+
+// outWriter keeps the first error of writing standard output, whoever
+// wrote (a renderer, cobra's help, fmt.Fprintln ignoring the result).
+type outWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (o *outWriter) Write(p []byte) (int, error) {
+	if o.err != nil {
+		return 0, o.err
+	}
+	n, err := o.w.Write(p)
+	if err != nil {
+		o.err = err
+	}
+	return n, err
+}
+
+// outFile returns the *os.File behind standard output, for terminal
+// checks.
+func (st Streams) outFile() (*os.File, bool) {
+	w := st.Out
+	if o, ok := w.(*outWriter); ok {
+		w = o.w
+	}
+	f, ok := w.(*os.File)
+	return f, ok
 }
 
 // errSilent is returned when the command already printed what it had to say.
@@ -161,6 +201,7 @@ func (f *inputFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.PDump, "postconf-P", "", "read collected postconf -P output from `FILE` (- for stdin)")
 	fl.StringVar(&f.Defaults, "defaults", "auto", "where defaults come from: auto (postconf -d if installed), postconf, builtin")
 	fl.StringVar(&f.Postconf, "postconf", "", "path of the postconf binary used for defaults")
+	fl.StringVar(&f.FilesRoot, "files-root", "", "read the files the configuration names (/file lists, tables) under `DIR` (a copy of the server's files) instead of this host's; without it a collected dump's files are unknown")
 }
 
 // loadInput reads the configuration the flags name; every failure to do so
