@@ -58,16 +58,16 @@ type jsonHost struct {
 }
 
 type jsonSummary struct {
-	Hosts     int            `json:"hosts"`
-	Errors    int            `json:"errors"`
-	Failing   int            `json:"failing"`
-	Problems  int            `json:"with_problems"`
-	Analysed  int            `json:"analysed"`
-	Shared    int            `json:"shared"`
-	Merged    int            `json:"merged"`
-	Verdicts  map[string]int `json:"verdicts"`
-	Findings  map[string]int `json:"findings"`
-	ExitCode  int            `json:"exit_code"`
+	Hosts    int            `json:"hosts"`
+	Errors   int            `json:"errors"`
+	Failing  int            `json:"failing"`
+	Problems int            `json:"with_problems"`
+	Analysed int            `json:"analysed"`
+	Shared   int            `json:"shared"`
+	Merged   int            `json:"merged"`
+	Verdicts map[string]int `json:"verdicts"`
+	Findings map[string]int `json:"findings"`
+	ExitCode int            `json:"exit_code"`
 }
 
 func failOnName(s rules.Severity) string {

@@ -148,4 +148,3 @@ func RunFleet(cmd *cobra.Command, o *FleetOptions, st Streams) error {
 	}
 	return nil
 }
-
