@@ -14,7 +14,7 @@ import (
 
 // markdownFormat is the fleet table as GitHub-flavoured Markdown, then
 // each problem host's `pfaudit audit --format markdown` report with its
-// headings moved two levels down. Details wait in a temporary file, as in
+// headings moved two levels down (the host is ##, its report's title ###). Details wait in a temporary file, as in
 // the table format.
 type markdownFormat struct {
 	o        Options
