@@ -185,16 +185,16 @@ func TestFleet(t *testing.T) {
 
 	// Bad hosts.
 	bad := map[string]string{
-		"empty":       "no audit.json, postconf.n or main.cf",
-		"both":        "holds more than one input (report, dumps)",
-		"m-only":      "postconf.M without postconf.n",
-		"badjson":     "audit.json: not a pfaudit JSON report: line 2",
-		"notpfaudit":  "not a pfaudit JSON report (no schema_version",
-		"newer":       "schema_version 99 is newer",
-		"badd":        "postconf.d:2: postconf -d dump: not a \"name = value\" line",
-		"notd":        "not a postconf -d listing: no mail_version",
-		"badmaster":   "postconf.M",
-		"dup":         "host dup also appears in " + fl,
+		"empty":      "no audit.json, postconf.n or main.cf",
+		"both":       "holds more than one input (report, dumps)",
+		"m-only":     "postconf.M without postconf.n",
+		"badjson":    "audit.json: not a pfaudit JSON report: line 2",
+		"notpfaudit": "not a pfaudit JSON report (no schema_version",
+		"newer":      "schema_version 99 is newer",
+		"badd":       "postconf.d:2: postconf -d dump: not a \"name = value\" line",
+		"notd":       "not a postconf -d listing: no mail_version",
+		"badmaster":  "postconf.M",
+		"dup":        "host dup also appears in " + fl,
 	}
 	os.MkdirAll(filepath.Join(fl, "empty"), 0o755)
 	writeFile(t, filepath.Join(fl, "both", ReportFile), rj.Bytes())
@@ -404,7 +404,7 @@ func TestFormats(t *testing.T) {
 		var log struct {
 			Version string `json:"version"`
 			Runs    []struct {
-				Results           []json.RawMessage `json:"results"`
+				Results           []json.RawMessage   `json:"results"`
 				AutomationDetails struct{ ID string } `json:"automationDetails"`
 				Invocations       []struct {
 					ExecutionSuccessful bool `json:"executionSuccessful"`
@@ -471,14 +471,14 @@ func TestFormats(t *testing.T) {
 func TestRebaseString(t *testing.T) {
 	r := rebaser{from: "/f/mx1", to: "/f/host-b"}
 	for in, want := range map[string]string{
-		"/f/mx1/main.cf:3":           "/f/host-b/main.cf:3",
-		"/f/mx10/main.cf":            "/f/mx10/main.cf",
-		"see /f/mx1 and /f/mx1/x":    "see /f/host-b and /f/host-b/x",
-		"(/f/mx1/postconf.n)":        "(/f/host-b/postconf.n)",
-		"/f/mx1_old/main.cf":         "/f/mx1_old/main.cf",
-		"nothing to do":              "nothing to do",
-		"/f/mx1: no such file":       "/f/host-b: no such file",
-		`"/f/mx1/main.cf","/f/mx1"`:  `"/f/host-b/main.cf","/f/host-b"`,
+		"/f/mx1/main.cf:3":          "/f/host-b/main.cf:3",
+		"/f/mx10/main.cf":           "/f/mx10/main.cf",
+		"see /f/mx1 and /f/mx1/x":   "see /f/host-b and /f/host-b/x",
+		"(/f/mx1/postconf.n)":       "(/f/host-b/postconf.n)",
+		"/f/mx1_old/main.cf":        "/f/mx1_old/main.cf",
+		"nothing to do":             "nothing to do",
+		"/f/mx1: no such file":      "/f/host-b: no such file",
+		`"/f/mx1/main.cf","/f/mx1"`: `"/f/host-b/main.cf","/f/host-b"`,
 	} {
 		if got := r.str(in); got != want {
 			t.Errorf("rebase %q = %q, want %q", in, got, want)
