@@ -18,6 +18,13 @@ type analysis struct {
 	base string
 	rep  *render.Report
 	err  string // why the configuration could not be read ("" when rep is set)
+
+	// The output format's rendering of rep (a run has one format), made
+	// once and shared by every host with this configuration: renderers
+	// are slower than the analysis lookup, and a fleet is repetitive.
+	renderOnce sync.Once
+	rendered   []byte
+	renderErr  error
 }
 
 // cache holds the analyses of recent configurations. Concurrent requests

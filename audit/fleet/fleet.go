@@ -90,8 +90,10 @@ type Host struct {
 	Err string
 	// Shared is true when the analysis was reused from an identical host.
 	Shared bool
-	// Report is the host's audit (nil on error). Formats drop it once
-	// they rendered the host, to keep memory bounded.
+	// Report is a merged audit.json's report; the reports of audited
+	// hosts come from their (shared) analysis through Host.report.
+	// Formats drop both once they rendered the host, to keep memory
+	// bounded.
 	Report *render.Report
 	// Raw is the audit.json as the host wrote it (KindReport).
 	Raw []byte
@@ -102,8 +104,35 @@ type Host struct {
 	Worst     *rules.Finding          // the most severe finding (first in report order)
 	Failing   bool                    // a finding at or above FailOn
 
-	out []byte // the format's rendering of this host
+	an  *analysis // the analysis this host's inputs map to
+	out []byte    // the format's rendering of this host
 }
+
+// report is the host's full report, paths naming its own files.
+func (h *Host) report() *render.Report {
+	if h.an != nil {
+		return rebase(h.an.rep, h.an.base, h.Dir)
+	}
+	return h.Report
+}
+
+// rendered returns what render makes of the host's report, computed once
+// per analysis and shared by every host that has it; base is the
+// directory the report's paths are under (the first such host's), which
+// the caller rebases or makes relative in the rendered bytes or before
+// rendering.
+func (h *Host) rendered(render func(rep *render.Report, base string) ([]byte, error)) (out []byte, base string, err error) {
+	if h.an == nil {
+		out, err := render(h.Report, h.Dir)
+		return out, h.Dir, err
+	}
+	a := h.an
+	a.renderOnce.Do(func() { a.rendered, a.renderErr = render(a.rep, a.base) })
+	return a.rendered, a.base, a.renderErr
+}
+
+// drop releases what the host no longer needs once rendered.
+func (h *Host) drop() { h.Report, h.Raw, h.an = nil, nil, nil }
 
 // Problem reports whether the host's details belong in the table: it could
 // not be read, a finding reached --fail-on, or a listener is not closed.
@@ -121,13 +150,17 @@ func (h *Host) Problem() bool {
 
 // summarise fills the summary fields from the report.
 func (h *Host) summarise(failOn rules.Severity) {
-	if h.Report == nil {
+	rep := h.Report
+	if h.an != nil {
+		rep = h.an.rep
+	}
+	if rep == nil {
 		return
 	}
-	for _, l := range h.Report.Listeners {
+	for _, l := range rep.Listeners {
 		h.Listeners = append(h.Listeners, render.ListenerReport{Service: l.Service, Verdict: l.Verdict, WouldBe: l.WouldBe, LoopbackOnly: l.LoopbackOnly})
 	}
-	for i, f := range h.Report.Findings {
+	for i, f := range rep.Findings {
 		if f.Severity >= rules.Info && f.Severity <= rules.Critical {
 			h.Counts[f.Severity]++
 		}
@@ -135,7 +168,7 @@ func (h *Host) summarise(failOn rules.Severity) {
 			h.Failing = true
 		}
 		if h.Worst == nil || f.Severity > h.Worst.Severity {
-			w := h.Report.Findings[i]
+			w := rep.Findings[i]
 			h.Worst = &w
 		}
 	}

@@ -484,6 +484,16 @@ func TestRebaseString(t *testing.T) {
 			t.Errorf("rebase %q = %q, want %q", in, got, want)
 		}
 	}
+	rel := rebaser{from: "/f/mx1"}
+	for in, want := range map[string]string{
+		"/f/mx1/main.cf:3 and /f/mx10/x": "main.cf:3 and /f/mx10/x",
+		"audit of /f/mx1":                "audit of .",
+		"(/f/mx1/etc/postfix/main.cf)":   "(etc/postfix/main.cf)",
+	} {
+		if got := rel.str(in); got != want {
+			t.Errorf("relative %q = %q, want %q", in, got, want)
+		}
+	}
 	// The copy is deep: the original is untouched.
 	type inner struct{ File string }
 	type outer struct {

@@ -47,14 +47,13 @@ type jsonFormat struct {
 }
 
 type jsonHost struct {
-	Host      string          `json:"host"`
-	Directory string          `json:"directory"`
-	Input     Kind            `json:"input"`
-	Status    string          `json:"status"`
-	Error     string          `json:"error,omitempty"`
-	Shared    bool            `json:"shared_analysis"`
-	Failing   bool            `json:"failing"`
-	Report    json.RawMessage `json:"report,omitempty"`
+	Host      string `json:"host"`
+	Directory string `json:"directory"`
+	Input     Kind   `json:"input"`
+	Status    string `json:"status"`
+	Error     string `json:"error,omitempty"`
+	Shared    bool   `json:"shared_analysis"`
+	Failing   bool   `json:"failing"`
 }
 
 type jsonSummary struct {
@@ -85,30 +84,62 @@ func (j *jsonFormat) begin(w io.Writer, _ []hostDir) error {
 }
 
 // prepare renders the host's entry, indented for its place in hosts[].
+// The report's JSON is rendered once per analysis and its paths rebased
+// for each host in the bytes (JSON has no line wrapping to upset).
 func (j *jsonFormat) prepare(h *Host) error {
-	defer func() { h.Report, h.Raw = nil, nil }()
+	defer h.drop()
 	e := jsonHost{Host: h.Name, Directory: h.Dir, Input: h.Kind, Status: "ok", Shared: h.Shared, Failing: h.Failing}
+	var rep []byte
 	switch {
 	case h.Err != "":
 		e.Status, e.Error = "error", h.Err
 	case h.Raw != nil:
-		e.Report = h.Raw
-	default:
 		var b bytes.Buffer
-		if err := render.JSON(&b, h.Report, render.Options{}); err != nil {
+		if err := json.Indent(&b, bytes.TrimSpace(h.Raw), "      ", "  "); err != nil {
 			return err
 		}
-		e.Report = b.Bytes()
+		rep = b.Bytes()
+	default:
+		shared, base, err := h.rendered(func(r *render.Report, _ string) ([]byte, error) {
+			var raw, b bytes.Buffer
+			if err := render.JSON(&raw, r, render.Options{}); err != nil {
+				return nil, err
+			}
+			err := json.Indent(&b, bytes.TrimSpace(raw.Bytes()), "      ", "  ")
+			return b.Bytes(), err
+		})
+		if err != nil {
+			return err
+		}
+		rep = shared
+		if base != h.Dir {
+			rep = []byte(rebaser{from: jsonString(base), to: jsonString(h.Dir)}.str(string(shared)))
+		}
 	}
+	b, err := json.MarshalIndent(e, "    ", "  ")
+	if err != nil {
+		return err
+	}
+	if rep != nil {
+		// The entry's closing brace: add the report before it.
+		b = bytes.TrimSuffix(b, []byte("\n    }"))
+		b = append(b, ",\n      \"report\": "...)
+		b = append(b, rep...)
+		b = append(b, "\n    }"...)
+	}
+	h.out = b
+	return nil
+}
+
+// jsonString is s as it appears inside a JSON string (render.JSON does not
+// escape HTML characters).
+func jsonString(s string) string {
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)
-	enc.SetIndent("    ", "  ")
-	if err := enc.Encode(e); err != nil {
-		return err
-	}
-	h.out = bytes.TrimRight(b.Bytes(), "\n")
-	return nil
+	enc.Encode(s)
+	out := bytes.TrimSpace(b.Bytes())
+	return string(out[1 : len(out)-1])
 }
 
 func (j *jsonFormat) host(w io.Writer, h *Host) error {

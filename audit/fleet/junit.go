@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/pfaudit/pfaudit/audit/relay"
+	"github.com/pfaudit/pfaudit/audit/render"
 	"github.com/pfaudit/pfaudit/rules"
 )
 
@@ -41,6 +42,7 @@ type junitProperty struct {
 }
 
 type junitCase struct {
+	XMLName   xml.Name      `xml:"testcase"`
 	Name      string        `xml:"name,attr"`
 	Classname string        `xml:"classname,attr"`
 	Failure   *junitProblem `xml:"failure,omitempty"`
@@ -59,69 +61,102 @@ func (j *junitFormat) begin(w io.Writer, _ []hostDir) error {
 	return err
 }
 
+// classToken stands for the host's class name in the test cases rendered
+// once per analysis.
+const classToken = "@@pfaudit-host@@"
+
 func (j *junitFormat) prepare(h *Host) error {
-	defer func() { h.Report, h.Raw = nil, nil }()
-	s := junitSuite{Name: h.Name, Properties: []junitProperty{{"directory", h.Dir}, {"input", string(h.Kind)}}}
+	defer h.drop()
 	class := "pfaudit." + h.Name
-	switch {
-	case h.Err != "":
-		s.Cases = append(s.Cases, junitCase{Name: "audit", Classname: class,
-			Error: &junitProblem{Message: shorten(firstLine(h.Err), 200), Type: "unreadable", Text: h.Err}})
-	default:
-		for _, l := range h.Report.Listeners {
-			c := junitCase{Name: "relay " + l.Service, Classname: class, SystemOut: "verdict " + string(l.Verdict) + ": " + l.Reason}
-			if l.Verdict != relay.Closed {
-				for _, f := range h.Report.Findings {
-					if f.Service == l.Service && f.Severity >= j.o.FailOn {
-						c.Failure = &junitProblem{Message: "verdict " + string(l.Verdict), Type: string(l.Verdict), Text: l.Reason}
-						break
-					}
-				}
-			}
-			s.Cases = append(s.Cases, c)
+	var cases []byte
+	if h.Err != "" {
+		c := junitCase{Name: "audit", Classname: class,
+			Error: &junitProblem{Message: shorten(firstLine(h.Err), 200), Type: "unreadable", Text: h.Err}}
+		b, err := xml.MarshalIndent(c, "    ", "  ")
+		if err != nil {
+			return err
 		}
-		for _, f := range h.Report.Findings {
-			name := f.ID + " " + listenerName(f.Service)
-			if f.Parameter != "" {
-				name += " " + f.Parameter
-			}
-			text := f.Message
-			if loc := location(f); loc != "" {
-				text += "\n" + loc
-			}
-			if len(f.Remediation) > 0 {
-				text += "\nFix: " + strings.Join(f.Remediation, " ; ")
-			}
-			c := junitCase{Name: name, Classname: class}
-			if f.Severity >= j.o.FailOn {
-				c.Failure = &junitProblem{Message: f.Severity.String() + ": " + f.Title, Type: f.Severity.String(), Text: text}
-			} else {
-				c.SystemOut = f.Severity.String() + ": " + text
-			}
-			s.Cases = append(s.Cases, c)
+		cases = append(b, '\n')
+	} else {
+		// File locations relative to the host directory (the suite's
+		// "directory" property): the cases are then the same for every
+		// host sharing the analysis, apart from the class name.
+		shared, _, err := h.rendered(func(rep *render.Report, base string) ([]byte, error) {
+			return j.cases(relative(rep, base))
+		})
+		if err != nil {
+			return err
 		}
-		if len(s.Cases) == 0 {
-			s.Cases = append(s.Cases, junitCase{Name: "audit", Classname: class, SystemOut: "no smtpd listener and no findings"})
-		}
-	}
-	for _, c := range s.Cases {
-		s.Tests++
-		if c.Failure != nil {
-			s.Failures++
-		}
-		if c.Error != nil {
-			s.Errors++
-		}
+		var esc bytes.Buffer
+		xml.EscapeText(&esc, []byte(class))
+		cases = bytes.ReplaceAll(shared, []byte(classToken), esc.Bytes())
 	}
 	var b bytes.Buffer
-	enc := xml.NewEncoder(&b)
-	enc.Indent("  ", "  ")
-	if err := enc.Encode(s); err != nil {
+	s := junitSuite{Name: h.Name, Properties: []junitProperty{{"directory", h.Dir}, {"input", string(h.Kind)}},
+		Tests: bytes.Count(cases, []byte("<testcase ")), Failures: bytes.Count(cases, []byte("<failure ")), Errors: bytes.Count(cases, []byte("<error "))}
+	head, err := xml.MarshalIndent(s, "  ", "  ")
+	if err != nil {
 		return err
 	}
+	// head ends with "</testsuite>": put the cases before it.
+	closing := []byte("</testsuite>")
+	head = bytes.TrimSuffix(head, closing)
+	b.Write(bytes.TrimRight(head, " \n"))
 	b.WriteByte('\n')
+	b.Write(cases)
+	b.WriteString("  </testsuite>\n")
 	h.out = b.Bytes()
 	return nil
+}
+
+// cases renders a report's test cases, the class name left as classToken.
+func (j *junitFormat) cases(rep *render.Report) ([]byte, error) {
+	var cs []junitCase
+	for _, l := range rep.Listeners {
+		c := junitCase{Name: "relay " + l.Service, Classname: classToken, SystemOut: "verdict " + string(l.Verdict) + ": " + l.Reason}
+		if l.Verdict != relay.Closed {
+			for _, f := range rep.Findings {
+				if f.Service == l.Service && f.Severity >= j.o.FailOn {
+					c.Failure = &junitProblem{Message: "verdict " + string(l.Verdict), Type: string(l.Verdict), Text: l.Reason}
+					break
+				}
+			}
+		}
+		cs = append(cs, c)
+	}
+	for _, f := range rep.Findings {
+		name := f.ID + " " + listenerName(f.Service)
+		if f.Parameter != "" {
+			name += " " + f.Parameter
+		}
+		text := f.Message
+		if loc := location(f); loc != "" {
+			text += "\n" + loc
+		}
+		if len(f.Remediation) > 0 {
+			text += "\nFix: " + strings.Join(f.Remediation, " ; ")
+		}
+		c := junitCase{Name: name, Classname: classToken}
+		if f.Severity >= j.o.FailOn {
+			c.Failure = &junitProblem{Message: f.Severity.String() + ": " + f.Title, Type: f.Severity.String(), Text: text}
+		} else {
+			c.SystemOut = f.Severity.String() + ": " + text
+		}
+		cs = append(cs, c)
+	}
+	if len(cs) == 0 {
+		cs = append(cs, junitCase{Name: "audit", Classname: classToken, SystemOut: "no smtpd listener and no findings"})
+	}
+	var b bytes.Buffer
+	for _, c := range cs {
+		x, err := xml.MarshalIndent(c, "    ", "  ")
+		if err != nil {
+			return nil, err
+		}
+		b.Write(x)
+		b.WriteByte('\n')
+	}
+	return b.Bytes(), nil
 }
 
 func location(f rules.Finding) string {

@@ -61,15 +61,15 @@ func (r *runner) audit(hd hostDir) (h *Host) {
 	return h
 }
 
-// finish attaches an analysis, rebased from the directory it was computed
-// for to this host's.
+// finish attaches an analysis; the formats rebase it from the directory it
+// was computed for to this host's (see Host.report and Host.rendered).
 func (r *runner) finish(h *Host, a *analysis, shared bool) {
 	h.Shared = shared
 	if a.err != "" {
 		h.Err = rebaser{from: a.base, to: h.Dir}.str(a.err)
 		return
 	}
-	h.Report = rebase(a.rep, a.base, h.Dir)
+	h.an = a
 }
 
 // auditDumps reads postconf.n (required), postconf.M, postconf.P and

@@ -34,7 +34,7 @@ func (m *markdownFormat) begin(w io.Writer, hosts []hostDir) error {
 }
 
 func (m *markdownFormat) prepare(h *Host) error {
-	defer func() { h.Report, h.Raw = nil, nil }()
+	defer h.drop()
 	if !h.Problem() {
 		return nil
 	}
@@ -45,21 +45,28 @@ func (m *markdownFormat) prepare(h *Host) error {
 		h.out = b.Bytes()
 		return nil
 	}
-	fmt.Fprintf(&b, "Input: %s, `%s`\n\n", h.Kind, h.Dir)
-	var r bytes.Buffer
-	if err := render.Markdown(&r, h.Report, render.Options{BaseDir: h.Dir}); err != nil {
+	fmt.Fprintf(&b, "Input: %s, `%s` (paths below are relative to it)\n\n", h.Kind, h.Dir)
+	details, _, err := h.rendered(func(rep *render.Report, base string) ([]byte, error) {
+		var r, b bytes.Buffer
+		if err := render.Markdown(&r, relative(rep, base), render.Options{}); err != nil {
+			return nil, err
+		}
+		inFence := false
+		for _, line := range strings.SplitAfter(r.String(), "\n") {
+			if strings.HasPrefix(line, "```") {
+				inFence = !inFence
+			}
+			if !inFence && strings.HasPrefix(line, "#") {
+				line = "##" + line
+			}
+			b.WriteString(line)
+		}
+		return b.Bytes(), nil
+	})
+	if err != nil {
 		return err
 	}
-	inFence := false
-	for _, line := range strings.SplitAfter(r.String(), "\n") {
-		if strings.HasPrefix(line, "```") {
-			inFence = !inFence
-		}
-		if !inFence && strings.HasPrefix(line, "#") {
-			line = "##" + line
-		}
-		b.WriteString(line)
-	}
+	b.Write(details)
 	h.out = b.Bytes()
 	return nil
 }

@@ -106,6 +106,8 @@ func (r rebaser) value(v reflect.Value, depth int) reflect.Value {
 // str replaces r.from where it stands as a whole path prefix: followed by
 // a separator, the end, or a character that cannot continue a file name
 // component ("/fleet/mx1" must not turn "/fleet/mx10" into "/fleet/mx20").
+// An empty r.to makes the paths relative to r.from: "/fleet/mx1/main.cf"
+// becomes "main.cf" and "/fleet/mx1" itself ".".
 func (r rebaser) str(s string) string {
 	var b strings.Builder
 	for {
@@ -116,13 +118,26 @@ func (r rebaser) str(s string) string {
 		}
 		end := i + len(r.from)
 		b.WriteString(s[:i])
-		if end == len(s) || !nameChar(s[end]) {
-			b.WriteString(r.to)
-		} else {
+		switch {
+		case end < len(s) && nameChar(s[end]):
 			b.WriteString(r.from)
+		case r.to != "":
+			b.WriteString(r.to)
+		case end < len(s) && s[end] == '/':
+			end++ // "/fleet/mx1/main.cf" -> "main.cf"
+		default:
+			b.WriteString(".")
 		}
 		s = s[end:]
 	}
+}
+
+// relative returns a deep copy of v with the paths under dir made relative
+// to it (see rebaser.str), for renderings that name the host directory
+// once and are then identical for every host sharing an analysis.
+func relative[T any](v T, dir string) T {
+	r := rebaser{from: dir}
+	return r.value(reflect.ValueOf(&v).Elem(), 0).Interface().(T)
 }
 
 func nameChar(c byte) bool {

@@ -40,11 +40,11 @@ type sarifText struct {
 }
 
 func (s *sarifFormat) prepare(h *Host) error {
-	defer func() { h.Report, h.Raw = nil, nil }()
+	defer h.drop()
 	run := map[string]any{}
 	if h.Err == "" {
 		var b bytes.Buffer
-		if err := render.SARIF(&b, h.Report, render.Options{BaseDir: filepath.Dir(h.Dir)}); err != nil {
+		if err := render.SARIF(&b, h.report(), render.Options{BaseDir: filepath.Dir(h.Dir)}); err != nil {
 			return err
 		}
 		var log struct {

@@ -26,7 +26,7 @@ type tableFormat struct {
 	spillBuf *bufio.Writer
 }
 
-const listenerW = 24
+const listenerW = 26
 
 func (t *tableFormat) begin(w io.Writer, hosts []hostDir) error {
 	t.hostW = len("HOST")
@@ -45,7 +45,7 @@ func (t *tableFormat) begin(w io.Writer, hosts []hostDir) error {
 }
 
 func (t *tableFormat) prepare(h *Host) error {
-	defer func() { h.Report, h.Raw = nil, nil }()
+	defer h.drop()
 	if !h.Problem() {
 		return nil
 	}
@@ -62,10 +62,17 @@ func (t *tableFormat) prepare(h *Host) error {
 		h.out = b.Bytes()
 		return nil
 	}
-	ro := render.Options{Color: t.o.Color, Width: t.o.Width, BaseDir: h.Dir}
-	if err := render.Table(&b, h.Report, ro); err != nil {
+	// Paths relative to the host directory named in the heading: the
+	// rendering is then the same for every host sharing the analysis.
+	details, _, err := h.rendered(func(rep *render.Report, base string) ([]byte, error) {
+		var b bytes.Buffer
+		err := render.Table(&b, relative(rep, base), render.Options{Color: t.o.Color, Width: t.o.Width})
+		return b.Bytes(), err
+	})
+	if err != nil {
 		return err
 	}
+	b.Write(details)
 	h.out = b.Bytes()
 	return nil
 }
