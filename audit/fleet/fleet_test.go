@@ -483,6 +483,9 @@ func TestRebaseString(t *testing.T) {
 		if got := r.str(in); got != want {
 			t.Errorf("rebase %q = %q, want %q", in, got, want)
 		}
+		if got := string(r.bytes([]byte(in))); got != want {
+			t.Errorf("rebase bytes %q = %q, want %q", in, got, want)
+		}
 	}
 	rel := rebaser{from: "/f/mx1"}
 	for in, want := range map[string]string{

@@ -113,7 +113,7 @@ func (j *jsonFormat) prepare(h *Host) error {
 		}
 		rep = shared
 		if base != h.Dir {
-			rep = []byte(rebaser{from: jsonString(base), to: jsonString(h.Dir)}.str(string(shared)))
+			rep = rebaser{from: jsonString(base), to: jsonString(h.Dir)}.bytes(shared)
 		}
 	}
 	b, err := json.MarshalIndent(e, "    ", "  ")

@@ -1,6 +1,7 @@
 package fleet
 
 import (
+	"bytes"
 	"reflect"
 	"strings"
 )
@@ -127,6 +128,28 @@ func (r rebaser) str(s string) string {
 			end++ // "/fleet/mx1/main.cf" -> "main.cf"
 		default:
 			b.WriteString(".")
+		}
+		s = s[end:]
+	}
+}
+
+// bytes is str for rendered output, without converting it to a string
+// and back (a JSON report is tens of kilobytes, and every host sharing an
+// analysis has its own copy rebased).
+func (r rebaser) bytes(s []byte) []byte {
+	from := []byte(r.from)
+	out := make([]byte, 0, len(s)+len(s)/8)
+	for {
+		i := bytes.Index(s, from)
+		if i < 0 {
+			return append(out, s...)
+		}
+		end := i + len(from)
+		out = append(out, s[:i]...)
+		if end < len(s) && nameChar(s[end]) {
+			out = append(out, from...)
+		} else {
+			out = append(out, r.to...)
 		}
 		s = s[end:]
 	}
