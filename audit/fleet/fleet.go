@@ -331,6 +331,9 @@ func Run(ctx context.Context, w io.Writer, o Options) (*Summary, error) {
 			return nil, ctx.Err()
 		}
 		sum.add(h)
+		// The progress line and the report may share a terminal: take the
+		// line away before the report writes.
+		prog.clear()
 		if err := f.host(w, h); err != nil {
 			return nil, err
 		}
@@ -372,6 +375,7 @@ type progress struct {
 	w        io.Writer
 	n, total int
 	last     time.Time
+	shown    bool
 }
 
 func newProgress(w io.Writer, total int) *progress { return &progress{w: w, total: total} }
@@ -384,14 +388,18 @@ func (p *progress) step() {
 	if now := time.Now(); now.Sub(p.last) >= 100*time.Millisecond || p.n == p.total {
 		p.last = now
 		fmt.Fprintf(p.w, "\rpfaudit fleet: %d/%d hosts", p.n, p.total)
+		p.shown = true
 	}
 }
 
-func (p *progress) done() {
-	if p.w != nil && p.total > 0 {
+func (p *progress) clear() {
+	if p.shown {
 		fmt.Fprint(p.w, "\r\x1b[K")
+		p.shown = false
 	}
 }
+
+func (p *progress) done() { p.clear() }
 
 // severityOrder lists severities from the most severe down.
 var severityOrder = func() []rules.Severity {
