@@ -2,6 +2,8 @@ package fleet
 
 import (
 	"container/list"
+	"fmt"
+	"runtime/debug"
 	"sync"
 
 	"github.com/pfaudit/pfaudit/audit/render"
@@ -73,6 +75,13 @@ func (c *cache) get(k key, base string, compute func() (*render.Report, error)) 
 
 	func() {
 		defer close(a.done)
+		defer func() {
+			// A bug tripped by one configuration becomes that
+			// configuration's error, for every host that has it.
+			if p := recover(); p != nil {
+				a.rep, a.err = nil, fmt.Sprintf("internal error auditing %s: %v\n%s", base, p, debug.Stack())
+			}
+		}()
 		rep, err := compute()
 		if err != nil {
 			a.err = err.Error()

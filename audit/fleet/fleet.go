@@ -27,6 +27,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"time"
@@ -297,8 +298,14 @@ func Run(ctx context.Context, w io.Writer, o Options) (*Summary, error) {
 			for j := range jobs {
 				h := r.audit(j.hd)
 				h.summarise(o.FailOn)
-				if err := f.prepare(h); err != nil && h.Err == "" {
+				if err := prepare(f, h); err != nil {
 					h.Err = err.Error()
+					h.drop()
+					h.Listeners, h.Counts, h.Worst, h.Failing = nil, [rules.Critical + 1]int{}, nil, false
+					// The error entry itself must render.
+					if err := prepare(f, h); err != nil {
+						h.out = nil
+					}
 				}
 				j.out <- h
 			}
@@ -351,6 +358,16 @@ func Run(ctx context.Context, w io.Writer, o Options) (*Summary, error) {
 		return nil, err
 	}
 	return sum, nil
+}
+
+// prepare runs the format's prepare, a panic becoming the host's error.
+func prepare(f format, h *Host) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("internal error rendering %s: %v\n%s", h.Dir, p, debug.Stack())
+		}
+	}()
+	return f.prepare(h)
 }
 
 func newFormat(o Options) (format, error) {

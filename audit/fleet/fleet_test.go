@@ -540,3 +540,16 @@ func TestCacheBounded(t *testing.T) {
 		t.Errorf("analysed %d with a cache of 1 and no adjacent repeats, want 6", sum.Analysed)
 	}
 }
+
+// TestProgress: "hosts done / total" on the progress writer, cleared at
+// the end.
+func TestProgress(t *testing.T) {
+	fl := t.TempDir()
+	copyInto(t, "debian-stock", filepath.Join(fl, "a"), "postconf.n", NDumpFile)
+	copyInto(t, "debian-stock", filepath.Join(fl, "b"), "postconf.n", NDumpFile)
+	var p bytes.Buffer
+	runFleet(t, "table", Options{Paths: []string{fl}, Progress: &p})
+	if s := p.String(); !strings.Contains(s, "pfaudit fleet: 2/2 hosts") || !strings.HasSuffix(s, "\r\x1b[K") {
+		t.Errorf("progress %q", s)
+	}
+}
