@@ -277,6 +277,10 @@ func Run(ctx context.Context, w io.Writer, o Options) (*Summary, error) {
 	r := &runner{ctx: ctx, opts: o, defaults: o.Defaults, defSource: o.DefaultsSource, cache: newCache(o.CacheSize)}
 
 	sum := &Summary{Hosts: len(hosts), Verdicts: map[relay.Verdict]int{}}
+	if c, ok := f.(io.Closer); ok {
+		// Formats with a temporary file release it however the run ends.
+		defer c.Close()
+	}
 	if err := f.begin(w, hosts); err != nil {
 		return nil, err
 	}

@@ -100,7 +100,6 @@ func (m *markdownFormat) host(w io.Writer, h *Host) error {
 }
 
 func (m *markdownFormat) end(w io.Writer, s *Summary) error {
-	defer m.spill.Close()
 	if _, err := fmt.Fprintf(w, "\n%s\n", summaryLine(s, m.o.FailOn)); err != nil {
 		return err
 	}
@@ -132,4 +131,14 @@ func mdCell(s string) string {
 	s = strings.ReplaceAll(s, "|", `\|`)
 	s = strings.ReplaceAll(s, "\r", "")
 	return strings.ReplaceAll(s, "\n", "<br>")
+}
+
+// Close releases the temporary file (already unlinked).
+func (m *markdownFormat) Close() error {
+	if m.spill == nil {
+		return nil
+	}
+	err := m.spill.Close()
+	m.spill = nil
+	return err
 }

@@ -126,7 +126,6 @@ func (t *tableFormat) host(w io.Writer, h *Host) error {
 }
 
 func (t *tableFormat) end(w io.Writer, s *Summary) error {
-	defer t.spill.Close()
 	if _, err := fmt.Fprintf(w, "\n%s\n", summaryLine(s, t.o.FailOn)); err != nil {
 		return err
 	}
@@ -244,4 +243,14 @@ func verdictCode(v relay.Verdict) string {
 		return ansiGreen
 	}
 	return ""
+}
+
+// Close releases the temporary file (already unlinked).
+func (t *tableFormat) Close() error {
+	if t.spill == nil {
+		return nil
+	}
+	err := t.spill.Close()
+	t.spill = nil
+	return err
 }
