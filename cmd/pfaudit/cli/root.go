@@ -185,6 +185,7 @@ that fix what it finds.`,
 	root.AddCommand(newAuditCmd(st))
 	root.AddCommand(newRulesCmd(st))
 	root.AddCommand(newProbeCmd(st))
+	root.AddCommand(newFleetCmd(st))
 	return root
 }
 

@@ -1,0 +1,151 @@
+package fleet
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+)
+
+// Kind is what a host directory holds.
+type Kind string
+
+const (
+	// KindConfig: a copied configuration directory (main.cf, master.cf,
+	// tables), directly in the host directory or under etc/postfix/ or
+	// postfix/ (where Ansible's fetch module puts /etc/postfix/main.cf).
+	KindConfig Kind = "config"
+	// KindDumps: collected postconf.n, and optionally postconf.M,
+	// postconf.P and postconf.d (that host's `postconf -d`).
+	KindDumps Kind = "dumps"
+	// KindReport: audit.json, what `pfaudit audit --format json` wrote on
+	// the host; merged as is.
+	KindReport Kind = "report"
+)
+
+// Names of the files a host directory may hold.
+const (
+	ReportFile = "audit.json"
+	NDumpFile  = "postconf.n"
+	MDumpFile  = "postconf.M"
+	PDumpFile  = "postconf.P"
+	DDumpFile  = "postconf.d"
+)
+
+// configSubdirs are where a copied configuration directory may sit inside a
+// host directory, in the order they are tried.
+var configSubdirs = []string{".", "etc/postfix", "postfix"}
+
+// hostDir is one host found under a fleet PATH.
+type hostDir struct {
+	name string // the subdirectory's name
+	dir  string // absolute path of the host directory
+	// err, when set, is why the host cannot be read at all (a duplicate
+	// name, an unreadable directory).
+	err error
+}
+
+// discover lists the hosts under each path: every subdirectory (or symbolic
+// link to one) whose name does not start with a dot, sorted by name within
+// a path, paths in the order given. A path that is not a readable
+// directory is an error for the whole run: it is a usage mistake, not a bad
+// host.
+func discover(paths []string) ([]hostDir, error) {
+	if len(paths) == 0 {
+		return nil, errors.New("no PATH given: name at least one directory whose subdirectories are hosts")
+	}
+	var out []hostDir
+	seen := map[string]string{}
+	for _, p := range paths {
+		abs, err := filepath.Abs(p)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", p, err)
+		}
+		ents, err := os.ReadDir(abs)
+		if err != nil {
+			return nil, fmt.Errorf("fleet directory %s: %w", p, unwrapPath(err))
+		}
+		var names []string
+		for _, e := range ents {
+			if strings.HasPrefix(e.Name(), ".") {
+				continue
+			}
+			isDir := e.IsDir()
+			if e.Type()&fs.ModeSymlink != 0 {
+				st, err := os.Stat(filepath.Join(abs, e.Name()))
+				isDir = err == nil && st.IsDir()
+			}
+			if isDir {
+				names = append(names, e.Name())
+			}
+		}
+		slices.Sort(names)
+		for _, n := range names {
+			h := hostDir{name: n, dir: filepath.Join(abs, n)}
+			if first, dup := seen[n]; dup {
+				h.err = fmt.Errorf("host %s also appears in %s: host names must be unique across the fleet", n, first)
+			} else {
+				seen[n] = abs
+			}
+			out = append(out, h)
+		}
+	}
+	return out, nil
+}
+
+// unwrapPath drops the *PathError's own repetition of the path.
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// classify decides what a host directory holds. Exactly one kind must be
+// present: a directory holding both a report and dumps is ambiguous (which
+// one is current?), and guessing would hide the mistake.
+func classify(dir string) (Kind, string, error) {
+	var kinds []Kind
+	var cfgDir string
+	if isFile(filepath.Join(dir, ReportFile)) {
+		kinds = append(kinds, KindReport)
+	}
+	if isFile(filepath.Join(dir, NDumpFile)) {
+		kinds = append(kinds, KindDumps)
+	}
+	for _, sub := range configSubdirs {
+		d := filepath.Join(dir, sub)
+		if isFile(filepath.Join(d, "main.cf")) {
+			kinds = append(kinds, KindConfig)
+			cfgDir = d
+			break
+		}
+	}
+	switch len(kinds) {
+	case 1:
+		return kinds[0], cfgDir, nil
+	case 0:
+		var why string
+		for _, f := range []string{MDumpFile, PDumpFile, DDumpFile} {
+			if isFile(filepath.Join(dir, f)) {
+				why = fmt.Sprintf(" (%s without %s: postconf.n is required)", f, NDumpFile)
+				break
+			}
+		}
+		return "", "", fmt.Errorf("%s: no %s, %s or main.cf (also looked in etc/postfix/ and postfix/)%s", dir, ReportFile, NDumpFile, why)
+	}
+	var names []string
+	for _, k := range kinds {
+		names = append(names, string(k))
+	}
+	return "", "", fmt.Errorf("%s: holds more than one input (%s): keep exactly one of %s, the postconf dumps, or a configuration directory", dir, strings.Join(names, ", "), ReportFile)
+}
+
+func isFile(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.Mode().IsRegular()
+}
