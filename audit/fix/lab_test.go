@@ -172,7 +172,7 @@ func TestFixOpenRelayProfilesLive(t *testing.T) {
 		{name: "master-cf-override", ids: []string{"PFA-RELAY-001"}, thisHost: true,
 			main: []string{"mynetworks = 127.0.0.0/8 {host}/32"},
 			master: func(o *lab.Options) {
-				o.SMTPArgs = []string{"-o smtpd_relay_restrictions=check_client_access,static:OK,reject_unauth_destination"}
+				o.SMTPArgs = []string{"-o smtpd_relay_restrictions=check_client_access,static:OK,permit_mynetworks,reject_unauth_destination"}
 			}},
 		{name: "empty-relay-restrictions-level-0", ids: []string{"PFA-RELAY-001"}, thisHost: true,
 			main: []string{"mynetworks = 127.0.0.0/8 {host}/32", "smtpd_relay_restrictions =",
