@@ -82,10 +82,8 @@ func editMain(b []byte, op, arg string) ([]byte, error) {
 		if !ok || name == "" || strings.ContainsAny(name, " \t") {
 			return nil, fmt.Errorf("want name = value")
 		}
+		// postconf writes "name = " even for an empty value.
 		line = name + " = " + strings.TrimSpace(v) + "\n"
-		if strings.TrimSpace(v) == "" {
-			line = name + " =\n"
-		}
 	case "-X":
 		name = strings.TrimSpace(arg)
 	default:
@@ -167,11 +165,24 @@ func formatEntry(w []string) string {
 		b.WriteString(w[i])
 		if w[i] == "-o" && i+1 < len(w) {
 			i++
-			b.WriteString(" " + w[i])
+			b.WriteString(" " + normalizeGroup(w[i]))
 		}
 	}
 	b.WriteByte('\n')
 	return b.String()
+}
+
+// normalizeGroup writes a "{ name = value }" override as postconf
+// rewrites it: "{name=value}".
+func normalizeGroup(a string) string {
+	if !strings.HasPrefix(a, "{") || !strings.HasSuffix(a, "}") {
+		return a
+	}
+	n, v, ok := strings.Cut(strings.TrimSpace(a[1:len(a)-1]), "=")
+	if !ok {
+		return a
+	}
+	return "{" + strings.TrimSpace(n) + "=" + strings.TrimSpace(v) + "}"
 }
 
 // overrideName is the name an -o argument sets ("name=value" or
@@ -281,12 +292,21 @@ func editMaster(b []byte, op, arg string) ([]byte, error) {
 	for i := 0; i < target.first; i++ {
 		out.WriteString(ls[i])
 	}
+	// postconf -P and -PX move the comments inside the entry before it;
+	// -M leaves them after the new entry.
+	var comments strings.Builder
 	for i := target.first; i <= target.last; i++ {
 		if isComment(ls[i]) {
-			out.WriteString(ls[i])
+			comments.WriteString(ls[i])
 		}
 	}
-	out.WriteString(repl)
+	if op == "-M" {
+		out.WriteString(repl)
+		out.WriteString(comments.String())
+	} else {
+		out.WriteString(comments.String())
+		out.WriteString(repl)
+	}
 	for i := target.last + 1; i < len(ls); i++ {
 		out.WriteString(ls[i])
 	}

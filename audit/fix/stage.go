@@ -186,9 +186,30 @@ func (s *stage) run(ctx context.Context, cmd string) error {
 		if bin == "" || s.tools.BuiltinEditor {
 			return s.edit(args[0], args[1:])
 		}
+		if err := s.terminateLines(); err != nil {
+			return err
+		}
 		return s.exec(ctx, cmd, bin, append([]string{"-c", s.root}, args...)...)
 	}
 	return fmt.Errorf("%s: pfaudit fix does not run %q", cmd, prog)
+}
+
+// terminateLines ends the staged main.cf and master.cf with a newline.
+// Postfix 3.7's postconf appends a new setting or entry right after the
+// last byte, so on a file without a final newline "myhostname = x" and
+// "disable_vrfy_command = yes" become one line (TestPostconfFinalNewline).
+func (s *stage) terminateLines() error {
+	for _, name := range []string{"main.cf", "master.cf"} {
+		p := filepath.Join(s.root, name)
+		b, err := os.ReadFile(p)
+		if err != nil || len(b) == 0 || b[len(b)-1] == '\n' {
+			continue
+		}
+		if err := os.WriteFile(p, append(b, '\n'), 0o600); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // bringTable stages a table's source and the indexed files postmap may
