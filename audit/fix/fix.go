@@ -429,7 +429,7 @@ func findingWhere(f rules.Finding) string {
 	return strings.Join(parts, " ")
 }
 
-// Plan audits the directory and returns what a fix would do, changing
+// PlanOnly audits the directory and returns what a fix would do, changing
 // nothing: exit 0 when there is nothing to do, 1 when there is.
 func PlanOnly(ctx context.Context, o Options) (*Result, error) {
 	o.defaults()

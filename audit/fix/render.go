@@ -124,6 +124,8 @@ func writeText(w io.Writer, r *Result) error {
 			fmt.Fprintf(&b, "new indexed table %s\n", c.Path)
 		case c.Binary:
 			fmt.Fprintf(&b, "indexed table %s rebuilt\n", c.Path)
+		case c.Created && c.Diff == "":
+			fmt.Fprintf(&b, "new empty file %s\n", c.Path)
 		default:
 			b.WriteString(c.Diff)
 		}
