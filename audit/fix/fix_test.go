@@ -224,3 +224,44 @@ func TestInterruptedFixRecovered(t *testing.T) {
 	}
 	before.same(t, dir)
 }
+
+// TestUnverifiedFixNotApplied: an open relay whose only fix would stop
+// this host relaying (static:OK before the guard and no
+// permit_mynetworks) has no verified fix, and fix leaves it to a person
+// rather than apply something unproven.
+func TestUnverifiedFixNotApplied(t *testing.T) {
+	dir := t.TempDir()
+	files := map[string]string{
+		"main.cf": "compatibility_level = 3.6\nmynetworks = 127.0.0.0/8\n" +
+			"smtpd_relay_restrictions = check_client_access static:OK, reject_unauth_destination\n",
+		"master.cf": "smtp inet n - n - - smtpd\n",
+	}
+	for name, s := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pf, _ := fakePostfix(t, 0)
+	o := Options{Input: input.Options{Dir: dir, Defaults: "builtin"}, BackupDir: t.TempDir(),
+		Tools: Tools{Postfix: pf, BuiltinEditor: true}, Only: []string{"PFA-RELAY-001", "PFA-RELAY-013"}}
+	r, err := PlanOnly(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Exit != ExitOK || !r.Plan.Empty() {
+		t.Fatalf("plan: %s %v", r.Outcome, r.Plan.Commands)
+	}
+	found := false
+	for _, f := range r.Plan.Unfixed {
+		if f.ID == "PFA-RELAY-001" && strings.Contains(f.Message, "no verified automatic fix") {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("PFA-RELAY-001 is not reported as left without a verified fix: %+v", r.Plan.Unfixed)
+	}
+	var buf bytes.Buffer
+	if err := Write(&buf, "text", r); err != nil || !strings.Contains(buf.String(), "need a person") {
+		t.Errorf("text: %v\n%s", err, buf.String())
+	}
+}

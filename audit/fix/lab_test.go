@@ -346,6 +346,7 @@ func TestFixRollbackOnProbeMismatch(t *testing.T) {
 	in := startOpen(t)
 	decoy := lab.Start(t, lab.Open())
 	before := takeSnapshot(t, in.ConfigDir())
+	pid := in.MasterPID()
 	popt := probe.Options{Vantage: probe.VantageRemote, Timeout: time.Minute,
 		Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
 			var d net.Dialer
@@ -361,6 +362,9 @@ func TestFixRollbackOnProbeMismatch(t *testing.T) {
 	}
 	t.Logf("failure: %s", r.Failure)
 	before.same(t, in.ConfigDir())
+	if in.MasterPID() != pid {
+		t.Errorf("the master changed: %d, was %d", in.MasterPID(), pid)
+	}
 	assertRelays(t, in, true) // reloaded back to the old configuration
 }
 
