@@ -68,7 +68,9 @@ type Options struct {
 	NoProbe bool
 	// BackupDir is the root of the backups (default DefaultBackupDir).
 	BackupDir string
-	// FailOn: Apply exits ExitChanges when findings at or above it remain.
+	// FailOn: Apply exits ExitChanges when findings at or above it remain
+	// (the zero value, rules.Info, counts every finding; the CLI's default
+	// is high).
 	FailOn rules.Severity
 	// Policy is the site policy (nil: none).
 	Policy *rules.Policy
@@ -99,9 +101,6 @@ func (o *Options) defaults() {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
-	}
-	if o.FailOn == 0 {
-		o.FailOn = rules.High
 	}
 }
 

@@ -265,3 +265,33 @@ func TestUnverifiedFixNotApplied(t *testing.T) {
 		t.Errorf("text: %v\n%s", err, buf.String())
 	}
 }
+
+// TestRestartWaitsForMaster: a fix that needs a restart stops the master,
+// waits until `postfix status` says it is gone, and starts it again.
+func TestRestartWaitsForMaster(t *testing.T) {
+	dir := t.TempDir()
+	bin, log := filepath.Join(dir, "postfix"), filepath.Join(dir, "log")
+	// The fake master needs two status polls to go away after stop.
+	script := "#!/bin/sh\necho \"$3\" >> " + log + "\ncase \"$3\" in\n" +
+		"stop) echo 2 > " + dir + "/dying;;\n" +
+		"status) n=$(cat " + dir + "/dying 2>/dev/null || echo 0); if [ \"$n\" -gt 0 ]; then echo $((n-1)) > " + dir + "/dying; exit 0; fi; [ -e " + dir + "/up ] && exit 0; exit 1;;\n" +
+		"start) touch " + dir + "/up;;\nesac\nexit 0\n"
+	if err := os.WriteFile(bin, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	o := &Options{Tools: Tools{Postfix: bin}}
+	if err := reload(context.Background(), o, "/etc/postfix", "restart"); err != nil {
+		t.Fatal(err)
+	}
+	calls, _ := os.ReadFile(log)
+	if got := strings.Join(strings.Fields(string(calls)), " "); got != "stop status status status start" {
+		t.Errorf("calls %q", got)
+	}
+	if err := reload(context.Background(), o, "/etc/postfix", "reload"); err != nil {
+		t.Fatal(err)
+	}
+	calls, _ = os.ReadFile(log)
+	if !strings.HasSuffix(strings.TrimSpace(string(calls)), "reload") {
+		t.Errorf("calls %q", calls)
+	}
+}
