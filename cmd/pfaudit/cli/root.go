@@ -26,6 +26,8 @@ const (
 	ExitOK       = 0 // nothing at or above --fail-on; the command did its job
 	ExitFindings = 1 // audit/probe: something at or above --fail-on (or an open relay)
 	ExitError    = 2 // usage error, unreadable or invalid input, internal error
+	// ExitRolledBack: fix --apply failed and restored the backup.
+	ExitRolledBack = 3
 )
 
 // Version is set at build time with -ldflags "-X .../cli.Version=...";
@@ -186,6 +188,7 @@ that fix what it finds.`,
 	root.AddCommand(newRulesCmd(st))
 	root.AddCommand(newProbeCmd(st))
 	root.AddCommand(newFleetCmd(st))
+	root.AddCommand(newFixCmd(st))
 	return root
 }
 
