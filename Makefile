@@ -26,6 +26,7 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 	./scripts/bench-config.sh
 	./scripts/bench-audit.sh
+	./scripts/bench-fleet.sh
 
 # Runs every fuzz target for FUZZTIME each.
 fuzz:
