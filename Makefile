@@ -14,9 +14,13 @@ build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/pfaudit
 
 # The whole suite. Tests that need Postfix, root or network namespaces skip
-# with a reason outside CI and fail under CI=true.
+# with a reason outside CI and fail under CI=true. Packages run one at a
+# time (-p 1): probe tests add netns veth pairs to this host, which other
+# packages' comparisons with postconf (host-derived mynetworks) would see
+# come and go, and lab instances of several packages at once on two cores
+# stretch postscreen's and smtpd's timers.
 test: lint
-	$(GO) test -count=1 -timeout 20m ./...
+	$(GO) test -count=1 -p 1 -timeout 20m ./...
 
 # The main job on a bundled example configuration.
 run: build
