@@ -455,12 +455,13 @@ func (p *pool) takeUpTo(n int) []int {
 }
 
 // giveBack ends a session: rest goes back to the pool (in catalogue
-// order), or, when it may not be retried, is reported failed.
-func (p *pool) giveBack(rest []int, retry, costsTry bool, maxRetries int, fail func(i int)) {
+// order), or, when it may not be retried, is reported failed. The first
+// charged attempts of rest have lost a try.
+func (p *pool) giveBack(rest []int, retry bool, charged, maxRetries int, fail func(i int)) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for _, i := range rest {
-		if costsTry {
+	for k, i := range rest {
+		if k < charged {
 			p.tries[i]++
 		}
 		if retry && p.tries[i] <= maxRetries {
@@ -528,8 +529,22 @@ func validName(h string) bool {
 // runJob makes the attempts of one session in order. It returns the decided
 // results by catalogue index, the attempts still to make, and the error
 // that ended the session early.
+//
+// When the server's replies stop matching the commands (ErrDesync), the
+// reply that decided the previous attempt is void as well: the extra data
+// may have been that reply, or have come before it (a stray 250 read as
+// the answer to RCPT). After the last attempt, finish (RSET, then a
+// check that nothing follows) gives the last RCPT the same scrutiny.
 func runJob(s *session, idx []int, attempts []Attempt) (map[int]AttemptResult, []int, error) {
 	done := map[int]AttemptResult{}
+	last := -1 // position in idx of the last decided attempt
+	stop := func(from int, err error) (map[int]AttemptResult, []int, error) {
+		if errors.Is(err, ErrDesync) && last >= 0 && last < from {
+			delete(done, idx[last])
+			from = last
+		}
+		return done, append([]int(nil), idx[from:]...), err
+	}
 	for k, i := range idx {
 		res, err := s.run(attempts[i])
 		res.Session = s.cfg.no
@@ -537,16 +552,25 @@ func runJob(s *session, idx []int, attempts []Attempt) (map[int]AttemptResult, [
 			done[i] = res
 		}
 		if err != nil {
-			rest := idx[k+1:]
 			if res.Outcome == "" {
-				rest = idx[k:]
+				return stop(k, err)
 			}
-			return done, append([]int(nil), rest...), err
+			return stop(k+1, err)
 		}
+		last = k
+	}
+	if err := s.finish(); err != nil {
+		return stop(len(idx), err)
 	}
 	return done, nil, nil
 }
 
+// failed is the result of an attempt that was not made, or whose own
+// RCPT got no answer: always an error. An attempt counts only by the
+// reply to its own commands; a refused RSET, a 503 after an RSET that did
+// nothing, a 421 or a dropped connection in the session that held it says
+// nothing about it (issue 12: recording those as refusals made a relaying
+// server look closed).
 func failed(a Attempt, err error) AttemptResult {
 	res := AttemptResult{Variant: a.Variant, Class: a.Class, HELO: a.HELO,
 		MailFrom: a.MailFrom(), RcptTo: a.RcptTo(), Outcome: OutcomeError}
@@ -555,9 +579,8 @@ func failed(a Attempt, err error) AttemptResult {
 		res.Stage = se.stage
 		if se.reply != nil {
 			res.Code, res.EnhancedCode, res.Text = se.reply.Code, se.reply.Enhanced, se.reply.Text
-			// A refused XCLIENT or STARTTLS says nothing about relay.
-			if se.reply.Code != 421 && se.stage != StageXClient && se.stage != StageTLS {
-				classify(&res)
+			if a.Variant != "session" {
+				res.Note = "attempt not made: the session ended before its RCPT was answered"
 			}
 			return res
 		}
@@ -565,13 +588,28 @@ func failed(a Attempt, err error) AttemptResult {
 	if err != nil {
 		res.Text = err.Error()
 	}
+	if a.Variant != "session" && res.Note == "" {
+		res.Note = "attempt not made"
+	}
 	return res
 }
 
 // sessionFailure is the single result reported when not even the first
-// session could be set up.
+// session could be set up. Only the server's own refusal of this client
+// decides it: a 5xx instead of the greeting (RFC 5321 3.1 allows 554) or
+// a refused EHLO/HELO. Everything else (421, a greeting that is not 220,
+// STARTTLS or XCLIENT trouble, timeouts) is an error.
 func sessionFailure(err error, helo string) AttemptResult {
-	return failed(Attempt{Variant: "session", HELO: helo}, err)
+	res := failed(Attempt{Variant: "session", HELO: helo}, err)
+	var se *sessionError
+	if errors.As(err, &se) && se.reply != nil {
+		switch {
+		case se.stage == StageGreeting && se.reply.Code >= 500,
+			se.stage == StageHelo && se.reply.Code >= 400 && se.reply.Code != 421:
+			classify(&res)
+		}
+	}
+	return res
 }
 
 func retryable(ctx context.Context, err error) bool {

@@ -75,6 +75,7 @@ const (
 	StageTLS      = "starttls"
 	StageXClient  = "xclient"
 	StageAuth     = "auth"
+	StageRset     = "rset"
 	StageMail     = "mail"
 	StageRcpt     = "rcpt"
 )

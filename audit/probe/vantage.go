@@ -148,8 +148,20 @@ func (e *runEnv) xclient(ctx context.Context, opt Options, t Target) (VantageRep
 		vr.Note = join("XCLIENT unavailable: "+vr.Attempts[0].Text, vr.Note)
 		return vr, info
 	}
-	vr.Note = join("xclient: every session claims to come from "+e.opt.ClientAddr.String()+
-		" (XCLIENT ADDR=); the view of an untrusted Internet client unless mynetworks or an access map names that address", vr.Note)
+	// Say what was claimed only when it was: a session that ended before
+	// XCLIENT (a bad greeting, STARTTLS trouble) claimed nothing, and a
+	// claim the server did not show to take (verifyClaim) is no view of
+	// that client.
+	claimed := e.opt.ClientAddr.Unmap().String()
+	switch {
+	case vr.Client == claimed:
+		vr.Note = join("xclient: every session claims to come from "+claimed+
+			" (XCLIENT ADDR=); the view of an untrusted Internet client unless mynetworks or an access map names that address", vr.Note)
+	case vr.Verdict == VerdictUnknown && len(vr.Attempts) > 1:
+		vr.Note = join("xclient: the sessions claimed to come from "+claimed+" (XCLIENT ADDR=), but the server did not show that the claim took effect", vr.Note)
+	default:
+		vr.Note = join("xclient: no session got as far as XCLIENT; nothing was claimed", vr.Note)
+	}
 	return vr, info
 }
 
