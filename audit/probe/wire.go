@@ -89,20 +89,20 @@ type wire struct {
 	read     int // reply bytes since the last command
 	lineLen  int // bytes since the last '\n' read
 	inLine   []byte
-	reply    []string     // reply lines since the last command
-	readErr  error        // the first read failure: the stream is unusable after it
-	wrote    bool         // something was written
-	heard    bool         // some byte was received
+	reply    []string // reply lines since the last command
+	readErr  error    // the first read failure: the stream is unusable after it
+	wrote    bool     // something was written
+	heard    bool     // some byte was received
 	// final: the reply to the last command is complete (its last line,
 	// "ddd text" or "ddd", was received); extra: bytes came after it
 	// before the next command. The probe never pipelines (one command,
 	// then its whole reply), so anything after a complete reply is a
 	// reply nobody asked for, and every later reply could belong to
 	// another command.
-	final   bool
-	extra   bool
-	rdl     time.Time // the read deadline last asked for, to restore after a peek
-	protoErr error    // a protocol error the wire found (desync, 354)
+	final    bool
+	extra    bool
+	rdl      time.Time    // the read deadline last asked for, to restore after a peek
+	protoErr error        // a protocol error the wire found (desync, 354)
 	heardAt  *atomic.Bool // also set on the first byte, for watchers outside the session
 	onLine   func(dir byte, line string)
 }
@@ -427,9 +427,9 @@ func (w *wire) clamp(t time.Time) time.Time {
 	return t
 }
 
-func (w *wire) Close() error                       { return w.tcp.Close() }
-func (w *wire) LocalAddr() net.Addr                { return w.tcp.LocalAddr() }
-func (w *wire) RemoteAddr() net.Addr               { return w.tcp.RemoteAddr() }
+func (w *wire) Close() error         { return w.tcp.Close() }
+func (w *wire) LocalAddr() net.Addr  { return w.tcp.LocalAddr() }
+func (w *wire) RemoteAddr() net.Addr { return w.tcp.RemoteAddr() }
 func (w *wire) SetDeadline(t time.Time) error {
 	w.mu.Lock()
 	w.rdl = t
