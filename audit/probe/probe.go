@@ -285,8 +285,13 @@ func ParseTarget(s string) (Target, error) {
 
 // Run probes every target from the vantages asked for and returns the
 // report. An error is returned only for unusable options (bad target,
-// unknown vantage); failures while probing are part of the report.
+// unknown vantage, a negative timeout); failures while probing are part of
+// the report. A run cut short by ctx or its timeout returns its partial
+// report with Report.Interrupted set: check Report.Err.
 func Run(ctx context.Context, opt Options) (*Report, error) {
+	if opt.Timeout < 0 || opt.CommandTimeout < 0 {
+		return nil, fmt.Errorf("probe: negative timeout (%v, command timeout %v): give a positive duration, or 0 for the default", opt.Timeout, opt.CommandTimeout)
+	}
 	opt = opt.withDefaults()
 	vantages, err := parseVantages(opt.Vantage)
 	if err != nil {
@@ -316,15 +321,31 @@ func Run(ctx context.Context, opt Options) (*Report, error) {
 		targets = append(targets, t)
 		topts = append(topts, opt.forTarget(s))
 	}
+	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, opt.Timeout)
 	defer cancel()
 
 	env := &runEnv{opt: opt, state: map[string]*targetState{}}
 	defer env.close()
 	rep := &Report{}
+	interrupted := func() bool {
+		if ctx.Err() == nil {
+			return false
+		}
+		if rep.Interrupted == "" {
+			rep.Interrupted, rep.cause = interruption(parent, ctx, opt.Timeout)
+		}
+		return true
+	}
 	for i, t := range targets {
 		topt := topts[i]
 		tr := TargetReport{Address: t.Address}
+		if interrupted() {
+			tr.Vantages = append(tr.Vantages, VantageReport{Vantage: strings.Join(vantages, ","),
+				Verdict: VerdictError, Note: "not probed: " + rep.Interrupted, Attempts: []AttemptResult{}})
+			rep.Targets = append(rep.Targets, tr)
+			continue
+		}
 		if !t.AddrPort.IsValid() {
 			if err := resolve(ctx, &t); err != nil {
 				tr.Vantages = append(tr.Vantages, VantageReport{Vantage: strings.Join(vantages, ","),
@@ -334,7 +355,15 @@ func Run(ctx context.Context, opt Options) (*Report, error) {
 			}
 		}
 		for _, v := range vantages {
+			if interrupted() {
+				tr.Vantages = append(tr.Vantages, VantageReport{Vantage: v, Verdict: VerdictError,
+					Note: "not probed: " + rep.Interrupted, Attempts: []AttemptResult{}})
+				continue
+			}
 			vr, info := env.probe(ctx, topt, t, v)
+			if interrupted() {
+				vr.Note = join(vr.Note, "INTERRUPTED ("+rep.Interrupted+"): this vantage did not finish; attempts not made are errors, not refusals")
+			}
 			if tr.Host == "" {
 				tr.Host, tr.Banner = info.host, info.banner
 			}
@@ -342,7 +371,25 @@ func Run(ctx context.Context, opt Options) (*Report, error) {
 		}
 		rep.Targets = append(rep.Targets, tr)
 	}
+	interrupted()
 	return rep, nil
+}
+
+// interruption says why ctx (Run's own, bounded by timeout) ended, and
+// returns the error behind it: the caller's cancellation (a signal) or
+// deadline, or the run's own timeout.
+func interruption(parent, ctx context.Context, timeout time.Duration) (string, error) {
+	if err := parent.Err(); err != nil {
+		why := "cancelled by the caller (a signal or a stop request)"
+		if errors.Is(err, context.DeadlineExceeded) {
+			why = "the caller's deadline passed"
+		}
+		if c := context.Cause(parent); c != nil && c != err {
+			why += ": " + c.Error()
+		}
+		return why, err
+	}
+	return fmt.Sprintf("the probe's timeout (%v) passed before it finished", timeout), ctx.Err()
 }
 
 func parseVantages(s string) ([]string, error) {

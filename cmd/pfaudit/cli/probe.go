@@ -68,8 +68,9 @@ with a warning when the server hosts it.
 
 Exit status: 1 when an untrusted vantage saw an open relay or a listener
 is broken, 0 otherwise, 2 on usage errors, when no vantage could test any
-target, or when an untrusted view was asked for (auto, xclient, netns,
-remote) and none was available.`,
+target, when an untrusted view was asked for (auto, xclient, netns,
+remote) and none was available, or when the run was interrupted (a signal
+or --timeout) before it finished.`,
 		Example: `  pfaudit probe
   pfaudit probe --target 127.0.0.1:25 --vantage loopback,xclient
   pfaudit probe --target mx.example.com:25 --vantage remote --format json`,
@@ -99,6 +100,9 @@ remote) and none was available.`,
 func RunProbe(cmd *cobra.Command, o *ProbeOptions, st Streams) error {
 	if o.Format != "table" && o.Format != "json" {
 		return withCode(ExitError, fmt.Errorf("--format: %q is not one of table, json", o.Format))
+	}
+	if o.Timeout <= 0 || o.CommandTimeout <= 0 {
+		return withCode(ExitError, fmt.Errorf("--timeout and --command-timeout must be positive durations (got %v and %v)", o.Timeout, o.CommandTimeout))
 	}
 	popt := probe.Options{Targets: o.Targets, Vantage: o.Vantage, Timeout: o.Timeout, CommandTimeout: o.CommandTimeout,
 		TestDomain: o.TestDomain, SenderDomain: o.SenderDomain, HELO: o.HELO, Parallel: o.Parallel, NoSTARTTLS: o.NoSTARTTLS}
@@ -173,6 +177,11 @@ func RunProbe(cmd *cobra.Command, o *ProbeOptions, st Streams) error {
 	}
 	if err != nil {
 		return withCode(ExitError, err)
+	}
+	if err := rep.Err(); err != nil {
+		// An interrupted run is never a clean one, whatever it saw before
+		// it stopped: the report above says what was done.
+		return withCode(ExitError, fmt.Errorf("%w; the report is incomplete", err))
 	}
 	tested, untrusted, broken := false, false, false
 	for _, t := range rep.Targets {
