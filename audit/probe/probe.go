@@ -626,17 +626,16 @@ func failed(a Attempt, err error) AttemptResult {
 		res.Stage = se.stage
 		if se.reply != nil {
 			res.Code, res.EnhancedCode, res.Text = se.reply.Code, se.reply.Enhanced, se.reply.Text
-			if a.Variant != "session" {
-				res.Note = "attempt not made: the session ended before its RCPT was answered"
-			}
-			return res
 		}
 	}
-	if err != nil {
+	if err != nil && res.Text == "" {
 		res.Text = err.Error()
 	}
-	if a.Variant != "session" && res.Note == "" {
-		res.Note = "attempt not made"
+	if a.Variant != "session" {
+		res.Note = "not decided: no reply to this attempt's own RCPT (the reply shown ended its session)"
+		if se == nil || se.reply == nil {
+			res.Note = "not decided: no reply to this attempt's own RCPT"
+		}
 	}
 	return res
 }
