@@ -441,3 +441,30 @@ func TestInterruptedRun(t *testing.T) {
 		t.Errorf("table does not say the run was interrupted: %v\n%s", err, b.String())
 	}
 }
+
+// TestTimeoutIsInterruption: a run whose own timeout passes mid-catalogue
+// is interrupted (Err wraps context.DeadlineExceeded), even though its
+// sockets, which carry the same deadline, may time out a moment before
+// the context does.
+func TestTimeoutIsInterruption(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	srv := startFake(t, func(s *fakeServer) {
+		s.handle = func(c *fakeConn, line string) {
+			time.Sleep(50 * time.Millisecond)
+			defaultHandle(c, line)
+		}
+	})
+	for i := 0; i < 3; i++ {
+		rep, err := Run(context.Background(), Options{Targets: []string{srv.addr()}, Vantage: VantageRemote, Timeout: 700 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !errors.Is(rep.Err(), context.DeadlineExceeded) || !strings.Contains(rep.Interrupted, "timeout") {
+			t.Fatalf("run %d: interrupted %q err %v, want the probe's timeout", i, rep.Interrupted, rep.Err())
+		}
+		if v := rep.Targets[0].Vantages[0]; v.Verdict == VerdictClosed {
+			t.Fatalf("run %d: verdict closed after a timeout", i)
+		}
+	}
+	srv.stop()
+}

@@ -329,7 +329,7 @@ func Run(ctx context.Context, opt Options) (*Report, error) {
 	defer env.close()
 	rep := &Report{}
 	interrupted := func() bool {
-		if ctx.Err() == nil {
+		if !ended(ctx) {
 			return false
 		}
 		if rep.Interrupted == "" {
@@ -379,7 +379,11 @@ func Run(ctx context.Context, opt Options) (*Report, error) {
 // returns the error behind it: the caller's cancellation (a signal) or
 // deadline, or the run's own timeout.
 func interruption(parent, ctx context.Context, timeout time.Duration) (string, error) {
-	if err := parent.Err(); err != nil {
+	if ended(parent) {
+		err := parent.Err()
+		if err == nil {
+			err = context.DeadlineExceeded
+		}
 		why := "cancelled by the caller (a signal or a stop request)"
 		if errors.Is(err, context.DeadlineExceeded) {
 			why = "the caller's deadline passed"
@@ -389,7 +393,20 @@ func interruption(parent, ctx context.Context, timeout time.Duration) (string, e
 		}
 		return why, err
 	}
-	return fmt.Sprintf("the probe's timeout (%v) passed before it finished", timeout), ctx.Err()
+	return fmt.Sprintf("the probe's timeout (%v) passed before it finished", timeout), context.DeadlineExceeded
+}
+
+// ended reports whether ctx is done or its deadline has passed. The
+// sockets carry the run's deadline too, and their timeouts can fire a
+// moment before the context's own timer: a run whose sessions all timed
+// out at the deadline must not look finished because ctx.Err() was still
+// nil when it returned.
+func ended(ctx context.Context) bool {
+	if ctx.Err() != nil {
+		return true
+	}
+	d, ok := ctx.Deadline()
+	return ok && !time.Now().Before(d)
 }
 
 func parseVantages(s string) ([]string, error) {
@@ -660,7 +677,7 @@ func sessionFailure(err error, helo string) AttemptResult {
 
 func retryable(ctx context.Context, err error) bool {
 	var se *sessionError
-	return ctx.Err() == nil && errors.As(err, &se) && se.retry
+	return !ended(ctx) && errors.As(err, &se) && se.retry
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) {

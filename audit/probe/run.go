@@ -371,7 +371,7 @@ func (r *vantageRun) catalogue(cfg sessionConfig, first *session, attempts []Att
 			}
 		}
 		var se *sessionError
-		retry := serr != nil && errors.As(serr, &se) && se.retry && ctx.Err() == nil
+		retry := serr != nil && errors.As(serr, &se) && se.retry && !ended(ctx)
 		// Who pays a try: a session that decided nothing charges every
 		// attempt it held (a server that fails every session must not
 		// be retried forever); one that made progress charges only the

@@ -707,8 +707,8 @@ func isDropped(err error) bool {
 // timeout" or "use of closed network connection" alone do not say that
 // the server kept us waiting.
 func (s *session) explain(err error) error {
-	if s.ctx != nil && s.ctx.Err() != nil {
-		if errors.Is(s.ctx.Err(), context.DeadlineExceeded) {
+	if s.ctx != nil && ended(s.ctx) {
+		if s.ctx.Err() == nil || errors.Is(s.ctx.Err(), context.DeadlineExceeded) {
 			return fmt.Errorf("timed out: the run's deadline passed while waiting for the server (%v)", err)
 		}
 		return fmt.Errorf("cancelled while waiting for the server (%v)", err)
