@@ -167,19 +167,28 @@ func TestUnsolicitedReplies(t *testing.T) {
 	tests := []struct {
 		name string
 		rcpt func(c *fakeConn)
+		rtt  time.Duration // every reply this late: a distant server
 	}{
 		{"extra 250 in the same write", func(c *fakeConn) {
 			c.c.Write([]byte("554 5.7.1 <x>: Relay access denied\r\n250 2.1.5 Ok\r\n"))
-		}},
+		}, 0},
 		{"extra 250 a moment later", func(c *fakeConn) {
 			c.send("554 5.7.1 <x>: Relay access denied")
 			time.Sleep(time.Millisecond)
 			c.send("250 2.1.5 Ok")
-		}},
+		}, 0},
 		{"extra 250 before the 554", func(c *fakeConn) {
 			c.send("250 2.1.5 Ok")
 			c.send("554 5.7.1 <x>: Relay access denied")
-		}},
+		}, 0},
+		// The stray 250 comes at once, the real answer a round trip
+		// later: long after a fixed peek, within the settle after an
+		// acceptance.
+		{"stray 250 a round trip before the 554", func(c *fakeConn) {
+			c.send("250 2.1.5 Ok")
+			time.Sleep(30 * time.Millisecond)
+			c.send("554 5.7.1 <x>: Relay access denied")
+		}, 30 * time.Millisecond},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -190,6 +199,7 @@ func TestUnsolicitedReplies(t *testing.T) {
 						tc.rcpt(c)
 						return
 					}
+					time.Sleep(tc.rtt)
 					defaultHandle(c, line)
 				}
 			})

@@ -501,6 +501,13 @@ func (s *session) run(a Attempt) (res AttemptResult, err error) {
 	if err == nil && res.Outcome == "" {
 		fill(&res, StageRcpt, r)
 	}
+	if err == nil && res.Outcome == OutcomeAccepted {
+		// An acceptance is believed only when nothing follows it: a
+		// stray 250 read in place of the real reply would be.
+		if serr := s.w.settleAccepted(); serr != nil {
+			return s.decide(&res, StageRcpt, serr)
+		}
+	}
 	return res, err
 }
 

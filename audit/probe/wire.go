@@ -101,9 +101,11 @@ type wire struct {
 	// another command.
 	final    bool
 	extra    bool
-	rdl      time.Time    // the read deadline last asked for, to restore after a peek
-	protoErr error        // a protocol error the wire found (desync, 354)
-	heardAt  *atomic.Bool // also set on the first byte, for watchers outside the session
+	rdl      time.Time     // the read deadline last asked for, to restore after a peek
+	sentAt   time.Time     // when the last command was written
+	rtt      time.Duration // how long the first command waited for its answer
+	protoErr error         // a protocol error the wire found (desync, 354)
+	heardAt  *atomic.Bool  // also set on the first byte, for watchers outside the session
 	onLine   func(dir byte, line string)
 }
 
@@ -152,6 +154,7 @@ func (w *wire) Write(p []byte) (int, error) {
 		return 0, err
 	}
 	w.read, w.reply, w.wrote, w.final = 0, w.reply[:0], true, false
+	w.sentAt = time.Now()
 	for _, l := range lines {
 		if w.onLine != nil {
 			w.onLine('>', l)
@@ -224,6 +227,11 @@ func (w *wire) Read(p []byte) (int, error) {
 	defer w.mu.Unlock()
 	if err != nil && w.readErr == nil {
 		w.readErr = err
+	}
+	if n > 0 && w.read == 0 && !w.sentAt.IsZero() && w.rtt == 0 {
+		// The first command's answer (EHLO after the greeting, which
+		// was checked to stand alone) times the round trip.
+		w.rtt = time.Since(w.sentAt)
 	}
 	w.read += n
 	if n > 0 {
@@ -310,6 +318,11 @@ var peekWait = 2 * time.Millisecond
 // reply: buffered already (extra) or arriving within peekWait. The caller
 // holds mu.
 func (w *wire) checkQuiet() error {
+	return w.checkQuietFor(peekWait)
+}
+
+// checkQuietFor is checkQuiet listening for up to wait.
+func (w *wire) checkQuietFor(wait time.Duration) error {
 	if w.protoErr != nil {
 		return w.protoErr
 	}
@@ -320,7 +333,7 @@ func (w *wire) checkQuiet() error {
 	}
 	if !w.extra {
 		cur := w.cur
-		cur.SetReadDeadline(time.Now().Add(peekWait))
+		cur.SetReadDeadline(time.Now().Add(wait))
 		var buf [512]byte
 		n, _ := cur.Read(buf[:])
 		cur.SetReadDeadline(w.clamp(w.rdl))
@@ -352,6 +365,20 @@ func (w *wire) settle() error {
 	defer w.mu.Unlock()
 	return w.checkQuiet()
 }
+
+// settleAccepted is settle after a reply that accepted a relay attempt,
+// the one reply a desynchronised stream must never be trusted for: a
+// stray 250 read in place of the real answer is followed by that answer
+// about one round trip later, so the wire listens for twice the round
+// trip it measured (at least peekWait, at most maxSettle).
+func (w *wire) settleAccepted() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.checkQuietFor(min(max(peekWait, 2*w.rtt+peekWait), maxSettle))
+}
+
+// maxSettle bounds the wait after an accepted RCPT.
+const maxSettle = time.Second
 
 func (w *wire) poisonErr() error {
 	w.mu.Lock()
