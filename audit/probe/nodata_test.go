@@ -126,7 +126,7 @@ func TestNeverDataWhateverTheServerSays(t *testing.T) {
 		// The invite server answers XCLIENT with 220 and ignores it: its
 		// acceptance is this host's, not the claimed client's (issue 12).
 		{"xclient", invite{xclient: true}, VantageXClient, false, VerdictUnknown, false, ""},
-		{"xclient over starttls", invite{xclient: true, starttls: true}, VantageAuto, false, VerdictUnknown, true, ""},
+		{"xclient over starttls", invite{xclient: true, starttls: true}, VantageXClient, false, VerdictUnknown, true, ""},
 		{"auth plain", invite{auth: "PLAIN LOGIN"}, VantageRemote, false, VerdictOpen, false, "AUTH PLAIN with bogus credentials: 535"},
 		{"auth login cancelled", invite{auth: "LOGIN"}, VantageRemote, false, VerdictOpen, false, "AUTH LOGIN with bogus credentials: 501"},
 		{"auth accepts anything", invite{auth: "ACCEPT"}, VantageRemote, false, VerdictOpen, false, "SUCCEEDED"},

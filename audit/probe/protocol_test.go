@@ -397,3 +397,17 @@ func TestNegativeTimeouts(t *testing.T) {
 		}
 	}
 }
+
+// TestAutoLooksFurtherWhenClaimUnproven: auto does not settle for an
+// XCLIENT view the server did not show to take effect; it moves on to the
+// namespace (when it can make one) or says there is no other vantage.
+func TestAutoLooksFurtherWhenClaimUnproven(t *testing.T) {
+	srv := startFake(t, xclientFake(false, true, "127.0.0.1"))
+	v := runFake(t, srv, VantageAuto)
+	if v.Verdict == VerdictOpen || !strings.Contains(v.Note, "did not show that the claim took effect") {
+		t.Errorf("auto: vantage %s verdict %s note %q", v.Vantage, v.Verdict, v.Note)
+	}
+	if v.Vantage == VantageXClient && !strings.Contains(v.Note, "no other untrusted vantage") {
+		t.Errorf("auto kept the unproven xclient view without saying why: %q", v.Note)
+	}
+}

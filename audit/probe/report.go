@@ -159,6 +159,10 @@ type VantageReport struct {
 	Sessions int `json:"sessions"`
 	// Attempts in catalogue order.
 	Attempts []AttemptResult `json:"attempts"`
+
+	// claimUnproven: the xclient vantage's claim was not shown to take
+	// effect (verifyClaim); auto then looks for another vantage.
+	claimUnproven bool
 }
 
 // AttemptResult is one attempt and the server's answer.

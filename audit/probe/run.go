@@ -277,6 +277,7 @@ func (r *vantageRun) verifyClaim(cfg sessionConfig, info serverInfo, vr *Vantage
 			why = "could not be made (" + firstLine(res.Text) + ")"
 		}
 		vr.Verdict, vr.Qualifier = VerdictUnknown, ""
+		vr.claimUnproven = true
 		vr.Reason = fmt.Sprintf("the server answered XCLIENT but nothing shows the claim took effect: XCLIENT is still offered after it, and the accepted attempt (%s) made again without XCLIENT was %s; the sessions may be this host's own (%s), whose acceptance says nothing about outsiders", acc.Variant, why, info.LocalAddr.Addr().Unmap())
 		vr.Client = ""
 	default:

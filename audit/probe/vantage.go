@@ -116,11 +116,14 @@ func (e *runEnv) probe(ctx context.Context, opt Options, t Target, vantage strin
 	// auto: XCLIENT when the server offers it to us, else a namespace when
 	// we can make one and the target is on this host.
 	vr, info := e.xclient(ctx, opt, t)
-	if !isXClientUnavailable(vr) {
+	if !isXClientUnavailable(vr) && !vr.claimUnproven {
 		vr.Note = join("auto chose xclient", vr.Note)
 		return vr, info
 	}
 	why := "the server does not offer XCLIENT to this host"
+	if vr.claimUnproven {
+		why = "the server answered XCLIENT but did not show that the claim took effect"
+	}
 	if err := netns.Available(); err != nil {
 		why += "; netns: " + err.Error()
 	} else if !isLocal(t.AddrPort.Addr()) {
@@ -128,6 +131,10 @@ func (e *runEnv) probe(ctx context.Context, opt Options, t Target, vantage strin
 	} else {
 		vr, info := e.netns(ctx, opt, t)
 		vr.Note = join("auto chose netns ("+why+")", vr.Note)
+		return vr, info
+	}
+	if vr.claimUnproven {
+		vr.Note = join("auto: "+why+"; no other untrusted vantage", vr.Note)
 		return vr, info
 	}
 	return VantageReport{Vantage: VantageNone, Verdict: VerdictUnknown, Attempts: []AttemptResult{},
