@@ -205,6 +205,10 @@ func (s *session) setup(ctx context.Context) error {
 	// (6 s by default); ReadResponse returns only after the final line, and
 	// nothing is written before it, so there is no PREGREET.
 	r, err := s.readReply(s.cfg.greetTimeout)
+	if err != nil && s.cfg.proxyCheck && errors.Is(err, ErrDesync) {
+		// The greeting and the answer to our PROXY line came together.
+		return &sessionError{stage: StageProxy, err: errNotProxy}
+	}
 	if err != nil {
 		return &sessionError{stage: StageGreeting, err: err, retry: isDropped(err)}
 	}
