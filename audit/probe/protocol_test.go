@@ -4,9 +4,11 @@ import (
 	"context"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	smtp "github.com/emersion/go-smtp"
 	"go.uber.org/goleak"
 )
 
@@ -409,5 +411,58 @@ func TestAutoLooksFurtherWhenClaimUnproven(t *testing.T) {
 	}
 	if v.Vantage == VantageXClient && !strings.Contains(v.Note, "no other untrusted vantage") {
 		t.Errorf("auto kept the unproven xclient view without saying why: %q", v.Note)
+	}
+}
+
+// refuseAll is a well-behaved go-smtp backend that refuses every
+// recipient the way Postfix's relay guard does.
+type refuseAll struct{ acceptAll }
+
+func (b refuseAll) NewSession(*smtp.Conn) (smtp.Session, error) { return b, nil }
+func (refuseAll) Rcpt(string, *smtp.RcptOptions) error {
+	return &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 7, 1}, Message: "<x>: Relay access denied"}
+}
+
+// TestWellBehavedServerNoFalseErrors: the reply matching (peeks before
+// each command, the settle after an acceptance, the RSET checks) costs a
+// well-behaved server nothing: go-smtp's own server, closed or open, with
+// STARTTLS, gets a clean verdict and not one error.
+func TestWellBehavedServerNoFalseErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		backend smtp.Backend
+		verdict string
+	}{
+		{"closed", refuseAll{acceptAll{new(atomic.Int32)}}, VerdictClosed},
+		{"open", acceptAll{new(atomic.Int32)}, VerdictOpen},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+			s := smtp.NewServer(tc.backend)
+			s.Domain = "mx.example.com"
+			s.TLSConfig = testTLSConfig(t)
+			s.ErrorLog = discardLogger{}
+			ln, err := listenLocal(false, s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			served := make(chan error, 1)
+			go func() { served <- s.Serve(ln) }()
+			rep, err := Run(context.Background(), Options{Targets: []string{ln.Addr().String()}, Vantage: VantageRemote, Timeout: 20 * time.Second})
+			s.Close()
+			<-served
+			if err != nil {
+				t.Fatal(err)
+			}
+			v := rep.Targets[0].Vantages[0]
+			if v.Verdict != tc.verdict || !v.TLS || rep.Err() != nil {
+				t.Errorf("verdict %s tls %v err %v, want %s over TLS", v.Verdict, v.TLS, rep.Err(), tc.verdict)
+			}
+			for _, a := range v.Attempts {
+				if a.Outcome == OutcomeError || a.Outcome == "" {
+					t.Errorf("%s: %s %s", a.Variant, a.Outcome, a.Text)
+				}
+			}
+		})
 	}
 }
