@@ -164,7 +164,7 @@ func (e *runEnv) xclient(ctx context.Context, opt Options, t Target) (VantageRep
 	case vr.Client == claimed:
 		vr.Note = join("xclient: every session claims to come from "+claimed+
 			" (XCLIENT ADDR=); the view of an untrusted Internet client unless mynetworks or an access map names that address", vr.Note)
-	case vr.Verdict == VerdictUnknown && len(vr.Attempts) > 1:
+	case vr.claimUnproven:
 		vr.Note = join("xclient: the sessions claimed to come from "+claimed+" (XCLIENT ADDR=), but the server did not show that the claim took effect", vr.Note)
 	default:
 		vr.Note = join("xclient: no session got as far as XCLIENT; nothing was claimed", vr.Note)
