@@ -36,6 +36,10 @@ const (
 // (loopback's when no untrusted vantage exists), each finding a status
 // (confirmed, refuted, not-tested), and a live outcome the configuration
 // does not explain becomes a drift finding.
+//
+// A probe cut short (ctx cancelled, its timeout passed) returns the
+// partial report and an error wrapping probe.ErrInterrupted and the
+// context's error: the caller must fail the run, never report it clean.
 func Probe(ctx context.Context, cfg *postconf.Config, analyses []*relay.Analysis, rep *render.Report, o ProbeOptions) (*probe.Report, error) {
 	var ls []relay.Listener
 	for _, a := range analyses {
@@ -70,6 +74,9 @@ func Probe(ctx context.Context, cfg *postconf.Config, analyses []*relay.Analysis
 	if err != nil {
 		return nil, err
 	}
+	// An interrupted probe still lends rep what it saw (an acceptance is
+	// an acceptance), but the audit must fail: below, the error.
+	interrupted := pr.Err()
 	seen := map[string]*probe.TargetReport{}
 	for i := range pr.Targets {
 		t := &pr.Targets[i]
@@ -117,6 +124,10 @@ func Probe(ctx context.Context, cfg *postconf.Config, analyses []*relay.Analysis
 		}
 	}
 	rules.SortFindings(rep.Findings)
+	if interrupted != nil {
+		rep.Warnings = append(rep.Warnings, "probe: "+interrupted.Error()+": the live evidence is incomplete")
+		return pr, interrupted
+	}
 	return pr, nil
 }
 

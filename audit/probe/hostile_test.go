@@ -2,6 +2,7 @@ package probe
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net"
 	"strings"
@@ -382,4 +383,88 @@ func TestGreeting421Retried(t *testing.T) {
 	if !strings.Contains(progress.String(), "35/35 attempts") {
 		t.Errorf("progress: %q", progress.String())
 	}
+}
+
+// TestInterruptedRun: cancelling the run after some attempts were refused
+// yields a report that says it was interrupted, an Err that wraps
+// context.Canceled, and no attempt counted refused that was not answered
+// at its own RCPT.
+func TestInterruptedRun(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	var refused atomic.Int32
+	srv := startFake(t, func(s *fakeServer) {
+		s.handle = func(c *fakeConn, line string) {
+			time.Sleep(20 * time.Millisecond)
+			if strings.HasPrefix(strings.ToUpper(line), "RCPT") {
+				refused.Add(1)
+			}
+			defaultHandle(c, line)
+		}
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		for refused.Load() < 5 {
+			time.Sleep(5 * time.Millisecond)
+		}
+		cancel()
+	}()
+	rep, err := Run(ctx, Options{Targets: []string{srv.addr(), srv.addr()}, Vantage: VantageRemote, Timeout: time.Minute})
+	srv.stop()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Interrupted == "" || !errors.Is(rep.Err(), ErrInterrupted) || !errors.Is(rep.Err(), context.Canceled) {
+		t.Fatalf("interrupted %q, err %v", rep.Interrupted, rep.Err())
+	}
+	v := rep.Targets[0].Vantages[0]
+	if v.Verdict == VerdictClosed || !strings.Contains(v.Note, "INTERRUPTED") {
+		t.Errorf("verdict %s note %q: an interrupted vantage must not look finished", v.Verdict, v.Note)
+	}
+	n := 0
+	for _, a := range v.Attempts {
+		if a.Outcome == OutcomeRefused {
+			n++
+			if a.Stage != StageRcpt || a.Code != 554 {
+				t.Errorf("%s counted refused without its own RCPT reply: %s %d %s", a.Variant, a.Stage, a.Code, a.Text)
+			}
+		}
+	}
+	if n == 0 || int32(n) > refused.Load() {
+		t.Errorf("%d attempts refused, the server refused %d", n, refused.Load())
+	}
+	if v2 := rep.Targets[1].Vantages[0]; v2.Verdict != VerdictError || !strings.Contains(v2.Note, "not probed") {
+		t.Errorf("second target: verdict %s note %q, want it not probed", v2.Verdict, v2.Note)
+	}
+	var b strings.Builder
+	if err := WriteTable(&b, rep); err != nil || !strings.Contains(b.String(), "INTERRUPTED:") {
+		t.Errorf("table does not say the run was interrupted: %v\n%s", err, b.String())
+	}
+}
+
+// TestTimeoutIsInterruption: a run whose own timeout passes mid-catalogue
+// is interrupted (Err wraps context.DeadlineExceeded), even though its
+// sockets, which carry the same deadline, may time out a moment before
+// the context does.
+func TestTimeoutIsInterruption(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	srv := startFake(t, func(s *fakeServer) {
+		s.handle = func(c *fakeConn, line string) {
+			time.Sleep(50 * time.Millisecond)
+			defaultHandle(c, line)
+		}
+	})
+	for i := 0; i < 3; i++ {
+		rep, err := Run(context.Background(), Options{Targets: []string{srv.addr()}, Vantage: VantageRemote, Timeout: 700 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !errors.Is(rep.Err(), context.DeadlineExceeded) || !strings.Contains(rep.Interrupted, "timeout") {
+			t.Fatalf("run %d: interrupted %q err %v, want the probe's timeout", i, rep.Interrupted, rep.Err())
+		}
+		if v := rep.Targets[0].Vantages[0]; v.Verdict == VerdictClosed {
+			t.Fatalf("run %d: verdict closed after a timeout", i)
+		}
+	}
+	srv.stop()
 }

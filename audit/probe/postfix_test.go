@@ -108,6 +108,12 @@ func TestPostfixProfiles(t *testing.T) {
 				if auto.Vantage != VantageXClient || auto.Verdict != want[VantageXClient] || !strings.HasPrefix(auto.Note, "auto chose xclient") {
 					t.Errorf("%s auto: %s %s %q", listener, auto.Vantage, auto.Verdict, auto.Note)
 				}
+				// Real Postfix shows the claim took effect: with
+				// smtpd_authorized_xclient_hosts = 127.0.0.1, XCLIENT is
+				// no longer offered to the claimed 203.0.113.5.
+				if xv := tr.Vantages[1]; xv.Verdict == VerdictOpen && !strings.Contains(xv.Note, "the claim took effect: XCLIENT was no longer offered") {
+					t.Errorf("%s xclient: open without the claim shown to take effect: %q", listener, xv.Note)
+				}
 				if tr.Host != in.Hostname() {
 					t.Errorf("host %q, want the instance's myhostname %q", tr.Host, in.Hostname())
 				}

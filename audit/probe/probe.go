@@ -285,8 +285,13 @@ func ParseTarget(s string) (Target, error) {
 
 // Run probes every target from the vantages asked for and returns the
 // report. An error is returned only for unusable options (bad target,
-// unknown vantage); failures while probing are part of the report.
+// unknown vantage, a negative timeout); failures while probing are part of
+// the report. A run cut short by ctx or its timeout returns its partial
+// report with Report.Interrupted set: check Report.Err.
 func Run(ctx context.Context, opt Options) (*Report, error) {
+	if opt.Timeout < 0 || opt.CommandTimeout < 0 {
+		return nil, fmt.Errorf("probe: negative timeout (%v, command timeout %v): give a positive duration, or 0 for the default", opt.Timeout, opt.CommandTimeout)
+	}
 	opt = opt.withDefaults()
 	vantages, err := parseVantages(opt.Vantage)
 	if err != nil {
@@ -316,15 +321,31 @@ func Run(ctx context.Context, opt Options) (*Report, error) {
 		targets = append(targets, t)
 		topts = append(topts, opt.forTarget(s))
 	}
+	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, opt.Timeout)
 	defer cancel()
 
 	env := &runEnv{opt: opt, state: map[string]*targetState{}}
 	defer env.close()
 	rep := &Report{}
+	interrupted := func() bool {
+		if !ended(ctx) {
+			return false
+		}
+		if rep.Interrupted == "" {
+			rep.Interrupted, rep.cause = interruption(parent, ctx, opt.Timeout)
+		}
+		return true
+	}
 	for i, t := range targets {
 		topt := topts[i]
 		tr := TargetReport{Address: t.Address}
+		if interrupted() {
+			tr.Vantages = append(tr.Vantages, VantageReport{Vantage: strings.Join(vantages, ","),
+				Verdict: VerdictError, Note: "not probed: " + rep.Interrupted, Attempts: []AttemptResult{}})
+			rep.Targets = append(rep.Targets, tr)
+			continue
+		}
 		if !t.AddrPort.IsValid() {
 			if err := resolve(ctx, &t); err != nil {
 				tr.Vantages = append(tr.Vantages, VantageReport{Vantage: strings.Join(vantages, ","),
@@ -334,7 +355,15 @@ func Run(ctx context.Context, opt Options) (*Report, error) {
 			}
 		}
 		for _, v := range vantages {
+			if interrupted() {
+				tr.Vantages = append(tr.Vantages, VantageReport{Vantage: v, Verdict: VerdictError,
+					Note: "not probed: " + rep.Interrupted, Attempts: []AttemptResult{}})
+				continue
+			}
 			vr, info := env.probe(ctx, topt, t, v)
+			if interrupted() {
+				vr.Note = join(vr.Note, "INTERRUPTED ("+rep.Interrupted+"): this vantage did not finish; attempts not made are errors, not refusals")
+			}
 			if tr.Host == "" {
 				tr.Host, tr.Banner = info.host, info.banner
 			}
@@ -342,7 +371,42 @@ func Run(ctx context.Context, opt Options) (*Report, error) {
 		}
 		rep.Targets = append(rep.Targets, tr)
 	}
+	interrupted()
 	return rep, nil
+}
+
+// interruption says why ctx (Run's own, bounded by timeout) ended, and
+// returns the error behind it: the caller's cancellation (a signal) or
+// deadline, or the run's own timeout.
+func interruption(parent, ctx context.Context, timeout time.Duration) (string, error) {
+	if ended(parent) {
+		err := parent.Err()
+		if err == nil {
+			err = context.DeadlineExceeded
+		}
+		why := "cancelled by the caller (a signal or a stop request)"
+		if errors.Is(err, context.DeadlineExceeded) {
+			why = "the caller's deadline passed"
+		}
+		if c := context.Cause(parent); c != nil && c != err {
+			why += ": " + c.Error()
+		}
+		return why, err
+	}
+	return fmt.Sprintf("the probe's timeout (%v) passed before it finished", timeout), context.DeadlineExceeded
+}
+
+// ended reports whether ctx is done or its deadline has passed. The
+// sockets carry the run's deadline too, and their timeouts can fire a
+// moment before the context's own timer: a run whose sessions all timed
+// out at the deadline must not look finished because ctx.Err() was still
+// nil when it returned.
+func ended(ctx context.Context) bool {
+	if ctx.Err() != nil {
+		return true
+	}
+	d, ok := ctx.Deadline()
+	return ok && !time.Now().Before(d)
 }
 
 func parseVantages(s string) ([]string, error) {
@@ -455,12 +519,13 @@ func (p *pool) takeUpTo(n int) []int {
 }
 
 // giveBack ends a session: rest goes back to the pool (in catalogue
-// order), or, when it may not be retried, is reported failed.
-func (p *pool) giveBack(rest []int, retry, costsTry bool, maxRetries int, fail func(i int)) {
+// order), or, when it may not be retried, is reported failed. The first
+// charged attempts of rest have lost a try.
+func (p *pool) giveBack(rest []int, retry bool, charged, maxRetries int, fail func(i int)) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for _, i := range rest {
-		if costsTry {
+	for k, i := range rest {
+		if k < charged {
 			p.tries[i]++
 		}
 		if retry && p.tries[i] <= maxRetries {
@@ -528,8 +593,22 @@ func validName(h string) bool {
 // runJob makes the attempts of one session in order. It returns the decided
 // results by catalogue index, the attempts still to make, and the error
 // that ended the session early.
+//
+// When the server's replies stop matching the commands (ErrDesync), the
+// reply that decided the previous attempt is void as well: the extra data
+// may have been that reply, or have come before it (a stray 250 read as
+// the answer to RCPT). After the last attempt, finish (RSET, then a
+// check that nothing follows) gives the last RCPT the same scrutiny.
 func runJob(s *session, idx []int, attempts []Attempt) (map[int]AttemptResult, []int, error) {
 	done := map[int]AttemptResult{}
+	last := -1 // position in idx of the last decided attempt
+	stop := func(from int, err error) (map[int]AttemptResult, []int, error) {
+		if errors.Is(err, ErrDesync) && last >= 0 && last < from {
+			delete(done, idx[last])
+			from = last
+		}
+		return done, append([]int(nil), idx[from:]...), err
+	}
 	for k, i := range idx {
 		res, err := s.run(attempts[i])
 		res.Session = s.cfg.no
@@ -537,16 +616,25 @@ func runJob(s *session, idx []int, attempts []Attempt) (map[int]AttemptResult, [
 			done[i] = res
 		}
 		if err != nil {
-			rest := idx[k+1:]
 			if res.Outcome == "" {
-				rest = idx[k:]
+				return stop(k, err)
 			}
-			return done, append([]int(nil), rest...), err
+			return stop(k+1, err)
 		}
+		last = k
+	}
+	if err := s.finish(); err != nil {
+		return stop(len(idx), err)
 	}
 	return done, nil, nil
 }
 
+// failed is the result of an attempt that was not made, or whose own
+// RCPT got no answer: always an error. An attempt counts only by the
+// reply to its own commands; a refused RSET, a 503 after an RSET that did
+// nothing, a 421 or a dropped connection in the session that held it says
+// nothing about it (issue 12: recording those as refusals made a relaying
+// server look closed).
 func failed(a Attempt, err error) AttemptResult {
 	res := AttemptResult{Variant: a.Variant, Class: a.Class, HELO: a.HELO,
 		MailFrom: a.MailFrom(), RcptTo: a.RcptTo(), Outcome: OutcomeError}
@@ -555,28 +643,41 @@ func failed(a Attempt, err error) AttemptResult {
 		res.Stage = se.stage
 		if se.reply != nil {
 			res.Code, res.EnhancedCode, res.Text = se.reply.Code, se.reply.Enhanced, se.reply.Text
-			// A refused XCLIENT or STARTTLS says nothing about relay.
-			if se.reply.Code != 421 && se.stage != StageXClient && se.stage != StageTLS {
-				classify(&res)
-			}
-			return res
 		}
 	}
-	if err != nil {
+	if err != nil && res.Text == "" {
 		res.Text = err.Error()
+	}
+	if a.Variant != "session" {
+		res.Note = "not decided: no reply to this attempt's own RCPT (the reply shown ended its session)"
+		if se == nil || se.reply == nil {
+			res.Note = "not decided: no reply to this attempt's own RCPT"
+		}
 	}
 	return res
 }
 
 // sessionFailure is the single result reported when not even the first
-// session could be set up.
+// session could be set up. Only the server's own refusal of this client
+// decides it: a 5xx instead of the greeting (RFC 5321 3.1 allows 554) or
+// a refused EHLO/HELO. Everything else (421, a greeting that is not 220,
+// STARTTLS or XCLIENT trouble, timeouts) is an error.
 func sessionFailure(err error, helo string) AttemptResult {
-	return failed(Attempt{Variant: "session", HELO: helo}, err)
+	res := failed(Attempt{Variant: "session", HELO: helo}, err)
+	var se *sessionError
+	if errors.As(err, &se) && se.reply != nil {
+		switch {
+		case se.stage == StageGreeting && se.reply.Code >= 500,
+			se.stage == StageHelo && se.reply.Code >= 400 && se.reply.Code != 421:
+			classify(&res)
+		}
+	}
+	return res
 }
 
 func retryable(ctx context.Context, err error) bool {
 	var se *sessionError
-	return ctx.Err() == nil && errors.As(err, &se) && se.retry
+	return !ended(ctx) && errors.As(err, &se) && se.retry
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) {

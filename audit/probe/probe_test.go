@@ -94,7 +94,7 @@ func TestPool(t *testing.T) {
 				t.Errorf("after-auth attempt shares a session: %v", idx)
 			}
 		}
-		p.giveBack(nil, false, false, 2, nil)
+		p.giveBack(nil, false, 0, 2, nil)
 	}
 	if fmt.Sprint(sizes) != "[9 9 9 7 1]" || len(seen) != len(attempts) {
 		t.Errorf("session sizes %v, %d attempts covered", sizes, len(seen))
@@ -106,17 +106,17 @@ func TestPool(t *testing.T) {
 	idx := p.take()
 	p.learn(3)
 	failed := 0
-	p.giveBack(idx[1:], true, true, 1, func(int) { failed++ })
+	p.giveBack(idx[1:], true, len(idx)-1, 1, func(int) { failed++ })
 	idx = p.take()
 	if len(idx) != 2 {
 		t.Fatalf("after learning 3 errors a session takes %d attempts, want 2", len(idx))
 	}
-	p.giveBack(idx, true, true, 1, func(int) { failed++ })
+	p.giveBack(idx, true, len(idx), 1, func(int) { failed++ })
 	if failed != 2 {
 		t.Errorf("%d attempts failed after their retry ran out, want 2", failed)
 	}
 	for idx := p.take(); idx != nil; idx = p.take() {
-		p.giveBack(nil, false, false, 1, nil)
+		p.giveBack(nil, false, 0, 1, nil)
 	}
 }
 

@@ -18,7 +18,8 @@ import (
 // each vantage has "vantage", "verdict" (open, closed, unknown, broken,
 // error), "qualifier" ("deferred"), "reason", "test_domain",
 // "sender_domain", "test_domain_note", "note", "client", "tls", "sessions",
-// "domain_checks", "attempts", "impersonation" and "warnings"; each attempt has
+// "domain_checks", "attempts", "impersonation" and "warnings"; top level
+// "interrupted" says why a run that did not finish stopped; each attempt has
 // "variant", "class", "stage", "helo", "mail_from", "rcpt_to", "code",
 // "enhanced_code", "text", "outcome", "note" and "session".
 func WriteJSON(w io.Writer, r *Report) error {
@@ -94,6 +95,11 @@ func WriteTable(w io.Writer, r *Report) error {
 					return err
 				}
 			}
+		}
+	}
+	if r.Interrupted != "" {
+		if _, err := fmt.Fprintf(w, "\nINTERRUPTED: %s. The probe did not finish: this report is incomplete, and attempts not made are errors, not refusals.\n", r.Interrupted); err != nil {
+			return err
 		}
 	}
 	return nil

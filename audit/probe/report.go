@@ -1,6 +1,7 @@
 package probe
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -75,6 +76,7 @@ const (
 	StageTLS      = "starttls"
 	StageXClient  = "xclient"
 	StageAuth     = "auth"
+	StageRset     = "rset"
 	StageMail     = "mail"
 	StageRcpt     = "rcpt"
 )
@@ -82,6 +84,30 @@ const (
 // Report is the result of Run: one entry per target, in the order given.
 type Report struct {
 	Targets []TargetReport `json:"targets"`
+	// Interrupted says why the run stopped before it was done (the
+	// caller's context was cancelled, e.g. by a signal, or a deadline
+	// passed); empty for a run that finished. An interrupted report is
+	// incomplete: attempts not made are errors, never refusals, and
+	// vantages not reached say so. Err turns it into an error.
+	Interrupted string `json:"interrupted,omitempty"`
+	cause       error  // the context's error behind Interrupted
+}
+
+// ErrInterrupted is wrapped by Report.Err for a run that was cut short.
+var ErrInterrupted = errors.New("interrupted")
+
+// Err is nil for a run that finished, and for an interrupted one an error
+// wrapping ErrInterrupted and the context's error (context.Canceled or
+// context.DeadlineExceeded), so that callers can tell a signal from a
+// timeout. A caller must never present an interrupted run as clean.
+func (r *Report) Err() error {
+	if r == nil || r.Interrupted == "" {
+		return nil
+	}
+	if r.cause != nil {
+		return fmt.Errorf("%w: %s (%w)", ErrInterrupted, r.Interrupted, r.cause)
+	}
+	return fmt.Errorf("%w: %s", ErrInterrupted, r.Interrupted)
 }
 
 // TargetReport holds what each vantage saw of one target.
@@ -133,6 +159,10 @@ type VantageReport struct {
 	Sessions int `json:"sessions"`
 	// Attempts in catalogue order.
 	Attempts []AttemptResult `json:"attempts"`
+
+	// claimUnproven: the xclient vantage's claim was not shown to take
+	// effect (verifyClaim); auto then looks for another vantage.
+	claimUnproven bool
 }
 
 // AttemptResult is one attempt and the server's answer.

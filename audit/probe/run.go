@@ -108,6 +108,10 @@ func (e *runEnv) runVantage(ctx context.Context, opt Options, t Target, vantage 
 		vr.Sessions = r.count()
 		vr.Attempts = []AttemptResult{sessionFailure(err, cfg.helo)}
 		vr.Verdict, _, vr.Reason = judgeAttempts(vr.Attempts)
+		var se *sessionError
+		if errors.As(err, &se) && se.stage == StageTLS {
+			vr.Note = join(vr.Note, "STARTTLS failed ("+firstLine(vr.Attempts[0].Text)+"): the relay policy was not tested; a client that skips STARTTLS is not bothered by it, so probe again in plaintext (--no-starttls)")
+		}
 		return vr, targetInfo{err: err}
 	}
 	info := first.info
@@ -161,6 +165,10 @@ func (e *runEnv) runVantage(ctx context.Context, opt Options, t Target, vantage 
 	vr.Sessions = r.count()
 	vr.Attempts = results
 	vr.Verdict, vr.Qualifier, vr.Reason = judgeAttempts(results)
+	catalogueOpen := vr.Verdict == VerdictOpen
+	if vantage == VantageXClient && catalogueOpen {
+		r.verifyClaim(cfg, info, &vr)
+	}
 
 	// Impersonation: whoever can connect claims a trusted address.
 	untrusted := vantage != VantageLoopback
@@ -174,7 +182,10 @@ func (e *runEnv) runVantage(ctx context.Context, opt Options, t Target, vantage 
 		how = fmt.Sprintf("a PROXY v%d header claiming %s (the listener takes the client address from the header: smtpd_upstream_proxy_protocol)", proxy, c.proxyClaim)
 		imp, how = r.impersonate(c, params, how)
 	case (vantage == VantageNetns || vantage == VantageRemote) && info.XClient,
-		vantage == VantageXClient && info.XClientAfter:
+		// From the xclient vantage the second claim says something only
+		// when the first one was seen to matter (the catalogue was not
+		// accepted as it is from this host).
+		vantage == VantageXClient && info.XClientAfter && !catalogueOpen:
 		c := cfg
 		lo := netip.MustParseAddr("127.0.0.1")
 		if vantage == VantageXClient {
@@ -198,6 +209,80 @@ func (e *runEnv) runVantage(ctx context.Context, opt Options, t Target, vantage 
 		}
 	}
 	return vr, targetInfo{host: host, banner: info.Banner}
+}
+
+// verifyClaim checks that an open verdict of the xclient vantage is the
+// claimed client's, not this host's. A server may answer XCLIENT with 220
+// and ignore it; then the sessions are this (usually trusted) host's and
+// an accepted relay attempt proves nothing about outsiders.
+//
+// Postfix re-evaluates smtpd_authorized_xclient_hosts for the claimed
+// address (smtpd.c; XCLIENT_README), so a server that offered XCLIENT to
+// us and no longer offers it after the claim has taken it. Otherwise the
+// claim is checked by difference: the accepted attempt is made again in a
+// session without XCLIENT; refused there, the claim changed the answer.
+// When it is accepted there too, nothing shows that the claim took
+// effect and the verdict is unknown.
+func (r *vantageRun) verifyClaim(cfg sessionConfig, info serverInfo, vr *VantageReport) {
+	if info.XClientUsed && info.XClient && !info.XClientAfter {
+		vr.Note = join(vr.Note, "the claim took effect: XCLIENT was no longer offered after it (smtpd re-evaluates smtpd_authorized_xclient_hosts for the claimed address)")
+		return
+	}
+	var acc *AttemptResult
+	for i, a := range vr.Attempts {
+		if a.Outcome == OutcomeAccepted && isEvidence(a) {
+			acc = &vr.Attempts[i]
+			break
+		}
+	}
+	if acc == nil {
+		return
+	}
+	var a Attempt
+	for _, c := range Catalogue(Params{TestDomain: vr.TestDomain, SenderDomain: vr.SenderDomain, HELO: cfg.helo}) {
+		if c.Variant == acc.Variant {
+			a = c
+			break
+		}
+	}
+	// The attempt is replayed byte for byte as it was sent.
+	a.Mail, a.Rcpt, a.HELO = "MAIL FROM:"+acc.MailFrom, "RCPT TO:"+acc.RcptTo, acc.HELO
+	c := cfg
+	c.xclient, c.xclientThen, c.xclientLogin = netip.Addr{}, netip.Addr{}, ""
+	res := AttemptResult{Variant: "verify-xclient", Outcome: OutcomeError}
+	s, err := openSession(r.ctx, r.mk(c))
+	if err == nil {
+		var done map[int]AttemptResult
+		done, _, err = runJob(s, []int{0}, []Attempt{a})
+		if err == nil {
+			s.close()
+		} else {
+			s.abort()
+		}
+		if d, ok := done[0]; ok {
+			res = d
+		}
+	}
+	if err != nil && res.Outcome == OutcomeError {
+		res = failed(a, err)
+	}
+	res.Variant = "verify-xclient-" + acc.Variant
+	res.Note = join("the accepted attempt made again without XCLIENT", res.Note)
+	vr.Impersonation = append(vr.Impersonation, res)
+	vr.Sessions = r.count()
+	switch res.Outcome {
+	case OutcomeAccepted, OutcomeError:
+		why := "accepted there too"
+		if res.Outcome == OutcomeError {
+			why = "could not be made (" + firstLine(res.Text) + ")"
+		}
+		vr.Verdict, vr.Qualifier = VerdictUnknown, ""
+		vr.claimUnproven = true
+		vr.Reason = fmt.Sprintf("the server answered XCLIENT but nothing shows the claim took effect: XCLIENT is still offered after it, and the accepted attempt (%s) made again without XCLIENT was %s; the sessions may be this host's own (%s), whose acceptance says nothing about outsiders", acc.Variant, why, info.LocalAddr.Addr().Unmap())
+		vr.Client = ""
+	default:
+		vr.Note = join(vr.Note, fmt.Sprintf("the claim took effect: the accepted attempt (%s) made again without XCLIENT was %s (%s)", acc.Variant, res.Outcome, replyLine(res)))
+	}
 }
 
 // impersonatedLogin is the SASL login an impersonating XCLIENT claims
@@ -287,7 +372,20 @@ func (r *vantageRun) catalogue(cfg sessionConfig, first *session, attempts []Att
 			}
 		}
 		var se *sessionError
-		retry := serr != nil && errors.As(serr, &se) && se.retry && ctx.Err() == nil
+		retry := serr != nil && errors.As(serr, &se) && se.retry && !ended(ctx)
+		// Who pays a try: a session that decided nothing charges every
+		// attempt it held (a server that fails every session must not
+		// be retried forever); one that made progress charges only the
+		// attempt in flight (rest[0]): the others were never started,
+		// and counting them would turn a server that fails every RSET
+		// into a wall of errors.
+		charged := len(rest)
+		switch {
+		case retry && se.fresh:
+			charged = 0
+		case len(done) > 0:
+			charged = min(1, len(rest))
+		}
 		if retry && se.reply != nil && se.reply.Code == 421 {
 			if s != nil && s.errors > 0 {
 				pl.learn(s.errors)
@@ -301,7 +399,7 @@ func (r *vantageRun) catalogue(cfg sessionConfig, first *session, attempts []Att
 			results[i] = res
 		}
 		mu.Unlock()
-		pl.giveBack(rest, retry, !(retry && se.fresh), opt.MaxRetries, func(i int) {
+		pl.giveBack(rest, retry, charged, opt.MaxRetries, func(i int) {
 			mu.Lock()
 			results[i] = failed(attempts[i], serr)
 			mu.Unlock()

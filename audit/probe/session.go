@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/netip"
 	"net/textproto"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -56,6 +57,8 @@ type serverInfo struct {
 	// smtpd re-evaluates smtpd_authorized_xclient_hosts for the claimed
 	// address (smtpd.c), so the server offers XCLIENT to that address.
 	XClientAfter bool
+	// XClientUsed: XCLIENT was sent and answered 220.
+	XClientUsed bool
 	// XClientLogin is the SASL login claimed with XCLIENT LOGIN=, if any.
 	XClientLogin string
 	TLS          bool
@@ -202,11 +205,26 @@ func (s *session) setup(ctx context.Context) error {
 	// (6 s by default); ReadResponse returns only after the final line, and
 	// nothing is written before it, so there is no PREGREET.
 	r, err := s.readReply(s.cfg.greetTimeout)
+	if err != nil && s.cfg.proxyCheck && errors.Is(err, ErrDesync) {
+		// The greeting and the answer to our PROXY line came together.
+		return &sessionError{stage: StageProxy, err: errNotProxy}
+	}
 	if err != nil {
 		return &sessionError{stage: StageGreeting, err: err, retry: isDropped(err)}
 	}
-	if r.Code != 220 {
-		return &sessionError{stage: StageGreeting, reply: &r, retry: r.Code == 421}
+	switch {
+	case r.Code == 421:
+		return &sessionError{stage: StageGreeting, reply: &r, retry: true}
+	case r.Code >= 500:
+		// RFC 5321 3.1: a server may answer the connection with 554
+		// instead of 220 ("no SMTP service here"): a refusal of this
+		// client, by the server itself.
+		return &sessionError{stage: StageGreeting, reply: &r}
+	case r.Code != 220:
+		// A 250 (or anything else) is no greeting: the server does not
+		// speak SMTP as RFC 5321 3.1 has it, and nothing it says later
+		// can be trusted to answer our commands.
+		return &sessionError{stage: StageGreeting, err: fmt.Errorf("%w: the greeting is %q, not 220", ErrProtocol, replyText(r))}
 	}
 	s.info.Banner = firstLine(r.Text)
 	s.greeting = []byte("220 " + s.info.Banner + "\r\n")
@@ -232,11 +250,19 @@ func (s *session) setup(ctx context.Context) error {
 	}
 	if ok, _ := s.c.Extension("STARTTLS"); ok && !s.info.TLS && !s.cfg.noTLS {
 		r, err := s.rawCmd("STARTTLS")
+		if errors.Is(err, ErrDesync) {
+			err = fmt.Errorf("TLS handshake not started: the server sent data right after its 220 to STARTTLS (RFC 3207 section 6): %w", err)
+		}
 		if err != nil {
 			return &sessionError{stage: StageTLS, err: err, retry: isDropped(err)}
 		}
 		if r.Code != 220 {
 			return &sessionError{stage: StageTLS, reply: &r, retry: r.Code == 421}
+		}
+		if s.w.extraData() {
+			// RFC 3207 section 6: plaintext after the 220 would be read
+			// as if it came over TLS (command injection).
+			return &sessionError{stage: StageTLS, err: fmt.Errorf("TLS handshake not started: the server sent data right after its 220 to STARTTLS (RFC 3207 section 6): %w", ErrDesync)}
 		}
 		if err := s.handshake(ctx); err != nil {
 			return err
@@ -258,6 +284,7 @@ func (s *session) setup(ctx context.Context) error {
 		if err := s.xclient(s.cfg.xclient, login); err != nil {
 			return err
 		}
+		s.info.XClientUsed = true
 		s.info.XClientAfter, _ = s.c.Extension("XCLIENT")
 		if s.cfg.xclientThen.IsValid() {
 			if !s.info.XClientAfter {
@@ -346,11 +373,14 @@ func (s *session) hello(name string) error {
 	}
 	r, err := s.result(s.c.Hello(name))
 	if err != nil {
-		return &sessionError{stage: StageHelo, err: err, retry: isDropped(err)}
+		return s.failed(StageHelo, err)
 	}
 	if r.Code >= 400 {
 		s.errors++
 		return &sessionError{stage: StageHelo, reply: &r, retry: r.Code == 421}
+	}
+	if r.Code != 250 {
+		return &sessionError{stage: StageHelo, err: fmt.Errorf("%w: EHLO/HELO answered %q, not 250", ErrProtocol, replyText(r))}
 	}
 	s.helo, s.dirty = name, false
 	if s.info.Host == "" {
@@ -377,6 +407,14 @@ func (s *session) readReply(d time.Duration) (reply, error) {
 // only records lines that ended in LF, so a truncated "250 ok" is never
 // taken for an answer.
 func (s *session) tapped() (reply, error) {
+	if err := s.w.failure(); errors.Is(err, ErrDataPrompt) || errors.Is(err, ErrDesync) {
+		return reply{}, err
+	}
+	if s.w.extraData() {
+		// More came in the same read as the reply: which of the replies
+		// answers this command cannot be told.
+		return reply{}, ErrDesync
+	}
 	if r, ok := parseReply(s.w.replyLines()); ok {
 		return r, nil
 	}
@@ -417,12 +455,22 @@ func (s *session) run(a Attempt) (res AttemptResult, err error) {
 	res = AttemptResult{Variant: a.Variant, Class: a.Class, HELO: a.HELO,
 		MailFrom: a.MailFrom(), RcptTo: a.RcptTo()}
 	if s.dirty || s.helo != a.HELO {
-		if err := s.c.Reset(); err != nil {
-			r, rerr := s.result(err)
-			return res, &sessionError{stage: "rset", reply: replyPtr(r, rerr), err: rerr, retry: true}
+		if s.dirty {
+			if err := s.reset(); err != nil {
+				return s.decide(&res, StageRset, err)
+			}
+		} else {
+			// A clean session changes its name without RSET: EHLO alone
+			// resets (RFC 5321 4.1.4), and a server whose RSET fails
+			// still gets the first attempt of every session made. go-smtp
+			// says Hello once per client: a fresh one takes over.
+			s.c = nil
 		}
 		if err := s.hello(a.HELO); err != nil {
 			var se *sessionError
+			if errors.As(err, &se) && se.reply == nil {
+				return s.decide(&res, StageHelo, err)
+			}
 			if errors.As(err, &se) && se.reply != nil && se.reply.Code != 421 {
 				// A refused EHLO/HELO decides this attempt; go-smtp keeps
 				// the error, so the session ends and the rest moves on.
@@ -457,19 +505,109 @@ func (s *session) run(a Attempt) (res AttemptResult, err error) {
 	if err == nil && res.Outcome == "" {
 		fill(&res, StageRcpt, r)
 	}
+	if err == nil && res.Outcome == OutcomeAccepted {
+		// An acceptance is believed only when nothing follows it: a
+		// stray 250 read in place of the real reply would be.
+		if serr := s.w.settleAccepted(); serr != nil {
+			return s.decide(&res, StageRcpt, serr)
+		}
+	}
 	return res, err
+}
+
+// reset sends RSET. Its reply must be 250 (RFC 5321 4.1.1.5): a server
+// that does not reset may take the next MAIL as nested ("503 5.5.1
+// Error: nested MAIL command") or add the next RCPT to the old
+// transaction.
+func (s *session) reset() error {
+	r, err := s.result(s.c.Reset())
+	if err == nil && r.Code != 250 {
+		return &sessionError{stage: StageRset, reply: &r, retry: true}
+	}
+	if err == nil {
+		s.dirty = false
+	}
+	return err
+}
+
+// decide turns a failure while making attempt res at stage into the
+// session's error, deciding res where the failure is the answer:
+//
+//   - a 354 (ErrDataPrompt): the connection is already dropped; the
+//     attempt is an error and the rest go to a new session;
+//   - a reply that is no answer at all (ErrProtocol): the attempt is an
+//     error, the rest go to a new session;
+//   - replies that no longer match commands (ErrDesync): nothing is
+//     decided, nothing is retried (runJob also voids the reply before);
+//   - anything else (a refused RSET, a dropped connection): the attempt
+//     is retried on a new session; its outcome stays empty.
+func (s *session) decide(res *AttemptResult, stage string, err error) (AttemptResult, error) {
+	var se *sessionError
+	if !errors.As(err, &se) {
+		se = s.failed(stage, err).(*sessionError)
+	}
+	switch {
+	case errors.Is(se.err, ErrDataPrompt):
+		res.Stage, res.Code, res.Text, res.Outcome = stage, 354, ErrDataPrompt.Error(), OutcomeError
+		se.retry, se.fresh = true, true
+	case errors.Is(se.err, ErrProtocol):
+		res.Stage, res.Code, res.Text, res.Outcome = stage, 0, se.err.Error(), OutcomeError
+		se.retry, se.fresh = true, true
+	case errors.Is(se.err, ErrDesync):
+		res.Outcome = ""
+	}
+	return *res, se
+}
+
+// failed is the session error of a command that got no usable reply.
+func (s *session) failed(stage string, err error) error {
+	se := &sessionError{stage: stage, err: err, retry: isDropped(err)}
+	if errors.Is(err, ErrDesync) || errors.Is(err, ErrDataPrompt) {
+		se.retry = false
+	}
+	return se
+}
+
+// ErrProtocol marks a reply that answers no command the way SMTP allows
+// (a greeting that is not 220, a 3xx to RCPT): the session ends and the
+// attempt is an error, never a refusal nor an acceptance.
+var ErrProtocol = errors.New("probe: protocol error")
+
+// replyText is "250 text" for messages.
+func replyText(r reply) string {
+	t := strconv.Itoa(r.Code)
+	if r.Enhanced != "" {
+		t += " " + r.Enhanced
+	}
+	if l := firstLine(r.Text); l != "" {
+		t += " " + l
+	}
+	return t
 }
 
 // judge records a MAIL or RCPT reply. done is true when the attempt is
 // decided here (a non-2xx reply or a failure).
 func (s *session) judge(res *AttemptResult, stage string, r reply, err error) (done bool, _ error) {
 	if err != nil {
-		return true, &sessionError{stage: stage, err: err, retry: isDropped(err)}
+		_, serr := s.decide(res, stage, err)
+		return true, serr
 	}
-	if r.Code == 421 {
+	switch {
+	case r.Code == 421:
 		// smtpd is closing (smtpd_hard_error_limit, overload, shutdown):
 		// the attempt is retried on a new session.
 		return true, &sessionError{stage: stage, reply: &r, retry: true}
+	case r.Code == 503:
+		// "503 5.5.1 Error: nested MAIL command", "need MAIL command":
+		// Postfix's (smtpd.c) and RFC 5321's bad sequence of commands.
+		// The server's state is not the one we think (an RSET that did
+		// nothing): this says nothing about the attempt, which is
+		// retried on a new session.
+		s.errors++
+		return true, &sessionError{stage: stage, reply: &r, retry: true}
+	case r.Code < 200 || r.Code >= 300 && r.Code < 400:
+		_, serr := s.decide(res, stage, fmt.Errorf("%w: %s answered %q", ErrProtocol, strings.ToUpper(stage), replyText(r)))
+		return true, serr
 	}
 	if r.Code >= 400 {
 		s.errors++
@@ -520,6 +658,21 @@ func (s *session) bogusAuth() string {
 	return note
 }
 
+// finish ends the last transaction with RSET and makes sure nothing
+// follows its reply: a reply nobody asked for after the last RCPT would
+// show up here, and void that RCPT's answer (ErrDesync).
+func (s *session) finish() error {
+	if s.c == nil || s.w.poisonErr() != nil {
+		return nil
+	}
+	if s.dirty {
+		if err := s.reset(); err != nil {
+			return err
+		}
+	}
+	return s.w.settle()
+}
+
 // close ends a healthy session with RSET and QUIT; the replies do not
 // matter any more.
 func (s *session) close() {
@@ -565,8 +718,8 @@ func isDropped(err error) bool {
 // timeout" or "use of closed network connection" alone do not say that
 // the server kept us waiting.
 func (s *session) explain(err error) error {
-	if s.ctx != nil && s.ctx.Err() != nil {
-		if errors.Is(s.ctx.Err(), context.DeadlineExceeded) {
+	if s.ctx != nil && ended(s.ctx) {
+		if s.ctx.Err() == nil || errors.Is(s.ctx.Err(), context.DeadlineExceeded) {
 			return fmt.Errorf("timed out: the run's deadline passed while waiting for the server (%v)", err)
 		}
 		return fmt.Errorf("cancelled while waiting for the server (%v)", err)

@@ -116,11 +116,14 @@ func (e *runEnv) probe(ctx context.Context, opt Options, t Target, vantage strin
 	// auto: XCLIENT when the server offers it to us, else a namespace when
 	// we can make one and the target is on this host.
 	vr, info := e.xclient(ctx, opt, t)
-	if !isXClientUnavailable(vr) {
+	if !isXClientUnavailable(vr) && !vr.claimUnproven {
 		vr.Note = join("auto chose xclient", vr.Note)
 		return vr, info
 	}
 	why := "the server does not offer XCLIENT to this host"
+	if vr.claimUnproven {
+		why = "the server answered XCLIENT but did not show that the claim took effect"
+	}
 	if err := netns.Available(); err != nil {
 		why += "; netns: " + err.Error()
 	} else if !isLocal(t.AddrPort.Addr()) {
@@ -128,6 +131,10 @@ func (e *runEnv) probe(ctx context.Context, opt Options, t Target, vantage strin
 	} else {
 		vr, info := e.netns(ctx, opt, t)
 		vr.Note = join("auto chose netns ("+why+")", vr.Note)
+		return vr, info
+	}
+	if vr.claimUnproven {
+		vr.Note = join("auto: "+why+"; no other untrusted vantage", vr.Note)
 		return vr, info
 	}
 	return VantageReport{Vantage: VantageNone, Verdict: VerdictUnknown, Attempts: []AttemptResult{},
@@ -148,8 +155,20 @@ func (e *runEnv) xclient(ctx context.Context, opt Options, t Target) (VantageRep
 		vr.Note = join("XCLIENT unavailable: "+vr.Attempts[0].Text, vr.Note)
 		return vr, info
 	}
-	vr.Note = join("xclient: every session claims to come from "+e.opt.ClientAddr.String()+
-		" (XCLIENT ADDR=); the view of an untrusted Internet client unless mynetworks or an access map names that address", vr.Note)
+	// Say what was claimed only when it was: a session that ended before
+	// XCLIENT (a bad greeting, STARTTLS trouble) claimed nothing, and a
+	// claim the server did not show to take (verifyClaim) is no view of
+	// that client.
+	claimed := e.opt.ClientAddr.Unmap().String()
+	switch {
+	case vr.Client == claimed:
+		vr.Note = join("xclient: every session claims to come from "+claimed+
+			" (XCLIENT ADDR=); the view of an untrusted Internet client unless mynetworks or an access map names that address", vr.Note)
+	case vr.claimUnproven:
+		vr.Note = join("xclient: the sessions claimed to come from "+claimed+" (XCLIENT ADDR=), but the server did not show that the claim took effect", vr.Note)
+	default:
+		vr.Note = join("xclient: no session got as far as XCLIENT; nothing was claimed", vr.Note)
+	}
 	return vr, info
 }
 

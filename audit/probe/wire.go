@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -88,11 +89,23 @@ type wire struct {
 	read     int // reply bytes since the last command
 	lineLen  int // bytes since the last '\n' read
 	inLine   []byte
-	reply    []string     // reply lines since the last command
-	readErr  error        // the first read failure: the stream is unusable after it
-	wrote    bool         // something was written
-	heard    bool         // some byte was received
-	heardAt  *atomic.Bool // also set on the first byte, for watchers outside the session
+	reply    []string // reply lines since the last command
+	readErr  error    // the first read failure: the stream is unusable after it
+	wrote    bool     // something was written
+	heard    bool     // some byte was received
+	// final: the reply to the last command is complete (its last line,
+	// "ddd text" or "ddd", was received); extra: bytes came after it
+	// before the next command. The probe never pipelines (one command,
+	// then its whole reply), so anything after a complete reply is a
+	// reply nobody asked for, and every later reply could belong to
+	// another command.
+	final    bool
+	extra    bool
+	rdl      time.Time     // the read deadline last asked for, to restore after a peek
+	sentAt   time.Time     // when the last command was written
+	rtt      time.Duration // how long the first command waited for its answer
+	protoErr error         // a protocol error the wire found (desync, 354)
+	heardAt  *atomic.Bool  // also set on the first byte, for watchers outside the session
 	onLine   func(dir byte, line string)
 }
 
@@ -136,7 +149,12 @@ func (w *wire) Write(p []byte) (int, error) {
 	if len(out) == 0 {
 		return len(p), nil
 	}
-	w.read, w.reply, w.wrote = 0, w.reply[:0], true
+	if err := w.checkQuiet(); err != nil {
+		w.pending = nil
+		return 0, err
+	}
+	w.read, w.reply, w.wrote, w.final = 0, w.reply[:0], true, false
+	w.sentAt = time.Now()
 	for _, l := range lines {
 		if w.onLine != nil {
 			w.onLine('>', l)
@@ -210,6 +228,11 @@ func (w *wire) Read(p []byte) (int, error) {
 	if err != nil && w.readErr == nil {
 		w.readErr = err
 	}
+	if n > 0 && w.read == 0 && !w.sentAt.IsZero() && w.rtt == 0 {
+		// The first command's answer (EHLO after the greeting, which
+		// was checked to stand alone) times the round trip.
+		w.rtt = time.Since(w.sentAt)
+	}
 	w.read += n
 	if n > 0 {
 		w.heard = true
@@ -218,6 +241,9 @@ func (w *wire) Read(p []byte) (int, error) {
 		}
 	}
 	for _, b := range p[:n] {
+		if w.final {
+			w.extra = true
+		}
 		if b == '\n' {
 			line := strings.TrimSuffix(string(w.inLine), "\r")
 			w.reply = append(w.reply, line)
@@ -225,6 +251,10 @@ func (w *wire) Read(p []byte) (int, error) {
 				w.onLine('<', line)
 			}
 			w.inLine, w.lineLen = w.inLine[:0], 0
+			w.final = w.final || isFinalLine(line)
+			if isCode(line, 354) && w.poisoned == nil {
+				w.dataPrompt()
+			}
 			continue
 		}
 		w.lineLen++
@@ -240,6 +270,115 @@ func (w *wire) Read(p []byte) (int, error) {
 	}
 	return n, err
 }
+
+// ErrDataPrompt is the protocol error of a server that answered 354
+// (RFC 5321 4.2: "start mail input") to a command that was not DATA. The
+// server may now take every further line as message text, so the wire
+// closes the connection the moment the line arrives: not one more byte
+// is written (not even QUIT).
+var ErrDataPrompt = errors.New("probe: the server answered 354 (start mail input) to a command that was not DATA: connection dropped at once, nothing more sent")
+
+// ErrDesync is the protocol error of a server whose replies cannot be
+// matched to the probe's commands: it sent data after a complete reply,
+// before the next command (an unsolicited extra reply). The probe never
+// pipelines, so from then on any reply could be the answer to another
+// command: the session ends, and the last reply it decided on is void.
+var ErrDesync = errors.New("probe: protocol error: the server sent a reply nobody asked for (data after a complete reply, before the next command): its replies can no longer be matched to commands")
+
+// dataPrompt poisons the wire and closes the socket (the caller holds mu).
+func (w *wire) dataPrompt() {
+	w.poisoned = ErrDataPrompt
+	w.protoErr = ErrDataPrompt
+	w.pending = nil
+	w.tcp.Close()
+}
+
+// isCode reports whether line is a reply line with the given code.
+func isCode(line string, code int) bool {
+	c := strconv.Itoa(code)
+	return strings.HasPrefix(line, c) && (len(line) == 3 || line[3] == ' ' || line[3] == '-')
+}
+
+// isFinalLine reports whether line ends a reply: "ddd" or "ddd text"
+// (RFC 5321 4.2.1; "ddd-text" continues it).
+func isFinalLine(line string) bool {
+	if len(line) < 3 || strings.Trim(line[:3], "0123456789") != "" {
+		return false
+	}
+	return len(line) == 3 || line[3] == ' '
+}
+
+// peekWait is how long the wire listens, before each command, for data
+// the server sent after its last reply. Data the server wrote right
+// behind a reply is in the socket by then; a delay costs each command
+// this much on a quiet connection.
+var peekWait = 2 * time.Millisecond
+
+// checkQuiet fails when the server said anything after its last complete
+// reply: buffered already (extra) or arriving within peekWait. The caller
+// holds mu.
+func (w *wire) checkQuiet() error {
+	return w.checkQuietFor(peekWait)
+}
+
+// checkQuietFor is checkQuiet listening for up to wait.
+func (w *wire) checkQuietFor(wait time.Duration) error {
+	if w.protoErr != nil {
+		return w.protoErr
+	}
+	if !w.final && !w.extra {
+		// Nothing read since the last command (the first command after a
+		// replayed greeting, or a reply still being read): nothing to check.
+		return nil
+	}
+	if !w.extra {
+		cur := w.cur
+		cur.SetReadDeadline(time.Now().Add(wait))
+		var buf [512]byte
+		n, _ := cur.Read(buf[:])
+		cur.SetReadDeadline(w.clamp(w.rdl))
+		if n > 0 {
+			w.extra = true
+			if w.onLine != nil {
+				w.onLine('<', strings.TrimRight(string(buf[:n]), "\r\n"))
+			}
+		}
+	}
+	if w.extra {
+		w.protoErr = ErrDesync
+		return ErrDesync
+	}
+	return nil
+}
+
+// extraData reports whether data followed the last complete reply.
+func (w *wire) extraData() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.extra
+}
+
+// settle waits up to peekWait for data after the last complete reply; it
+// returns ErrDesync when some came.
+func (w *wire) settle() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.checkQuiet()
+}
+
+// settleAccepted is settle after a reply that accepted a relay attempt,
+// the one reply a desynchronised stream must never be trusted for: a
+// stray 250 read in place of the real answer is followed by that answer
+// about one round trip later, so the wire listens for twice the round
+// trip it measured (at least peekWait, at most maxSettle).
+func (w *wire) settleAccepted() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.checkQuietFor(min(max(peekWait, 2*w.rtt+peekWait), maxSettle))
+}
+
+// maxSettle bounds the wait after an accepted RCPT.
+const maxSettle = time.Second
 
 func (w *wire) poisonErr() error {
 	w.mu.Lock()
@@ -264,10 +403,14 @@ func (w *wire) clearTimeout() {
 	}
 }
 
-// failure returns the first read error, if any.
+// failure returns the protocol error the wire found, else the first read
+// error, if any.
 func (w *wire) failure() error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if w.protoErr != nil {
+		return w.protoErr
+	}
 	return w.readErr
 }
 
@@ -291,6 +434,7 @@ func (w *wire) swap(c net.Conn) {
 	w.mu.Lock()
 	w.cur = c
 	w.read, w.lineLen, w.inLine, w.reply = 0, 0, w.inLine[:0], w.reply[:0]
+	w.final, w.extra = false, false
 	w.mu.Unlock()
 }
 
@@ -310,11 +454,23 @@ func (w *wire) clamp(t time.Time) time.Time {
 	return t
 }
 
-func (w *wire) Close() error                       { return w.tcp.Close() }
-func (w *wire) LocalAddr() net.Addr                { return w.tcp.LocalAddr() }
-func (w *wire) RemoteAddr() net.Addr               { return w.tcp.RemoteAddr() }
-func (w *wire) SetDeadline(t time.Time) error      { return w.transport().SetDeadline(w.clamp(t)) }
-func (w *wire) SetReadDeadline(t time.Time) error  { return w.transport().SetReadDeadline(w.clamp(t)) }
+func (w *wire) Close() error         { return w.tcp.Close() }
+func (w *wire) LocalAddr() net.Addr  { return w.tcp.LocalAddr() }
+func (w *wire) RemoteAddr() net.Addr { return w.tcp.RemoteAddr() }
+func (w *wire) SetDeadline(t time.Time) error {
+	w.mu.Lock()
+	w.rdl = t
+	w.mu.Unlock()
+	return w.transport().SetDeadline(w.clamp(t))
+}
+
+func (w *wire) SetReadDeadline(t time.Time) error {
+	w.mu.Lock()
+	w.rdl = t
+	w.mu.Unlock()
+	return w.transport().SetReadDeadline(w.clamp(t))
+}
+
 func (w *wire) SetWriteDeadline(t time.Time) error { return w.transport().SetWriteDeadline(w.clamp(t)) }
 
 var _ net.Conn = (*wire)(nil)

@@ -1,9 +1,11 @@
 package probe
 
 import (
+	"bufio"
 	"errors"
 	"io"
 	"net"
+	"net/textproto"
 	"strings"
 	"testing"
 	"time"
@@ -236,5 +238,71 @@ func TestOutcomeAndVerdict(t *testing.T) {
 		if got := verdictOf(tc.rs); got != tc.want {
 			t.Errorf("%s: verdict %s, want %s", tc.name, got, tc.want)
 		}
+	}
+}
+
+// TestWireMatchesRepliesToCommands: the wire lets the next command out
+// only when nothing followed the last complete reply, and a 354 line
+// closes the socket before anything more can be written.
+func TestWireMatchesRepliesToCommands(t *testing.T) {
+	tests := []struct {
+		name    string
+		replies string // what the server sends after the first command
+		err     error  // from the second command
+	}{
+		{"one reply", "250 2.1.5 Ok\r\n", nil},
+		{"multi-line reply", "250-a\r\n250-b\r\n250 c\r\n", nil},
+		{"extra reply, same write", "554 5.7.1 no\r\n250 2.1.5 Ok\r\n", ErrDesync},
+		{"extra partial line", "554 5.7.1 no\r\n2", ErrDesync},
+		{"354", "354 End data with <CR><LF>.<CR><LF>\r\n", ErrDataPrompt},
+		{"354 continued", "354-go\r\n354 on\r\n", ErrDataPrompt},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cl, srv := net.Pipe()
+			defer cl.Close()
+			w := newWire(cl, time.Now().Add(5*time.Second), nil)
+			lines := make(chan string, 10)
+			go func() {
+				defer srv.Close()
+				r := bufio.NewReader(srv)
+				first := true
+				for {
+					l, err := r.ReadString('\n')
+					if err != nil {
+						close(lines)
+						return
+					}
+					lines <- l
+					if first {
+						first = false
+						srv.Write([]byte(tc.replies))
+					} else {
+						srv.Write([]byte("250 2.0.0 Ok\r\n"))
+					}
+				}
+			}()
+			if _, err := w.Write([]byte("RCPT TO:<a@example.net>\r\n")); err != nil {
+				t.Fatal(err)
+			}
+			tp := textproto.NewReader(bufio.NewReader(w))
+			tp.ReadResponse(0)
+			_, err := w.Write([]byte("RSET\r\n"))
+			if !errors.Is(err, tc.err) && !(tc.err == nil && err == nil) {
+				t.Fatalf("second command: %v, want %v", err, tc.err)
+			}
+			w.Close()
+			var got []string
+			for l := range lines {
+				got = append(got, l)
+			}
+			want := 2
+			if tc.err != nil {
+				want = 1
+			}
+			if len(got) != want {
+				t.Errorf("the server received %q, want %d lines", got, want)
+			}
+		})
 	}
 }

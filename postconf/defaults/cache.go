@@ -82,6 +82,10 @@ func FromPostconfCached(ctx context.Context, postconfPath string, timeout time.D
 		if s, err := readCache(dir, file, id); err == nil {
 			s.Source, s.Path, s.Cached = SourcePostconf, path, true
 			s.refreshDerived(ctx)
+			if ctx.Err() != nil {
+				// The host-derived values may still be the cache's.
+				return nil, interrupted(ctx, "postconf -d (cached)")
+			}
 			return s, nil
 		}
 	}

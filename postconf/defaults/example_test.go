@@ -10,7 +10,10 @@ import (
 // How package postconf resolves a parameter that main.cf leaves unset.
 func Example() {
 	ctx := context.Background()
-	set := defaults.Detect(ctx) // installed postconf, else the built-in table
+	set, err := defaults.Detect(ctx) // installed postconf, else the built-in table
+	if err != nil {
+		return // ctx ended: interrupted
+	}
 	fmt.Println("defaults from", set.Source)
 
 	// Settings of the main.cf under audit (expanded values).

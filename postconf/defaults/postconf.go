@@ -27,6 +27,10 @@ var (
 	ErrFailed = errors.New("postconf failed")
 	// ErrBadOutput: postconf's output is not a `postconf -d` listing.
 	ErrBadOutput = errors.New("unexpected postconf output")
+	// ErrInterrupted: the caller's context ended (a signal, a deadline)
+	// while postconf ran. Unlike the errors above it is no reason to fall
+	// back to the built-in table: the run itself is over.
+	ErrInterrupted = errors.New("interrupted")
 )
 
 // DefaultTimeout bounds one postconf run when the caller gives none.
@@ -201,8 +205,8 @@ func scratchDir() (string, error) {
 }
 
 // runPostconf runs the binary without a shell and returns stdout and stderr.
-func runPostconf(ctx context.Context, path string, timeout time.Duration, args ...string) (stdout, stderr []byte, err error) {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+func runPostconf(parent context.Context, path string, timeout time.Duration, args ...string) (stdout, stderr []byte, err error) {
+	ctx, cancel := context.WithTimeout(parent, timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, path, args...)
 	// MAIL_CONFIG would be overridden by -c anyway; drop it so that nothing
@@ -222,6 +226,10 @@ func runPostconf(ctx context.Context, path string, timeout time.Duration, args .
 	runErr := cmd.Run()
 	what := path + " " + strings.Join(args, " ")
 	switch {
+	case parent.Err() != nil:
+		// The caller's end, not postconf's: checked first, so that a
+		// caller's deadline is not taken for postconf being slow.
+		return nil, nil, interrupted(parent, what)
 	case ctx.Err() == context.DeadlineExceeded:
 		return nil, nil, fmt.Errorf("%w after %v: %s", ErrTimeout, timeout, what)
 	case ctx.Err() != nil:
@@ -300,19 +308,35 @@ func FindPostconf() (string, error) {
 	return "", fmt.Errorf("%w in $PATH or %s", ErrNotFound, strings.Join(postconfLocations, ", "))
 }
 
+// interrupted is the error for a caller's context that ended during what.
+func interrupted(ctx context.Context, what string) error {
+	err := ctx.Err()
+	if c := context.Cause(ctx); c != nil && c != err {
+		return fmt.Errorf("%w: %s: %w (%v)", ErrInterrupted, what, err, c)
+	}
+	return fmt.Errorf("%w: %s: %w", ErrInterrupted, what, err)
+}
+
 // Detect returns the installed Postfix's defaults when postconf is found and
-// answers within DefaultTimeout, and the built-in table otherwise. It never
-// fails: Set.Source says which answer it is, and Set.Reason why the built-in
-// table was used.
-func Detect(ctx context.Context) *Set {
+// answers within DefaultTimeout, and the built-in table otherwise:
+// Set.Source says which answer it is, and Set.Reason why the built-in table
+// was used. It fails only when ctx ends first (an error wrapping
+// ErrInterrupted and ctx's error): an interrupted run must stop, not go on
+// quietly with the built-in table in place of the installed Postfix's.
+func Detect(ctx context.Context) (*Set, error) {
 	return detect(ctx, FindPostconf, DefaultTimeout)
 }
 
-func detect(ctx context.Context, find func() (string, error), timeout time.Duration) *Set {
-	fallback := func(why string) *Set {
+func detect(ctx context.Context, find func() (string, error), timeout time.Duration) (*Set, error) {
+	fallback := func(why string) (*Set, error) {
+		if ctx.Err() != nil {
+			// "postconf missing" and "postconf failed" fall back;
+			// "cancelled" does not, however the failure was worded.
+			return nil, interrupted(ctx, "postconf -d")
+		}
 		b := *Builtin()
 		b.Reason = why + "; using the built-in defaults of Postfix " + BuiltinVersion
-		return &b
+		return &b, nil
 	}
 	path, err := find()
 	if err != nil {
@@ -322,5 +346,10 @@ func detect(ctx context.Context, find func() (string, error), timeout time.Durat
 	if err != nil {
 		return fallback(err.Error())
 	}
-	return s
+	if ctx.Err() != nil {
+		// A cached answer's host-derived values were recomputed under a
+		// context that ended: they may be the cache's, not this host's.
+		return nil, interrupted(ctx, "postconf -d")
+	}
+	return s, nil
 }

@@ -276,8 +276,8 @@ func TestParseDataErrors(t *testing.T) {
 
 func TestDetect(t *testing.T) {
 	t.Run("not found", func(t *testing.T) {
-		s := detect(context.Background(), func() (string, error) { return "", errors.New("postconf not found in $PATH") }, time.Second)
-		if s.Source != SourceBuiltin || !strings.Contains(s.Reason, "postconf not found in $PATH; using the built-in defaults of Postfix 3.7.11") {
+		s, err := detect(context.Background(), func() (string, error) { return "", errors.New("postconf not found in $PATH") }, time.Second)
+		if err != nil || s.Source != SourceBuiltin || !strings.Contains(s.Reason, "postconf not found in $PATH; using the built-in defaults of Postfix 3.7.11") {
 			t.Errorf("got %v reason %q", s, s.Reason)
 		}
 		if Builtin().Reason != "" {
@@ -286,18 +286,57 @@ func TestDetect(t *testing.T) {
 	})
 	t.Run("broken postconf", func(t *testing.T) {
 		p := fakePostconf(t, "echo garbage")
-		s := detect(context.Background(), func() (string, error) { return p, nil }, time.Second)
-		if s.Source != SourceBuiltin || !strings.Contains(s.Reason, "unexpected postconf output") {
+		s, err := detect(context.Background(), func() (string, error) { return p, nil }, time.Second)
+		if err != nil || s.Source != SourceBuiltin || !strings.Contains(s.Reason, "unexpected postconf output") {
 			t.Errorf("got %v reason %q", s, s.Reason)
 		}
 	})
 	t.Run("installed", func(t *testing.T) {
 		pc := needPostconf(t)
-		s := Detect(context.Background())
-		if s.Source != SourcePostconf || s.Path != pc || s.Reason != "" || !s.Known("smtpd_relay_restrictions") {
+		s, err := Detect(context.Background())
+		if err != nil || s.Source != SourcePostconf || s.Path != pc || s.Reason != "" || !s.Known("smtpd_relay_restrictions") {
 			t.Errorf("Detect() = %v, reason %q", s, s.Reason)
 		}
 	})
+}
+
+// TestDetectInterrupted: a context that ends while postconf runs (or
+// before) is an error, never a quiet fall back to the built-in table;
+// postconf missing still falls back.
+func TestDetectInterrupted(t *testing.T) {
+	t.Setenv("PFAUDIT_NO_CACHE", "1")
+	slow := fakePostconf(t, "sleep 5")
+	missing := func() (string, error) { return "", errors.New("postconf not found in $PATH") }
+	found := func() (string, error) { return slow, nil }
+
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(100*time.Millisecond, cancel)
+	start := time.Now()
+	s, err := detect(ctx, found, 10*time.Second)
+	if s != nil || !errors.Is(err, ErrInterrupted) || !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled during postconf: set %v, err %v; want ErrInterrupted", s, err)
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("took %v: the cancellation did not stop postconf", d)
+	}
+
+	dctx, dcancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer dcancel()
+	if _, err := detect(dctx, found, 10*time.Second); !errors.Is(err, ErrInterrupted) || !errors.Is(err, context.DeadlineExceeded) || errors.Is(err, ErrTimeout) {
+		t.Errorf("caller's deadline during postconf: err %v; want ErrInterrupted, not postconf's own timeout", err)
+	}
+	// postconf's own timeout is no interruption: the built-in table.
+	if s, err := detect(context.Background(), found, 100*time.Millisecond); err != nil || s.Source != SourceBuiltin || !strings.Contains(s.Reason, "timed out") {
+		t.Errorf("postconf's own timeout: set %v err %v", s, err)
+	}
+	done, cancel2 := context.WithCancel(context.Background())
+	cancel2()
+	if s, err := detect(done, missing, time.Second); s != nil || !errors.Is(err, ErrInterrupted) {
+		t.Errorf("already cancelled, postconf missing: set %v, err %v; want ErrInterrupted", s, err)
+	}
+	if s, err := detect(context.Background(), missing, time.Second); err != nil || s.Source != SourceBuiltin {
+		t.Errorf("postconf missing: set %v, err %v; want the built-in table", s, err)
+	}
 }
 
 func BenchmarkFromPostconf(b *testing.B) {

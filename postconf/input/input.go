@@ -158,7 +158,7 @@ func readBounded(name string) ([]byte, error) {
 func loadDefaults(ctx context.Context, o Options) (*defaults.Set, error) {
 	switch o.Defaults {
 	case "", "auto":
-		return detectCached(ctx), nil
+		return detectCached(ctx)
 	case "builtin":
 		return defaults.Builtin(), nil
 	case "postconf":
@@ -182,15 +182,18 @@ var detected struct {
 	set *defaults.Set
 }
 
-func detectCached(ctx context.Context) *defaults.Set {
+func detectCached(ctx context.Context) (*defaults.Set, error) {
 	detected.Lock()
 	defer detected.Unlock()
 	if detected.set != nil {
-		return detected.set
+		return detected.set, nil
 	}
-	s := defaults.Detect(ctx)
+	s, err := defaults.Detect(ctx)
+	if err != nil {
+		return nil, err // interrupted: never the built-in table in its place
+	}
 	if s.Source == defaults.SourcePostconf {
 		detected.set = s
 	}
-	return s
+	return s, nil
 }

@@ -69,10 +69,31 @@ func TestDetectCached(t *testing.T) {
 		}
 		t.Skip("postconf not installed: Detect falls back to the built-in table, which is not cached here")
 	}
-	a := detectCached(context.Background())
-	b := detectCached(context.Background())
+	a, err := detectCached(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := detectCached(context.Background())
 	if a.Source != defaults.SourcePostconf || a != b {
 		t.Errorf("detectCached: %s %p, then %p", a.Source, a, b)
+	}
+}
+
+// TestLoadInterrupted: a context that has ended makes Load fail with
+// defaults.ErrInterrupted (when postconf -d would have run), never go on
+// with the built-in table.
+func TestLoadInterrupted(t *testing.T) {
+	t.Setenv("PFAUDIT_NO_CACHE", "1")
+	detected.Lock()
+	saved := detected.set
+	detected.set = nil
+	detected.Unlock()
+	t.Cleanup(func() { detected.Lock(); detected.set = saved; detected.Unlock() })
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := Load(ctx, Options{Dir: t.TempDir()})
+	if !errors.Is(err, defaults.ErrInterrupted) || !errors.Is(err, context.Canceled) {
+		t.Errorf("Load with a cancelled context: %v, want defaults.ErrInterrupted", err)
 	}
 }
 

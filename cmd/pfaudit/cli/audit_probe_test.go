@@ -137,6 +137,16 @@ func TestAuditProbeJoin(t *testing.T) {
 			t.Fatal("no drift finding for a configuration the live server contradicts")
 		}
 	})
+	t.Run("interrupted probe fails the audit", func(t *testing.T) {
+		// 30 ms is far less than the probe of two vantages needs: the
+		// run is cut short, and an audit whose probe did not finish must
+		// not exit 0 with "no findings" (issue 12).
+		var out, errb bytes.Buffer
+		code := Main([]string{"audit", "-c", strict.ConfigDir(), "--format", "json", "--probe-timeout", "30ms"}, strings.NewReader(""), &out, &errb)
+		if code != ExitError || !strings.Contains(errb.String(), "interrupted") {
+			t.Fatalf("exit %d stderr %q, want %d saying the probe was interrupted", code, errb.String(), ExitError)
+		}
+	})
 	open.AssertNothingSent(t)
 	strict.AssertNothingSent(t)
 }

@@ -95,7 +95,9 @@ func RunFleet(cmd *cobra.Command, o *FleetOptions, st Streams) error {
 	var d *defaults.Set
 	switch o.Defaults {
 	case "", "auto":
-		d = defaults.Detect(cmd.Context())
+		if d, err = defaults.Detect(cmd.Context()); err != nil {
+			return withCode(ExitError, err)
+		}
 	case "builtin":
 		d = defaults.Builtin()
 	case "postconf":

@@ -75,8 +75,9 @@ with a warning when the server hosts it.
 
 Exit status: 1 when an untrusted vantage saw an open relay or a listener
 is broken, 0 otherwise, 2 on usage errors, when no vantage could test any
-target, or when an untrusted view was asked for (auto, xclient, netns,
-remote) and none was available.`,
+target, when an untrusted view was asked for (auto, xclient, netns,
+remote) and none was available, or when the run was interrupted (a signal
+or --timeout) before it finished.`,
 		Example: `  pfaudit probe
   pfaudit probe --target 127.0.0.1:25 --vantage loopback,xclient
   pfaudit probe --target mx.example.com:25 --vantage remote --format json`,
@@ -191,6 +192,11 @@ func RunProbe(cmd *cobra.Command, o *ProbeOptions, st Streams) error {
 	}
 	if transcriptErr != nil {
 		return transcriptErr
+	}
+	if err := rep.Err(); err != nil {
+		// An interrupted run is never a clean one, whatever it saw before
+		// it stopped: the report above says what was done.
+		return withCode(ExitError, fmt.Errorf("%w; the report is incomplete", err))
 	}
 	tested, untrusted, broken := false, false, false
 	for _, t := range rep.Targets {
