@@ -99,9 +99,6 @@ Exit status: 0 when no finding is at or above --fail-on, 1 when one is,
 
 // RunAudit runs the audit and prints the report.
 func RunAudit(cmd *cobra.Command, o *AuditOptions, st Streams) error {
-	if !o.NoProbe && o.ProbeTimeout <= 0 {
-		return withCode(ExitError, fmt.Errorf("--probe-timeout must be a positive duration (got %v)", o.ProbeTimeout))
-	}
 	failOn, err := rules.ParseSeverity(o.FailOn)
 	if err != nil {
 		return withCode(ExitError, fmt.Errorf("--fail-on: %w", err))

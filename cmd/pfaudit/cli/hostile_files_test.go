@@ -161,13 +161,13 @@ func TestHostileFiles(t *testing.T) {
 		}, ExitError, "larger than 64 KiB", ""},
 		{"negative --timeout", func(t *testing.T) []string {
 			return []string{"probe", "--target", "127.0.0.1:1", "--timeout", "-1s"}
-		}, ExitError, "--timeout: -1s is negative", ""},
+		}, ExitError, "--timeout: -1s is not a positive duration", ""},
 		{"negative --command-timeout", func(t *testing.T) []string {
 			return []string{"probe", "--target", "127.0.0.1:1", "--command-timeout", "-3s"}
-		}, ExitError, "--command-timeout: -3s is negative", ""},
+		}, ExitError, "--command-timeout: -3s is not a positive duration", ""},
 		{"negative --probe-timeout", func(t *testing.T) []string {
 			return []string{"audit", "--probe-timeout", "-1m", "-c", confDir(t, "")}
-		}, ExitError, "--probe-timeout: -1m0s is negative", ""},
+		}, ExitError, "--probe-timeout: -1m0s is not a positive duration", ""},
 		{"--files-root is not a directory", func(t *testing.T) []string {
 			return []string{"config", "-n", "--files-root", "/dev/null", "-c", confDir(t, "")}
 		}, ExitError, "--files-root: /dev/null is not a directory", ""},

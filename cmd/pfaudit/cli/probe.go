@@ -275,12 +275,13 @@ func (e escapingWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// checkDurations refuses negative durations: a negative timeout would
-// make every wait expire at once and read as "unreachable".
+// checkDurations refuses durations that are not positive: a zero or
+// negative timeout would make every wait expire at once and read as
+// "unreachable".
 func checkDurations(flags map[string]time.Duration) error {
 	for _, name := range slices.Sorted(maps.Keys(flags)) {
-		if d := flags[name]; d < 0 {
-			return withCode(ExitError, fmt.Errorf("--%s: %v is negative", name, d))
+		if d := flags[name]; d <= 0 {
+			return withCode(ExitError, fmt.Errorf("--%s: %v is not a positive duration", name, d))
 		}
 	}
 	return nil
