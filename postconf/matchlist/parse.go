@@ -37,7 +37,7 @@ type parser struct {
 func Parse(kind Kind, param, value string, at diag.Pos, opt Options) (*List, []diag.Warning, error) {
 	opt.Table.NoFoldFix = true
 	p := &parser{
-		l:   &List{Param: param, Kind: kind, Parent: opt.ParentStyle(param)},
+		l:   &List{Param: param, Kind: kind, Parent: opt.ParentStyle(param), ix: &indexedList{}},
 		opt: opt,
 	}
 	if err := p.parseString(value, at, false, 0); err != nil {
