@@ -232,25 +232,26 @@ func checkUnknownVerdict(c *Context) []Finding {
 
 // ---- mynetworks ----
 
-// mynetworksEntries returns the scopes whose mynetworks is set, with their
-// parsed entries.
-func (c *Context) mynetworksEntries() []struct {
+// mynetScope is a scope whose mynetworks is set, with its parsed entries.
+type mynetScope struct {
 	netScope
 	Entries []netEntry
-} {
-	var out []struct {
-		netScope
-		Entries []netEntry
+}
+
+// mynetworksEntries returns the scopes whose mynetworks is set, with their
+// parsed entries (computed once per Context).
+func (c *Context) mynetworksEntries() []mynetScope {
+	if c.mynetsDone {
+		return c.mynets
 	}
+	var out []mynetScope
 	for _, s := range c.netScopes("mynetworks") {
 		if !s.P.isSet() {
 			continue
 		}
-		out = append(out, struct {
-			netScope
-			Entries []netEntry
-		}{s, netEntries(s.P.Value, c.pos(s.P))})
+		out = append(out, mynetScope{s, netEntries(s.P.Value, c.pos(s.P))})
 	}
+	c.mynets, c.mynetsDone = out, true
 	return out
 }
 

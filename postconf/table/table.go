@@ -107,6 +107,23 @@ type Options struct {
 	NoFoldFix bool
 	// MaxFileSize caps the size of a file read; 0 means DefaultMaxFileSize.
 	MaxFileSize int64
+	// Cancel, when set, is polled while tables and lists are read (a
+	// signal, a deadline): once it returns true, opening a table fails
+	// with ErrInterrupted, an *UnknownError.
+	Cancel func() bool
+}
+
+// Cancelled reports whether o.Cancel says reading must stop.
+func (o Options) Cancelled() bool { return o.Cancel != nil && o.Cancel() }
+
+// errInterrupted is the cause of the unknown answer of a table whose
+// reading was stopped.
+var errInterrupted = errors.New("reading interrupted")
+
+// interruptedErr is the error of a table whose reading was stopped: its
+// answers are unknown, never "not found".
+func interruptedErr(spec string, at diag.Pos) error {
+	return &UnknownError{Spec: spec, Pos: at, Reason: "reading was interrupted", Err: errInterrupted}
 }
 
 // UnknownError reports that a table, or one lookup in it, cannot be
@@ -181,6 +198,9 @@ const maxNesting = 20
 func open(spec string, at diag.Pos, opt Options, depth int) (Table, error) {
 	if depth > maxNesting {
 		return nil, diag.Errorf(at, spec, "table nesting deeper than %d levels", maxNesting)
+	}
+	if opt.Cancelled() {
+		return nil, interruptedErr(spec, at)
 	}
 	typ, name, ok := strings.Cut(spec, ":")
 	if !ok || typ == "" || name == "" {

@@ -92,6 +92,9 @@ func RunAudit(cmd *cobra.Command, o *AuditOptions, st Streams) error {
 	}
 	live := o.Input.NDump == "" && o.Input.MDump == "" && o.Input.PDump == ""
 	rep, analyses := audit.Run(cmd.Context(), cfg, audit.Options{Live: live, Policy: pol, Version: Version})
+	if err := stopped(cmd); err != nil {
+		return err // a partial report is no report
+	}
 	switch {
 	case o.NoProbe:
 	case !live:
@@ -106,7 +109,11 @@ func RunAudit(cmd *cobra.Command, o *AuditOptions, st Streams) error {
 		if f, ok := st.Err.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 			popt.Progress = st.Err
 		}
-		if _, err := audit.Probe(cmd.Context(), cfg, analyses, rep, audit.ProbeOptions{Probe: popt}); err != nil {
+		_, err = audit.Probe(cmd.Context(), cfg, analyses, rep, audit.ProbeOptions{Probe: popt})
+		if err := stopped(cmd); err != nil {
+			return err
+		}
+		if err != nil {
 			return withCode(ExitError, fmt.Errorf("probe: %w", err))
 		}
 	}

@@ -65,6 +65,9 @@ func RunConfig(cmd *cobra.Command, o *ConfigOptions, st Streams) error {
 		return err
 	}
 	v, err := cfg.Query(o.View)
+	if err := stopped(cmd); err != nil {
+		return err
+	}
 	if err != nil {
 		return withCode(ExitError, err)
 	}
