@@ -33,6 +33,7 @@ type Context struct {
 	mynets     []mynetScope
 	mynetsDone bool
 	mynetFixes map[paramKey][]string
+	allowed    *prefixSet // the policy's allowed_networks
 }
 
 type paramKey struct {

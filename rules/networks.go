@@ -50,9 +50,10 @@ func netEntries(value string, pos diag.Pos) []netEntry {
 }
 
 func netEntriesDepth(value string, pos diag.Pos, file string, depth int) []netEntry {
-	var out []netEntry
+	toks := splitList(value)
+	out := make([]netEntry, 0, len(toks)) // sized: a long list must not grow by doubling
 	comment := false
-	for _, tok := range splitList(value) {
+	for _, tok := range toks {
 		if strings.HasPrefix(tok, "#") {
 			comment = true
 		}
@@ -373,7 +374,7 @@ func (c *Context) cleanMynetworks(p param) (items []string, ok bool) {
 		return c.loopbackNets(), true
 	}
 	changed := false
-	for _, e := range netEntries(p.Value, c.pos(p)) {
+	for _, e := range c.mynetEntriesOf(p) {
 		if e.File != "" {
 			continue
 		}
@@ -423,13 +424,10 @@ func (c *Context) allowedNet(p netip.Prefix) bool {
 	if c.Policy == nil || len(c.Policy.AllowedNetworks) == 0 {
 		return true
 	}
-	p = norm(p)
-	for _, a := range c.Policy.AllowedNetworks {
-		if within(p, norm(a)) {
-			return true
-		}
+	if c.allowed == nil {
+		c.allowed = newPrefixSet(c.Policy.AllowedNetworks)
 	}
-	return false
+	return c.allowed.holds(p)
 }
 
 // mynetworksFix returns the command that sets the cleaned mynetworks

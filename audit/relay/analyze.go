@@ -482,24 +482,29 @@ func (m *Model) trustedClients(dom Domains) []Client {
 const maxTrustedNetworks = 32
 
 // sampleNetworks returns the usable (positive, valid, not failing)
-// networks of es, each network once, at most max of them spread evenly
-// over the list: the first and the last are always among them.
+// networks of es, at most max of them spread evenly over the list (the
+// first and the last always among them), each network once.
 func sampleNetworks(es []*matchlist.Entry, max int) []*matchlist.Entry {
-	var usable []*matchlist.Entry
-	seen := map[netip.Prefix]bool{}
-	for _, e := range es {
-		if e.Negate || !e.Prefix.IsValid() || e.Err != nil || seen[e.Prefix] {
-			continue
+	usable := make([]int32, 0, len(es))
+	for i, e := range es {
+		if !e.Negate && e.Prefix.IsValid() && e.Err == nil {
+			usable = append(usable, int32(i))
 		}
-		seen[e.Prefix] = true
-		usable = append(usable, e)
 	}
-	if len(usable) <= max {
-		return usable
+	pick := usable
+	if len(usable) > max {
+		pick = make([]int32, 0, max)
+		for i := 0; i < max; i++ {
+			pick = append(pick, usable[i*(len(usable)-1)/(max-1)])
+		}
 	}
-	out := make([]*matchlist.Entry, 0, max)
-	for i := 0; i < max; i++ {
-		out = append(out, usable[i*(len(usable)-1)/(max-1)])
+	var out []*matchlist.Entry
+	seen := map[netip.Prefix]bool{}
+	for _, i := range pick {
+		if e := es[i]; !seen[e.Prefix] {
+			seen[e.Prefix] = true
+			out = append(out, e)
+		}
 	}
 	return out
 }

@@ -8,6 +8,8 @@
 // full of findings, plus one dimension of size n:
 //
 //   - mynetworks: n distinct networks (IPv4 and IPv6) written in main.cf;
+//   - mynetworks-repeat: one too-wide network (10.0.0.0/8, a finding with
+//     a fix to verify) written n times, the hostile case of issue 8;
 //   - mynetworks-file: the same n networks in a /file/name mynetworks names;
 //   - table: a cidr: access table of n rules asked by
 //     check_client_access in smtpd_relay_restrictions;
@@ -30,7 +32,7 @@ import (
 )
 
 // Dims are the dimensions Write knows, in the order benchmarks report them.
-var Dims = []string{"mynetworks", "mynetworks-file", "table", "restrictions", "services", "overrides", "nesting"}
+var Dims = []string{"mynetworks", "mynetworks-repeat", "mynetworks-file", "table", "restrictions", "services", "overrides", "nesting"}
 
 const head = `compatibility_level = 3.6
 myhostname = mail.example.com
@@ -118,6 +120,17 @@ func Write(dir, dim string, n int) error {
 				b.WriteString("\n   ")
 			}
 			b.WriteString(" " + Network(i))
+		}
+		b.WriteString("\n")
+		mynet = b.String()
+	case "mynetworks-repeat":
+		var b strings.Builder
+		b.WriteString("mynetworks = 127.0.0.0/8 [::1]/128")
+		for i := 0; i < n; i++ {
+			if i%8 == 0 {
+				b.WriteString("\n   ")
+			}
+			b.WriteString(" 10.0.0.0/8")
 		}
 		b.WriteString("\n")
 		mynet = b.String()

@@ -29,13 +29,60 @@ import (
 const indexMin = 32
 
 type listIndex struct {
-	text    map[string][]int32       // folded pattern -> entries
-	nets    map[netip.Prefix][]int32 // masked network -> entries
-	bits4   []int                    // prefix lengths in use, IPv4
-	bits6   []int                    // prefix lengths in use, IPv6
-	fail4   []int32                  // failing network patterns, IPv4
-	fail6   []int32                  // failing network patterns, IPv6
-	special []int32                  // tables and unreadable files
+	text  sortedRuns[string]              // folded pattern -> entries
+	nets4 map[int]*sortedRuns[netip.Addr] // per prefix length: network address -> entries
+	nets6 map[int]*sortedRuns[netip.Addr]
+	bits4 []int   // prefix lengths in use, IPv4
+	bits6 []int   // prefix lengths in use, IPv6
+	fail4 []int32 // failing network patterns, IPv4
+	fail6 []int32 // failing network patterns, IPv6
+	// special are tables and unreadable files, asked whatever the subject.
+	special []int32
+}
+
+// sortedRuns maps keys to ascending entry numbers in two parallel sorted
+// slices: some 30 bytes an entry, where a map of slices took over 100.
+type sortedRuns[K comparable] struct {
+	keys []K
+	idx  []int32
+	cmp  func(a, b K) int
+}
+
+func (r *sortedRuns[K]) add(k K, i int32) {
+	r.keys = append(r.keys, k)
+	r.idx = append(r.idx, i)
+}
+
+// sort orders by key, then entry number (stable: entries were added in
+// ascending order).
+func (r *sortedRuns[K]) sort() {
+	perm := make([]int32, len(r.keys))
+	for i := range perm {
+		perm[i] = int32(i)
+	}
+	slices.SortStableFunc(perm, func(a, b int32) int { return r.cmp(r.keys[a], r.keys[b]) })
+	keys := make([]K, len(perm))
+	idx := make([]int32, len(perm))
+	for i, p := range perm {
+		keys[i], idx[i] = r.keys[p], r.idx[p]
+	}
+	r.keys, r.idx = keys, idx
+}
+
+// run returns the entries of key k, ascending.
+func (r *sortedRuns[K]) run(k K) []int32 {
+	if r == nil {
+		return nil
+	}
+	lo, found := slices.BinarySearchFunc(r.keys, k, r.cmp)
+	if !found {
+		return nil
+	}
+	hi := lo + 1
+	for hi < len(r.keys) && r.keys[hi] == k {
+		hi++
+	}
+	return r.idx[lo:hi]
 }
 
 type indexedList struct {
@@ -53,15 +100,15 @@ func (l *List) index() *listIndex {
 }
 
 func buildIndex(l *List) *listIndex {
-	x := &listIndex{text: map[string][]int32{}, nets: map[netip.Prefix][]int32{}}
-	seen4, seen6 := map[int]bool{}, map[int]bool{}
+	x := &listIndex{nets4: map[int]*sortedRuns[netip.Addr]{}, nets6: map[int]*sortedRuns[netip.Addr]{}}
+	x.text.cmp = strings.Compare
 	for i, e := range l.Entries {
 		n := int32(i)
 		if e.Kind == EntryTable || e.Kind == EntryFile {
 			x.special = append(x.special, n)
 			continue
 		}
-		x.text[e.Pattern] = append(x.text[e.Pattern], n)
+		x.text.add(e.Pattern, n)
 		if l.Kind != KindHost || !e.addrCand {
 			continue
 		}
@@ -72,15 +119,25 @@ func buildIndex(l *List) *listIndex {
 			x.fail4 = append(x.fail4, n)
 		case e.cidrOK && e.Prefix.IsValid():
 			p := e.Prefix.Masked()
-			x.nets[p] = append(x.nets[p], n)
-			if p.Addr().Is4() && !seen4[p.Bits()] {
-				seen4[p.Bits()] = true
-				x.bits4 = append(x.bits4, p.Bits())
-			} else if p.Addr().Is6() && !seen6[p.Bits()] {
-				seen6[p.Bits()] = true
-				x.bits6 = append(x.bits6, p.Bits())
+			nets, bits := x.nets4, &x.bits4
+			if p.Addr().Is6() {
+				nets, bits = x.nets6, &x.bits6
 			}
+			r := nets[p.Bits()]
+			if r == nil {
+				r = &sortedRuns[netip.Addr]{cmp: netip.Addr.Compare}
+				nets[p.Bits()] = r
+				*bits = append(*bits, p.Bits())
+			}
+			r.add(p.Addr(), n)
 		}
+	}
+	x.text.sort()
+	for _, r := range x.nets4 {
+		r.sort()
+	}
+	for _, r := range x.nets6 {
+		r.sort()
 	}
 	return x
 }
@@ -101,39 +158,39 @@ func (x *listIndex) cursor(l *List, s *subject) *cursor {
 	add(x.special)
 	// The name phase (every kind): the name itself and, for domain and
 	// host lists, its parent domains with and without the leading dot.
-	add(x.text[s.name])
+	add(x.text.run(s.name))
 	if l.Kind != KindString {
 		for rest := s.name; ; {
 			j := strings.IndexByte(rest, '.')
 			if j < 0 {
 				break
 			}
-			add(x.text[rest[j:]])
+			add(x.text.run(rest[j:]))
 			rest = rest[j+1:]
-			add(x.text[rest])
+			add(x.text.run(rest))
 		}
 	}
 	if l.Kind == KindHost && s.addr != "" && s.addrOK {
 		if s.addr != s.name {
-			add(x.text[s.addr])
+			add(x.text.run(s.addr))
 		}
-		add(x.text["["+s.addr+"]"])
+		add(x.text.run("[" + s.addr + "]"))
 		if strings.Contains(s.addr, ":") {
 			add(x.fail6)
 		} else {
 			add(x.fail4)
 		}
 		if s.ip.IsValid() {
-			bits := x.bits4
+			bits, nets := x.bits4, x.nets4
 			if s.ip.Is6() {
-				bits = x.bits6
+				bits, nets = x.bits6, x.nets6
 			}
 			for _, b := range bits {
 				p, err := s.ip.WithZone("").Prefix(b)
 				if err != nil {
 					return nil // cannot happen for a valid address: search linearly
 				}
-				add(x.nets[p])
+				add(nets[b].run(p.Addr()))
 			}
 		}
 	}
