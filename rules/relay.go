@@ -70,7 +70,7 @@ func permitStep(cs *relay.Case) *relay.Step {
 	return nil
 }
 
-func isParamName(s string) bool { return paramName.MatchString(s) && strings.Contains(s, "_") }
+func isParamName(s string) bool { return paramName().MatchString(s) && strings.Contains(s, "_") }
 
 // describeCase renders a request and its trace on one line.
 func describeCase(cs relay.Case) string {
