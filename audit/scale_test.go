@@ -119,4 +119,3 @@ func BenchmarkScale(b *testing.B) {
 		}
 	}
 }
-
