@@ -152,14 +152,24 @@ func (p *parser) parseFile(raw, name string, pos diag.Pos, neg bool, depth int) 
 		p.l.Entries = append(p.l.Entries, e)
 		return nil
 	}
-	for n, line := range strings.Split(string(data), "\n") {
+	// Line by line, without splitting the whole file first: a file of a
+	// million lines costs no second copy, and a cancellation (p.stop) is
+	// seen while it is read.
+	rest := string(data)
+	for n := 1; rest != "" && !p.stopped; n++ {
+		line := rest
+		if i := strings.IndexByte(rest, '\n'); i >= 0 {
+			line, rest = rest[:i], rest[i+1:]
+		} else {
+			rest = ""
+		}
 		if line == "" || line[0] == '#' {
 			continue
 		}
 		if i := strings.IndexByte(line, 0); i >= 0 {
 			line = line[:i]
 		}
-		if err := p.parseString(line, diag.Pos{File: name, Line: n + 1}, neg, depth+1); err != nil {
+		if err := p.parseString(line, diag.Pos{File: name, Line: n}, neg, depth+1); err != nil {
 			return err
 		}
 	}

@@ -314,7 +314,7 @@ func ReadFile(name string, opt Options) ([]byte, error) {
 			return nil, err
 		}
 		defer f.Close()
-		return readLimited(f, abs, limit)
+		return readLimited(f, abs, limit, st.Size(), opt)
 	}
 	host := abs
 	if opt.Root != "" {
@@ -333,13 +333,32 @@ func ReadFile(name string, opt Options) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
-	return readLimited(f, abs, limit)
+	return readLimited(f, abs, limit, st.Size(), opt)
 }
 
-func readLimited(r io.Reader, name string, limit int64) ([]byte, error) {
-	data, err := io.ReadAll(io.LimitReader(r, limit+1))
-	if err != nil {
-		return nil, err
+// readLimited reads at most limit+1 bytes of r in chunks, into a buffer
+// sized from the file's size: a file of tens of megabytes costs no
+// doubling copies, and opt.Cancel is asked between chunks so that a signal
+// stops the reading.
+func readLimited(r io.Reader, name string, limit, size int64, opt Options) ([]byte, error) {
+	const chunk = 1 << 20
+	data := make([]byte, 0, min(max(size, 512), limit)+1)
+	lr := io.LimitReader(r, limit+1)
+	for {
+		if opt.Cancelled() {
+			return nil, interruptedErr(name, diag.Pos{})
+		}
+		if len(data) == cap(data) {
+			data = append(data, 0)[:len(data)]
+		}
+		n, err := lr.Read(data[len(data):min(cap(data), len(data)+chunk)])
+		data = data[:len(data)+n]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
 	}
 	if int64(len(data)) > limit {
 		return nil, &UnknownError{Reason: fmt.Sprintf("%s is larger than the %d byte limit pfaudit reads", name, limit)}
