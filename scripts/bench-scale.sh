@@ -34,9 +34,8 @@ for dim in $dims; do
 		dir=$work/$dim-$n
 		"$work/scalegen" "$dir" "$dim" "$n"
 		run() {
-			local out
-			out=$( { /usr/bin/time -f '%e %M' timeout "$timeout_s" "$work/pfaudit" "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -1) || true
-			echo "$out"
+			/usr/bin/time -o "$work/time" -f '%e %M' timeout "$timeout_s" "$work/pfaudit" "$@" >/dev/null 2>&1 || true
+			tail -1 "$work/time"
 		}
 		read -r at am <<<"$(run audit --no-probe --defaults builtin --color never -c "$dir")"
 		read -r ct cm <<<"$(run config --defaults builtin -q -c "$dir" -x)"
