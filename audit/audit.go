@@ -33,9 +33,14 @@ type Options struct {
 }
 
 // Run analyses cfg and runs the rules. The analyses are returned too, for
-// the probe join.
+// the probe join. A done ctx stops it within a fraction of a second; the
+// report is then partial (see ctx.Err()).
 func Run(ctx context.Context, cfg *postconf.Config, o Options) (*render.Report, []*relay.Analysis) {
-	ropt := relay.Options{Tables: table.ForFiles(cfg.Files.Root, cfg.Files.Offline)}
+	// The context reaches the analysis and the rules through the options,
+	// so that their signatures stay as every caller knows them. When it is
+	// done, Run returns early with a partial report: callers check
+	// ctx.Err() before they use it.
+	ropt := relay.Options{Tables: table.ForFiles(cfg.Files.Root, cfg.Files.Offline), Context: ctx}
 	if o.Live {
 		// An unset mynetworks is already computed for this host by
 		// postconf.Config (LiveDefaults); inet_interfaces = all needs the

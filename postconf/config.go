@@ -104,6 +104,8 @@ type Config struct {
 	Master         *MasterCF
 	Defaults       Defaults
 	DefaultsSource string
+	// workLimit bounds one expansion's work (expandLimit).
+	workLimit int
 	// LiveDefaults makes the host-derived defaults (myhostname, mydomain,
 	// mynetworks) computed from this host and the configuration, as
 	// Postfix computes them when it reads this configuration. LoadDir sets
@@ -234,6 +236,19 @@ func newConfig(main *MainCF, master *MasterCF, d Defaults, source, dir string) *
 	}
 	c.ns = map[string][]Override{}
 	c.nsActive = map[*Service]bool{}
+	// Expansion work is bounded in proportion to the largest value, so
+	// that a legitimate value of megabytes expands (referenced from a
+	// default or two) and a blow-up still ends.
+	largest := 0
+	for _, p := range main.Params {
+		largest = max(largest, len(p.Value))
+	}
+	for _, s := range master.Services {
+		for _, o := range s.Overrides {
+			largest = max(largest, len(o.Value))
+		}
+	}
+	c.workLimit = max(maxWork, 8*largest)
 	for _, s := range master.Services {
 		for _, o := range s.Overrides {
 			c.ns[s.Key()] = append(c.ns[s.Key()], o)
@@ -608,7 +623,7 @@ func (c *Config) Expand(svc *Service, name string) (string, error) {
 	if rawParams[name] {
 		return v.Raw, nil
 	}
-	x, err := expandErr(v.Raw, c.lookupErr(svc))
+	x, err := expandLimit(v.Raw, c.lookupErr(svc), c.workLimit)
 	if err != nil {
 		return "", c.positioned(v, namedErr(name, err))
 	}
@@ -618,7 +633,7 @@ func (c *Config) Expand(svc *Service, name string) (string, error) {
 // ExpandValue expands arbitrary text in svc's scope and reports undefined
 // names.
 func (c *Config) ExpandValue(svc *Service, text string) (Expansion, error) {
-	return expandErr(text, c.lookupErr(svc))
+	return expandLimit(text, c.lookupErr(svc), c.workLimit+8*len(text))
 }
 
 func namedErr(name string, err error) error {

@@ -70,6 +70,7 @@ type expander struct {
 	level   int
 	total   *int
 	work    *int
+	limit   int // bound on *work; maxWork unless the configuration holds larger values
 	err     error
 	undef   []string
 	seenUnd map[string]bool
@@ -85,8 +86,17 @@ func Expand(s string, lookup LookupFunc) (Expansion, error) {
 }
 
 func expandErr(s string, lookup lookupErrFunc) (Expansion, error) {
+	return expandLimit(s, lookup, maxWork)
+}
+
+// expandLimit is expandErr with a bound on the work of limit bytes (at
+// least maxWork). Config passes a bound proportional to its largest value:
+// a value of megabytes (a mynetworks of a million networks) expands, while
+// a blow-up (a = $b $b $b ...) still ends within a constant factor of the
+// input's size.
+func expandLimit(s string, lookup lookupErrFunc, limit int) (Expansion, error) {
 	total, work := 0, 0
-	e := &expander{lookup: lookup, total: &total, work: &work}
+	e := &expander{lookup: lookup, total: &total, work: &work, limit: max(limit, maxWork)}
 	e.parse(s)
 	if e.err != nil {
 		return Expansion{Undefined: e.undef}, e.err
@@ -99,7 +109,7 @@ func expandErr(s string, lookup lookupErrFunc) (Expansion, error) {
 // use. Syntax errors end the scan and are returned.
 func ScanNames(s string, visit func(name string)) error {
 	total, work := 0, 0
-	e := &expander{lookup: func(string) (string, bool, error) { return "", false, nil }, scan: true, onName: visit, total: &total, work: &work}
+	e := &expander{lookup: func(string) (string, bool, error) { return "", false, nil }, scan: true, onName: visit, total: &total, work: &work, limit: max(maxWork, 2*len(s))}
 	e.parse(s)
 	if e.err != nil {
 		return e.err
@@ -130,8 +140,8 @@ func isNameByte(c byte) bool {
 // parse is mac_parse: it splits value into literal text and macro
 // expressions and hands each to the callback.
 func (e *expander) parse(value string) {
-	if *e.work += len(value); *e.work > maxWork {
-		e.fail("expansion exceeds %d MiB: %q", maxWork>>20, diagShort(value))
+	if *e.work += len(value); *e.work > e.limit {
+		e.fail("expansion exceeds %d MiB: %q", e.limit>>20, diagShort(value))
 		return
 	}
 	var lit strings.Builder
@@ -242,8 +252,8 @@ func (e *expander) callback(isExpr bool, buf string) {
 	}
 	if !isExpr {
 		if !e.scan {
-			if *e.work += len(buf); *e.work > maxWork {
-				e.fail("expansion exceeds %d MiB", maxWork>>20)
+			if *e.work += len(buf); *e.work > e.limit {
+				e.fail("expansion exceeds %d MiB", e.limit>>20)
 				return
 			}
 			e.out.WriteString(buf)
@@ -457,7 +467,7 @@ func (e *expander) relational(s string) (result, rest string, ok bool) {
 // sub expands an operand in a fresh nesting context that shares the lookup,
 // the undefined-name record and the absolute depth guard.
 func (e *expander) sub(s string) (string, bool) {
-	c := &expander{lookup: e.lookup, scan: e.scan, onName: e.onName, total: e.total, work: e.work, seenUnd: e.seenUnd}
+	c := &expander{lookup: e.lookup, scan: e.scan, onName: e.onName, total: e.total, work: e.work, limit: e.limit, seenUnd: e.seenUnd}
 	c.parse(s)
 	for _, u := range c.undef {
 		e.noteUndefined(u)

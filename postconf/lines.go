@@ -2,6 +2,7 @@ package postconf
 
 import (
 	"bytes"
+	"sort"
 
 	"github.com/pfaudit/pfaudit/postconf/diag"
 )
@@ -20,15 +21,14 @@ type logicalLine struct {
 type lineStart struct{ Off, Line int }
 
 // lineAt returns the physical line of byte offset off in Text.
+// Cont is in ascending offset order: a binary search keeps locating every
+// -o of an entry of n continuation lines at n·log n, not n².
 func (l logicalLine) lineAt(off int) int {
-	line := l.Line
-	for _, c := range l.Cont {
-		if c.Off > off {
-			break
-		}
-		line = c.Line
+	i := sort.Search(len(l.Cont), func(i int) bool { return l.Cont[i].Off > off })
+	if i == 0 {
+		return l.Line
 	}
-	return line
+	return l.Cont[i-1].Line
 }
 
 // isBlank mirrors Postfix's ISSPACE for the bytes that matter in config

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	_ "embed"
 	"fmt"
-	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -56,7 +55,7 @@ type catalogueFile struct {
 	Rule []Rule `toml:"rule"`
 }
 
-var idPattern = regexp.MustCompile(`^PFA-(RELAY|EXP|AUTH|HYG|POL)-[0-9]{3}$`)
+var idPattern = lazyRegexp(`^PFA-(RELAY|EXP|AUTH|HYG|POL)-[0-9]{3}$`)
 
 var families = map[string]string{
 	"RELAY": "relay", "EXP": "exposure", "AUTH": "auth", "HYG": "hygiene", "POL": "policy",
@@ -80,7 +79,7 @@ func parseCatalogue(data []byte) ([]Rule, error) {
 	seen := map[string]bool{}
 	for i, r := range f.Rule {
 		where := fmt.Sprintf("catalogue.toml: rule %d (%s)", i+1, r.ID)
-		if !idPattern.MatchString(r.ID) {
+		if !idPattern().MatchString(r.ID) {
 			return nil, fmt.Errorf("%s: id must look like PFA-RELAY-001", where)
 		}
 		if seen[r.ID] {

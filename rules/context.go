@@ -26,6 +26,14 @@ type Context struct {
 	// A Context is therefore not safe for concurrent use.
 	params map[paramKey]param
 	lists  map[*postconf.Service]relayLists
+	// mynets are the parsed mynetworks scopes (mynetworksEntries), and
+	// mynetFixes the cleaned value per scope: several rules read them,
+	// and a rule that reports every entry of a long mynetworks would
+	// otherwise parse it again for every entry.
+	mynets     []mynetScope
+	mynetsDone bool
+	mynetFixes map[paramKey][]string
+	allowed    *prefixSet // the policy's allowed_networks
 }
 
 type paramKey struct {

@@ -2,7 +2,6 @@ package rules
 
 import (
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
 
@@ -96,7 +95,7 @@ func checkVRFY(c *Context) []Finding {
 	return out
 }
 
-var bannerDisclosure = regexp.MustCompile(`(?i)\$\{?\(?mail_(name|version)\b|postfix|debian|ubuntu|centos|red ?hat|rhel|fedora|freebsd|openbsd|netbsd|suse|alpine|\b\d+\.\d+\.\d+\b`)
+var bannerDisclosure = lazyRegexp(`(?i)\$\{?\(?mail_(name|version)\b|postfix|debian|ubuntu|centos|red ?hat|rhel|fedora|freebsd|openbsd|netbsd|suse|alpine|\b\d+\.\d+\.\d+\b`)
 
 func checkBanner(c *Context) []Finding {
 	if len(c.exposedListeners()) == 0 {
@@ -105,7 +104,7 @@ func checkBanner(c *Context) []Finding {
 	var out []Finding
 	for _, s := range c.netScopes("smtpd_banner") {
 		raw := s.P.Raw.Raw
-		if !bannerDisclosure.MatchString(raw) {
+		if !bannerDisclosure().MatchString(raw) {
 			continue
 		}
 		msg := fmt.Sprintf("the SMTP greeting discloses software or version details (smtpd_banner = %s, %s, shown as %q): it tells attackers which exploits to try (Lynis MAIL-8818); RFC 5321 requires only the host name", raw, scopeName(s.Key), strings.TrimSpace(s.P.Value))

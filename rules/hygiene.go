@@ -40,7 +40,7 @@ func checkCompatibilityLevel(c *Context) []Finding {
 	return []Finding{f}
 }
 
-var unusedRE = regexp.MustCompile(`^unused parameter: ([A-Za-z0-9_]+)=`)
+var unusedRE = lazyRegexp(`^unused parameter: ([A-Za-z0-9_]+)=`)
 
 // builtinNames are the candidates for "did you mean".
 func (c *Context) builtinNames() []string {
@@ -53,7 +53,7 @@ func (c *Context) builtinNames() []string {
 func checkUnusedParameter(c *Context) []Finding {
 	var out []Finding
 	for _, w := range c.Cfg.Warnings {
-		m := unusedRE.FindStringSubmatch(w.Msg)
+		m := unusedRE().FindStringSubmatch(w.Msg)
 		if m == nil {
 			continue
 		}
@@ -261,7 +261,7 @@ func checkSoftBounce(c *Context) []Finding {
 	return out
 }
 
-var commentRE = regexp.MustCompile(`(^|[ \t])#`)
+var commentRE = lazyRegexp(`(^|[ \t])#`)
 
 // commentFree are parameters whose values legitimately contain '#'.
 var commentFree = map[string]bool{"smtpd_expansion_filter": true, "smtpd_reject_footer": true, "default_rbl_reply": true}
@@ -269,10 +269,10 @@ var commentFree = map[string]bool{"smtpd_expansion_filter": true, "smtpd_reject_
 func checkCommentInValue(c *Context) []Finding {
 	var out []Finding
 	check := func(key string, p param) {
-		if commentFree[p.Name] || !commentRE.MatchString(p.Raw.Raw) {
+		if commentFree[p.Name] || !commentRE().MatchString(p.Raw.Raw) {
 			return
 		}
-		loc := commentRE.FindStringIndex(p.Raw.Raw)
+		loc := commentRE().FindStringIndex(p.Raw.Raw)
 		before := strings.TrimSpace(p.Raw.Raw[:loc[0]])
 		shown := strings.Join(strings.Fields(p.Raw.Raw), " ")
 		comment := strings.Join(strings.Fields(p.Raw.Raw[loc[0]:]), " ")
@@ -314,13 +314,13 @@ func checkDuplicateAssignment(c *Context) []Finding {
 	return out
 }
 
-var undefinedRE = regexp.MustCompile(`^undefined parameter: ([A-Za-z0-9_]+)$`)
+var undefinedRE = lazyRegexp(`^undefined parameter: ([A-Za-z0-9_]+)$`)
 
 func checkUndefinedReference(c *Context) []Finding {
 	warns, _ := c.Cfg.Check()
 	var out []Finding
 	for _, w := range warns {
-		m := undefinedRE.FindStringSubmatch(w.Msg)
+		m := undefinedRE().FindStringSubmatch(w.Msg)
 		if m == nil {
 			continue
 		}

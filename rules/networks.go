@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"net/netip"
+	"slices"
 	"strings"
 
 	"github.com/pfaudit/pfaudit/postconf/diag"
@@ -57,9 +58,10 @@ func (c *Context) files() table.Options {
 }
 
 func netEntriesDepth(value string, pos diag.Pos, file string, depth int, files table.Options) []netEntry {
-	var out []netEntry
+	toks := splitList(value)
+	out := make([]netEntry, 0, len(toks)) // sized: a long list must not grow by doubling
 	comment := false
-	for _, tok := range splitList(value) {
+	for _, tok := range toks {
 		if strings.HasPrefix(tok, "#") {
 			comment = true
 		}
@@ -288,42 +290,56 @@ func classify(p netip.Prefix) breadth {
 }
 
 // coversAll reports whether the union of ps covers every IPv4 address or
-// every IPv6 address (e.g. 0.0.0.0/1 plus 128.0.0.0/1).
+// every IPv6 address (e.g. 0.0.0.0/1 plus 128.0.0.0/1): one sweep over the
+// networks sorted by first address, O(n log n) however they nest.
 func coversAll(ps []netip.Prefix) bool {
 	var v4, v6 []netip.Prefix
 	for _, p := range ps {
-		p = norm(p)
+		p = norm(p).Masked()
 		if p.Addr().Is4() {
 			v4 = append(v4, p)
 		} else {
 			v6 = append(v6, p)
 		}
 	}
-	return covers(netip.MustParsePrefix("0.0.0.0/0"), v4) || covers(netip.MustParsePrefix("::/0"), v6)
+	return sweepCovers(v4) || sweepCovers(v6)
 }
 
-// covers reports whether the union of set covers target, splitting target
-// in halves only where a more specific member overlaps it.
-func covers(target netip.Prefix, set []netip.Prefix) bool {
-	finer := false
-	for _, p := range set {
-		if within(target, p) {
-			return true
-		}
-		if p.Bits() > target.Bits() && target.Contains(p.Addr()) {
-			finer = true
-		}
-	}
-	if !finer || target.Bits() >= target.Addr().BitLen() {
+// sweepCovers reports whether the networks of one family cover it all.
+func sweepCovers(ps []netip.Prefix) bool {
+	if len(ps) == 0 {
 		return false
 	}
-	lo := netip.PrefixFrom(target.Addr(), target.Bits()+1)
-	hiAddr := target.Addr().AsSlice()
-	bit := target.Bits()
-	hiAddr[bit/8] |= 0x80 >> (bit % 8)
-	ha, _ := netip.AddrFromSlice(hiAddr)
-	hi := netip.PrefixFrom(ha, target.Bits()+1)
-	return covers(lo, set) && covers(hi, set)
+	slices.SortFunc(ps, func(a, b netip.Prefix) int { return a.Addr().Compare(b.Addr()) })
+	first := ps[0].Addr()
+	if first != netip.IPv4Unspecified() && first != netip.IPv6Unspecified() {
+		return false
+	}
+	end := lastOf(ps[0]) // every address up to end is covered
+	for _, p := range ps[1:] {
+		if next := end.Next(); !next.IsValid() {
+			return true // end is the family's last address
+		} else if p.Addr().Compare(next) > 0 {
+			return false // a gap before p
+		}
+		if l := lastOf(p); l.Compare(end) > 0 {
+			end = l
+		}
+	}
+	return !end.Next().IsValid()
+}
+
+// lastOf is the last address of a masked prefix.
+func lastOf(p netip.Prefix) netip.Addr {
+	b := p.Addr().AsSlice()
+	host := len(b)*8 - p.Bits()
+	for i := len(b) - 1; i >= 0 && host > 0; i-- {
+		n := min(host, 8)
+		b[i] |= byte(1<<n - 1)
+		host -= n
+	}
+	a, _ := netip.AddrFromSlice(b)
+	return a
 }
 
 // netScope is one effective value of a parameter: main.cf's, or a
@@ -362,7 +378,7 @@ func (c *Context) cleanMynetworks(p param) (items []string, ok bool) {
 		return c.loopbackNets(), true
 	}
 	changed := false
-	for _, e := range c.netEntries(p.Value, c.pos(p)) {
+	for _, e := range c.mynetEntriesOf(p) {
 		if e.File != "" {
 			continue
 		}
@@ -412,25 +428,32 @@ func (c *Context) allowedNet(p netip.Prefix) bool {
 	if c.Policy == nil || len(c.Policy.AllowedNetworks) == 0 {
 		return true
 	}
-	p = norm(p)
-	for _, a := range c.Policy.AllowedNetworks {
-		if within(p, norm(a)) {
-			return true
-		}
+	if c.allowed == nil {
+		c.allowed = newPrefixSet(c.Policy.AllowedNetworks)
 	}
-	return false
+	return c.allowed.holds(p)
 }
 
-// mynetworksFix returns the command that sets the cleaned mynetworks.
+// mynetworksFix returns the command that sets the cleaned mynetworks
+// (computed once per scope: every entry finding of a scope carries it).
 func (c *Context) mynetworksFix(p param) []string {
-	items, ok := c.cleanMynetworks(p)
-	if !ok {
-		return nil
+	k := paramKey{p.Svc, p.Name}
+	if fix, ok := c.mynetFixes[k]; ok {
+		return slices.Clone(fix)
 	}
-	if p.Svc != nil {
-		return []string{c.svcSet(p.Svc, p.Name, strings.Join(items, ","))}
+	var fix []string
+	if items, ok := c.cleanMynetworks(p); ok {
+		if p.Svc != nil {
+			fix = []string{c.svcSet(p.Svc, p.Name, strings.Join(items, ","))}
+		} else {
+			fix = []string{c.mainSet(p.Name, strings.Join(items, " "))}
+		}
 	}
-	return []string{c.mainSet(p.Name, strings.Join(items, " "))}
+	if c.mynetFixes == nil {
+		c.mynetFixes = map[paramKey][]string{}
+	}
+	c.mynetFixes[k] = fix
+	return slices.Clone(fix)
 }
 
 // netipPrefix shortens signatures.

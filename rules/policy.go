@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -185,9 +184,9 @@ type expectFile struct {
 }
 
 var (
-	tomlTypeErr = regexp.MustCompile(`^toml: line (\d+) \(last key "([^"]*)"\): (.*)$`)
-	paramName   = regexp.MustCompile(`^[A-Za-z0-9_]+$`)
-	serviceName = regexp.MustCompile(`^[^/\s]+/(inet|unix|unix-dgram|fifo|pass)$`)
+	tomlTypeErr = lazyRegexp(`^toml: line (\d+) \(last key "([^"]*)"\): (.*)$`)
+	paramName   = lazyRegexp(`^[A-Za-z0-9_]+$`)
+	serviceName = lazyRegexp(`^[^/\s]+/(inet|unix|unix-dgram|fifo|pass)$`)
 )
 
 // ParsePolicy decodes and validates a policy; name is used in positions.
@@ -208,7 +207,7 @@ func ParsePolicy(name string, data []byte) (*Policy, error) {
 		}
 		// Type mismatches are plain errors: "toml: line N (last key "k"): ...".
 		pos, msg := diag.Pos{File: name}, err.Error()
-		if m := tomlTypeErr.FindStringSubmatch(msg); m != nil {
+		if m := tomlTypeErr().FindStringSubmatch(msg); m != nil {
 			pos.Line, _ = strconv.Atoi(m[1])
 			msg = fmt.Sprintf("%s: %s", m[2], m[3])
 		}
@@ -276,10 +275,10 @@ func ParsePolicy(name string, data []byte) (*Policy, error) {
 			Pos: diag.Pos{File: name, Line: v.line("expect", i+1, "")}}
 		if e.Parameter == "" {
 			v.errAt("expect", i+1, "", "expect: parameter is required")
-		} else if !paramName.MatchString(e.Parameter) {
+		} else if !paramName().MatchString(e.Parameter) {
 			v.errAt("expect", i+1, "parameter", "expect: %q is not a Postfix parameter name", e.Parameter)
 		}
-		if e.Service != "" && !serviceName.MatchString(e.Service) {
+		if e.Service != "" && !serviceName().MatchString(e.Service) {
 			v.errAt("expect", i+1, "service", "expect: service %q: want name/type as postconf -M prints it, e.g. submission/inet", e.Service)
 		}
 		if e.Equals == nil && len(e.Contains) == 0 && len(e.Excludes) == 0 && len(e.Within) == 0 {

@@ -19,6 +19,7 @@ func checkPolicyNetworks(c *Context) []Finding {
 	}
 	var out []Finding
 	for _, s := range c.mynetworksEntries() {
+		r := c.entryReport(s.netScope)
 		for _, e := range s.Entries {
 			var why string
 			switch e.Kind {
@@ -35,9 +36,11 @@ func checkPolicyNetworks(c *Context) []Finding {
 			default:
 				continue
 			}
-			msg := fmt.Sprintf("mynetworks entry %s (%s) %s the networks the site policy allows (%s)", e.Text, scopeName(s.Key), why, strings.Join(allowed, " "))
-			out = append(out, c.entryFinding(s.netScope, e, msg))
+			r.add(e, func() string {
+				return fmt.Sprintf("mynetworks entry %s (%s) %s the networks the site policy allows (%s)", e.Text, scopeName(s.Key), why, strings.Join(allowed, " "))
+			})
 		}
+		out = append(out, r.findings()...)
 	}
 	return out
 }

@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"net/netip"
 	"strings"
 
 	"github.com/pfaudit/pfaudit/audit/relay"
@@ -69,7 +70,7 @@ func permitStep(cs *relay.Case) *relay.Step {
 	return nil
 }
 
-func isParamName(s string) bool { return paramName.MatchString(s) && strings.Contains(s, "_") }
+func isParamName(s string) bool { return paramName().MatchString(s) && strings.Contains(s, "_") }
 
 // describeCase renders a request and its trace on one line.
 func describeCase(cs relay.Case) string {
@@ -160,7 +161,7 @@ func checkBrokenListener(c *Context) []Finding {
 			f.Remediation = c.relayFix(l)
 		} else {
 			p := c.param(l.Service, "mynetworks")
-			if hasMalformed(c.netEntries(p.Value, c.pos(p))) {
+			if hasMalformed(c.mynetEntriesOf(p)) {
 				f.Parameter = "mynetworks"
 				f = at(f, c.pos(p))
 				f.Remediation = c.mynetworksFix(p)
@@ -232,37 +233,122 @@ func checkUnknownVerdict(c *Context) []Finding {
 
 // ---- mynetworks ----
 
-// mynetworksEntries returns the scopes whose mynetworks is set, with their
-// parsed entries.
-func (c *Context) mynetworksEntries() []struct {
+// mynetScope is a scope whose mynetworks is set, with its parsed entries.
+type mynetScope struct {
 	netScope
 	Entries []netEntry
-} {
-	var out []struct {
-		netScope
-		Entries []netEntry
+	// Trusted indexes the entries that can match a client
+	// (trustedPrefixes), and CoversAll says whether they cover a whole
+	// address family.
+	Trusted   []int32
+	CoversAll bool
+}
+
+// trusted returns the i-th trusted entry.
+func (s *mynetScope) trusted(i int32) *netEntry { return &s.Entries[i] }
+
+// mynetworksEntries returns the scopes whose mynetworks is set, with their
+// parsed entries (computed once per Context).
+func (c *Context) mynetworksEntries() []mynetScope {
+	if c.mynetsDone {
+		return c.mynets
 	}
+	var out []mynetScope
 	for _, s := range c.netScopes("mynetworks") {
 		if !s.P.isSet() {
 			continue
 		}
-		out = append(out, struct {
-			netScope
-			Entries []netEntry
-		}{s, c.netEntries(s.P.Value, c.pos(s.P))})
+		ms := mynetScope{netScope: s, Entries: c.netEntries(s.P.Value, c.pos(s.P))}
+		ps := trustedPrefixes(ms.Entries)
+		ms.Trusted = make([]int32, 0, len(ps))
+		for i, e := range ms.Entries {
+			if isTrusted(e) {
+				ms.Trusted = append(ms.Trusted, int32(i))
+			}
+		}
+		ms.CoversAll = coversAll(ps)
+		out = append(out, ms)
+	}
+	c.mynets, c.mynetsDone = out, true
+	return out
+}
+
+// mynetEntriesOf returns the parsed entries of p, a mynetworks value: the
+// ones mynetworksEntries keeps when p is one of its scopes.
+func (c *Context) mynetEntriesOf(p param) []netEntry {
+	for _, s := range c.mynetworksEntries() {
+		if s.P.Svc == p.Svc && s.P.Name == p.Name && s.P.Value == p.Value {
+			return s.Entries
+		}
+	}
+	return c.netEntries(p.Value, c.pos(p))
+}
+
+// isTrusted reports whether an entry can match a client.
+func isTrusted(e netEntry) bool { return e.Kind == netPrefix && !e.Neg && !e.HostBits }
+
+// trustedPrefixes are the prefixes of entries that can match a client.
+func trustedPrefixes(es []netEntry) []netip.Prefix {
+	n := 0
+	for _, e := range es {
+		if isTrusted(e) {
+			n++
+		}
+	}
+	out := make([]netip.Prefix, 0, n)
+	for _, e := range es {
+		if isTrusted(e) {
+			out = append(out, e.Prefix)
+		}
 	}
 	return out
 }
 
-// trustedPrefixes are the prefixes of entries that can match a client.
-func trustedPrefixes(es []netEntry) []netEntry {
-	var out []netEntry
-	for _, e := range es {
-		if e.Kind == netPrefix && !e.Neg && !e.HostBits {
-			out = append(out, e)
-		}
+// maxEntryFindings bounds the findings one rule reports about the
+// entries of one scope: past it, one more finding counts the rest. A
+// mynetworks of a million bad entries is one problem, not a million rows,
+// and the report must stay bounded.
+const maxEntryFindings = 50
+
+// entryReport collects a rule's findings about the entries of one scope:
+// an entry written several times is reported once, and past
+// maxEntryFindings the rest are counted.
+type entryReport struct {
+	c     *Context
+	s     netScope
+	out   []Finding
+	seen  map[string]bool
+	more  int
+	first netEntry // the first entry not reported on its own
+}
+
+func (c *Context) entryReport(s netScope) *entryReport {
+	return &entryReport{c: c, s: s, seen: map[string]bool{}}
+}
+
+func (r *entryReport) add(e netEntry, msg func() string) {
+	k := e.Text + "\x00" + e.Pos.String()
+	if r.seen[k] {
+		return
 	}
-	return out
+	if len(r.out) >= maxEntryFindings {
+		if r.more == 0 {
+			r.first = e
+		}
+		r.more++
+		return
+	}
+	r.seen[k] = true
+	r.out = append(r.out, r.c.entryFinding(r.s, e, msg()))
+}
+
+// findings returns the findings, the count of the rest last.
+func (r *entryReport) findings() []Finding {
+	if r.more == 0 {
+		return r.out
+	}
+	msg := fmt.Sprintf("%d more %s entries (%s) have the same problem, the first of them %s", r.more, r.s.P.Name, scopeName(r.s.Key), r.first.Text)
+	return append(r.out, r.c.entryFinding(r.s, r.first, msg))
 }
 
 // entryFinding builds a finding about one mynetworks entry: located at the
@@ -290,18 +376,15 @@ func checkMynetworksEveryone(c *Context) []Finding {
 		if s.Loopback {
 			continue
 		}
-		tp := trustedPrefixes(s.Entries)
 		var ps []string
-		var pfx = make([]netEntry, 0, len(tp))
-		for _, e := range tp {
-			pfx = append(pfx, e)
-			if classify(e.Prefix) == bEveryone {
+		for _, i := range s.Trusted {
+			if e := s.trusted(i); classify(e.Prefix) == bEveryone {
 				ps = append(ps, e.Text)
 			}
 		}
-		if len(ps) == 0 && coversAll(prefixesOf(pfx)) {
-			for _, e := range tp {
-				if classify(e.Prefix) != bOK {
+		if len(ps) == 0 && s.CoversAll {
+			for _, i := range s.Trusted {
+				if e := s.trusted(i); classify(e.Prefix) != bOK {
 					ps = append(ps, e.Text)
 				}
 			}
@@ -317,28 +400,21 @@ func checkMynetworksEveryone(c *Context) []Finding {
 	return out
 }
 
-func prefixesOf(es []netEntry) []netipPrefix {
-	out := make([]netipPrefix, len(es))
-	for i, e := range es {
-		out[i] = e.Prefix
-	}
-	return out
-}
-
 // breadthFindings reports the trusted entries of one breadth class, in
 // scopes that do not already trust everyone (PFA-RELAY-005 covers those).
 func (c *Context) breadthFindings(want breadth, describe func(netEntry) string) []Finding {
 	var out []Finding
 	for _, s := range c.mynetworksEntries() {
-		tp := trustedPrefixes(s.Entries)
-		if s.Loopback || coversAll(prefixesOf(tp)) {
+		if s.Loopback || s.CoversAll {
 			continue
 		}
-		for _, e := range tp {
-			if classify(e.Prefix) == want {
-				out = append(out, c.entryFinding(s.netScope, e, describe(e)))
+		r := c.entryReport(s.netScope)
+		for _, i := range s.Trusted {
+			if e := s.trusted(i); classify(e.Prefix) == want {
+				r.add(*e, func() string { return describe(*e) })
 			}
 		}
+		out = append(out, r.findings()...)
 	}
 	return out
 }
@@ -377,6 +453,7 @@ func checkMynetworksMistyped(c *Context) []Finding {
 func checkMynetworksMalformed(c *Context) []Finding {
 	var out []Finding
 	for _, s := range c.mynetworksEntries() {
+		r := c.entryReport(s.netScope)
 		for _, e := range s.Entries {
 			var msg string
 			switch {
@@ -387,8 +464,9 @@ func checkMynetworksMalformed(c *Context) []Finding {
 			default:
 				continue
 			}
-			out = append(out, c.entryFinding(s.netScope, e, msg))
+			r.add(e, func() string { return msg })
 		}
+		out = append(out, r.findings()...)
 	}
 	return out
 }
@@ -396,13 +474,15 @@ func checkMynetworksMalformed(c *Context) []Finding {
 func checkMynetworksUnbracketed(c *Context) []Finding {
 	var out []Finding
 	for _, s := range c.mynetworksEntries() {
+		r := c.entryReport(s.netScope)
 		for _, e := range s.Entries {
 			if e.Kind != netUnbracketed {
 				continue
 			}
 			msg := fmt.Sprintf("mynetworks entry %s is an IPv6 address without brackets: Postfix reads it as a type:table name (postconf(5) mynetworks: write %s), and smtpd exits on every connection with \"fatal: open dictionary: expecting \\\"type:name\\\" form instead of \\\"%s\\\"\" while master throttles the service: no mail is received", e.Text, formatPrefix(e.Prefix), e.Text)
-			out = append(out, c.entryFinding(s.netScope, e, msg))
+			r.add(e, func() string { return msg })
 		}
+		out = append(out, r.findings()...)
 	}
 	return out
 }
@@ -784,8 +864,11 @@ func checkXforwardHosts(c *Context) []Finding {
 
 func checkWeakeningOverride(c *Context) []Finding {
 	var out []Finding
-	globalNets := trustedPrefixes(c.netEntries(c.param(nil, "mynetworks").Value, diag.Pos{}))
 	globalSet := c.param(nil, "mynetworks").isSet()
+	var globalNets *prefixSet
+	if globalSet {
+		globalNets = newPrefixSet(trustedPrefixes(c.mynetEntriesOf(c.param(nil, "mynetworks"))))
+	}
 	for _, l := range c.listeners() {
 		if l.LoopbackOnly {
 			continue // only this host can reach it; PFA-RELAY-003 covers exposure
@@ -793,8 +876,8 @@ func checkWeakeningOverride(c *Context) []Finding {
 		svc := l.Service
 		if p := c.param(svc, "mynetworks"); p.Svc != nil {
 			var wider []string
-			for _, e := range trustedPrefixes(c.netEntries(p.Value, c.pos(p))) {
-				if !coveredBy(e.Prefix, globalNets, globalSet) {
+			for _, e := range c.netEntries(p.Value, c.pos(p)) {
+				if isTrusted(e) && !coveredBy(e.Prefix, globalNets) {
 					wider = append(wider, e.Text)
 				}
 			}
@@ -861,20 +944,12 @@ func (c *Context) globalProtected() bool {
 
 // coveredBy reports whether p lies inside one of the global entries. An
 // unset global mynetworks (style host) covers only loopback offline.
-func coveredBy(p netipPrefix, global []netEntry, globalSet bool) bool {
+func coveredBy(p netipPrefix, global *prefixSet) bool {
 	p = norm(p)
 	if within(p, loopback4) || within(p, loopback6) {
 		return true
 	}
-	if !globalSet {
-		return false
-	}
-	for _, g := range global {
-		if within(p, norm(g.Prefix)) {
-			return true
-		}
-	}
-	return false
+	return global != nil && global.holds(p)
 }
 
 // reinjection reports whether an smtpd service is a content filter's

@@ -95,11 +95,19 @@ func (r Rule) Applies(roles []string) bool {
 // sorted by severity (highest first), rule ID, service, file and line.
 // Each finding's claims and fix are checked against the relay model first
 // (verify.go): a fix that does not verify is replaced by the reason.
+//
+// When c.Relay.Context is done Run stops at the next finding and returns
+// what it has; the caller checks the context before it uses them.
 func Run(c *Context) []Finding {
 	roles := c.Roles()
 	v := &verifier{c: c}
 	var out []Finding
 	for _, r := range Catalogue() {
+		if c.Relay.Cancelled() {
+			// Stopped (c.Relay.Context): the caller reports the
+			// interruption, not these findings.
+			break
+		}
 		if c.Policy.skips(r.ID) || !r.Applies(roles) {
 			continue
 		}
@@ -108,7 +116,15 @@ func Run(c *Context) []Finding {
 			continue
 		}
 		fs := fn(c)
+		seen := map[string]bool{}
 		for _, f := range fs {
+			// A finding the rule made twice is verified once (dedupe
+			// would drop the copy anyway).
+			if k := findingKey(f); seen[k] {
+				continue
+			} else {
+				seen[k] = true
+			}
 			f.ID, f.Title = r.ID, r.Title
 			if !f.severitySet {
 				f.Severity = r.Severity
@@ -116,6 +132,9 @@ func Run(c *Context) []Finding {
 			// The fix is verified against the finding as the rule wrote
 			// it; then its words are checked.
 			why := ""
+			if c.Relay.Cancelled() {
+				break
+			}
 			if len(f.Remediation) > 0 {
 				why = v.verifyFix(f, fn, fs)
 			}
@@ -144,11 +163,15 @@ func Run(c *Context) []Finding {
 	return out
 }
 
+func findingKey(f Finding) string {
+	return strings.Join([]string{f.ID, f.Service, f.Parameter, f.File, itoa(f.Line), f.Message}, "\x00")
+}
+
 func dedupe(fs []Finding) []Finding {
 	seen := map[string]bool{}
 	out := fs[:0]
 	for _, f := range fs {
-		k := strings.Join([]string{f.ID, f.Service, f.Parameter, f.File, itoa(f.Line), f.Message}, "\x00")
+		k := findingKey(f)
 		if seen[k] {
 			continue
 		}

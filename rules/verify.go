@@ -49,6 +49,12 @@ var neutralReaders = map[string]bool{
 type verifier struct {
 	c     *Context
 	cache map[string]*patched
+	// after are the findings of one rule on one patched configuration,
+	// and before how many findings of that rule each scope had: a rule
+	// that reports every entry of a long list carries the same fix on
+	// every finding, and must not run again, nor be searched, per finding.
+	after  map[string]*afterIndex
+	before map[string]map[scopeKey]int
 	// model is the relay model's own analysis of the unpatched
 	// configuration, computed only when a comparison with the context's
 	// analyses fails (they may be hand-made, or from other options).
@@ -59,6 +65,34 @@ type patched struct {
 	sim      *simulated
 	analyses []*relay.Analysis
 	err      error
+	// compared: why holds compareAnalyses' answer for this patch.
+	compared bool
+	why      string
+}
+
+// scopeKey is where a finding is: its listener and parameter.
+type scopeKey struct{ service, parameter string }
+
+// afterIndex indexes a rule's findings on a patched configuration: the
+// first per scope, and the first per scope and message.
+type afterIndex struct {
+	first map[scopeKey]Finding
+	byMsg map[scopeKey]map[string]Finding
+}
+
+func indexFindings(fs []Finding) *afterIndex {
+	x := &afterIndex{first: map[scopeKey]Finding{}, byMsg: map[scopeKey]map[string]Finding{}}
+	for _, f := range fs {
+		k := scopeKey{f.Service, f.Parameter}
+		if _, ok := x.first[k]; !ok {
+			x.first[k] = f
+			x.byMsg[k] = map[string]Finding{}
+		}
+		if _, ok := x.byMsg[k][f.Message]; !ok {
+			x.byMsg[k][f.Message] = f
+		}
+	}
+	return x
 }
 
 // base are the analyses of the unpatched configuration.
@@ -143,43 +177,59 @@ func (v *verifier) verifyFix(f Finding, check CheckFunc, fs []Finding) string {
 	if p.err != nil {
 		return "the fix could not be checked: " + p.err.Error()
 	}
-	after := &Context{Cfg: p.sim.cfg, Analyses: p.analyses, Policy: v.c.Policy, Relay: v.c.Relay}
-	if g, ok := stillThere(f, fs, check(after)); ok {
+	key := f.ID + "\x00" + strings.Join(f.Remediation, "\x00")
+	after, ok := v.after[key]
+	if !ok {
+		ctx := &Context{Cfg: p.sim.cfg, Analyses: p.analyses, Policy: v.c.Policy, Relay: v.c.Relay}
+		after = indexFindings(check(ctx))
+		if v.after == nil {
+			v.after = map[string]*afterIndex{}
+		}
+		v.after[key] = after
+	}
+	before, ok := v.before[f.ID]
+	if !ok {
+		before = map[scopeKey]int{}
+		for _, b := range fs {
+			before[scopeKey{b.Service, b.Parameter}]++
+		}
+		if v.before == nil {
+			v.before = map[string]map[scopeKey]int{}
+		}
+		v.before[f.ID] = before
+	}
+	if g, ok := stillThere(f, before, after); ok {
 		msg := "the fix does not remove the finding"
 		if g.Message != f.Message {
 			msg += " (afterwards: " + shorten(g.Message, 200) + ")"
 		}
 		return msg
 	}
-	mynet := p.sim.edits("mynetworks")
-	why := compareAnalyses(v.base(), p.analyses, mynet)
-	if why != "" && v.c.Analyses != nil {
-		// Compare like with like: the model's own view of the unpatched
-		// configuration (the context's analyses may be hand-made).
-		why = compareAnalyses(v.modelBase(), v.reanalyze(p.sim, v.modelBase()), mynet)
+	if !p.compared {
+		mynet := p.sim.edits("mynetworks")
+		why := compareAnalyses(v.base(), p.analyses, mynet)
+		if why != "" && v.c.Analyses != nil {
+			// Compare like with like: the model's own view of the
+			// unpatched configuration (the context's analyses may be
+			// hand-made).
+			why = compareAnalyses(v.modelBase(), v.reanalyze(p.sim, v.modelBase()), mynet)
+		}
+		p.compared, p.why = true, why
 	}
-	return why
+	return p.why
 }
 
 // stillThere finds f among the findings after the fix: same rule,
 // listener and parameter, and the same words when the rule reported more
 // than one such finding before.
-func stillThere(f Finding, before, after []Finding) (Finding, bool) {
-	same := func(a Finding) bool {
-		return a.Service == f.Service && a.Parameter == f.Parameter
+func stillThere(f Finding, before map[scopeKey]int, after *afterIndex) (Finding, bool) {
+	k := scopeKey{f.Service, f.Parameter}
+	if before[k] <= 1 {
+		a, ok := after.first[k]
+		return a, ok
 	}
-	n := 0
-	for _, b := range before {
-		if same(b) {
-			n++
-		}
-	}
-	for _, a := range after {
-		if same(a) && (n <= 1 || a.Message == f.Message) {
-			return a, true
-		}
-	}
-	return Finding{}, false
+	a, ok := after.byMsg[k][f.Message]
+	return a, ok
 }
 
 // compareAnalyses returns why the patched analyses are worse than the

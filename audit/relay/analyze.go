@@ -9,6 +9,7 @@ import (
 
 	"github.com/pfaudit/pfaudit/postconf"
 	"github.com/pfaudit/pfaudit/postconf/diag"
+	"github.com/pfaudit/pfaudit/postconf/matchlist"
 )
 
 // Untrusted documentation addresses (RFC 5737, RFC 3849) stand in for an
@@ -168,9 +169,20 @@ func (m *Model) hasGuard(items []restriction, depth int) (bool, string) {
 func Analyze(cfg *postconf.Config, opt Options) []*Analysis {
 	var out []*Analysis
 	for _, l := range Listeners(cfg) {
+		if opt.Cancelled() {
+			break
+		}
 		out = append(out, AnalyzeListener(cfg, l, opt))
 	}
 	return out
+}
+
+// interrupted is the analysis of a listener whose analysis was stopped: it
+// is never reported closed.
+func interrupted(a *Analysis, opt Options) *Analysis {
+	a.Verdict, a.Local, a.WouldBe, a.Deciding = Unknown, Unknown, "", nil
+	a.Reason = "analysis " + opt.Interruption()
+	return a
 }
 
 // Requests builds the relay attempts of an untrusted client for a listener
@@ -240,6 +252,9 @@ func AnalyzeListener(cfg *postconf.Config, l Listener, opt Options) *Analysis {
 		m.front = l.Front
 	}
 	a := &Analysis{Listener: l, Guard: m.Guard()}
+	if opt.Cancelled() {
+		return interrupted(a, opt)
+	}
 	var fe *fatalListError
 	if errors.As(m.mynetErr, &fe) {
 		a.Verdict, a.Local, a.Reason = Broken, Broken, fe.Error()
@@ -293,6 +308,9 @@ func AnalyzeListener(cfg *postconf.Config, l Listener, opt Options) *Analysis {
 			reqs = append(reqs, routedViaRelayDomain(c, dom, relayDomain)...)
 		}
 		for _, req := range reqs {
+			if opt.Cancelled() {
+				return interrupted(a, opt)
+			}
 			cs := Case{Request: req, Decision: m.Decide(req)}
 			cs.Destination, cs.Resolved = m.destination(req.Recipient, dom)
 			a.Cases = append(a.Cases, cs)
@@ -360,6 +378,9 @@ func AnalyzeListener(cfg *postconf.Config, l Listener, opt Options) *Analysis {
 	// The trusted classes, for the report: this host's addresses, a client
 	// in each mynetworks network, an authenticated client.
 	for _, c := range m.trustedClients(dom) {
+		if opt.Cancelled() {
+			return interrupted(a, opt)
+		}
 		req := Request{Client: c, Sender: "relaytest@" + dom.Sender, Recipient: "relaytest@" + dom.Test, Trick: c.Class + " client"}
 		cs := Case{Request: req, Decision: m.Decide(req)}
 		cs.Destination, cs.Resolved = m.destination(req.Recipient, dom)
@@ -441,16 +462,49 @@ func (m *Model) trustedClients(dom Domains) []Client {
 		}
 	}
 	if hl, ok := m.mynet.(hostList); ok {
-		for _, e := range hl.l.Prefixes() {
-			if e.Negate || !e.Prefix.IsValid() || e.Err != nil {
-				continue
-			}
+		for _, e := range sampleNetworks(hl.l.Prefixes(), maxTrustedNetworks) {
 			ad := representative(e.Prefix)
 			out = append(out, Client{Class: "mynetworks " + e.Raw, Addr: ad, Name: "unknown", HELO: "client." + senderDomain, Trusted: true})
 		}
 	}
 	if m.yes("smtpd_sasl_auth_enable") {
 		out = append(out, Client{Class: "sasl-authenticated", Addr: internetV4, Name: "unknown", HELO: "client." + senderDomain, SASLLogin: "user", Trusted: true})
+	}
+	return out
+}
+
+// maxTrustedNetworks bounds the mynetworks clients a listener's analysis
+// tries. They are there for the report and for fix verification (a fix must
+// not stop trusted clients relaying); one client per entry made the cost of
+// an audit grow with the square of mynetworks (every client searches the
+// whole list, and fix verification compares every client with every
+// network), and a sample spread over the list shows the same trust.
+const maxTrustedNetworks = 32
+
+// sampleNetworks returns the usable (positive, valid, not failing)
+// networks of es, at most max of them spread evenly over the list (the
+// first and the last always among them), each network once.
+func sampleNetworks(es []*matchlist.Entry, max int) []*matchlist.Entry {
+	usable := make([]int32, 0, len(es))
+	for i, e := range es {
+		if !e.Negate && e.Prefix.IsValid() && e.Err == nil {
+			usable = append(usable, int32(i))
+		}
+	}
+	pick := usable
+	if len(usable) > max {
+		pick = make([]int32, 0, max)
+		for i := 0; i < max; i++ {
+			pick = append(pick, usable[i*(len(usable)-1)/(max-1)])
+		}
+	}
+	var out []*matchlist.Entry
+	seen := map[netip.Prefix]bool{}
+	for _, i := range pick {
+		if e := es[i]; !seen[e.Prefix] {
+			seen[e.Prefix] = true
+			out = append(out, e)
+		}
 	}
 	return out
 }

@@ -51,6 +51,9 @@ func (e *fatalListError) Error() string { return e.msg }
 
 func (m *Model) tableOptions() table.Options {
 	topt := m.opt.Tables
+	if topt.Cancel == nil && m.opt.Context != nil {
+		topt.Cancel = m.opt.Cancelled
+	}
 	if topt.Dir == "" {
 		topt.Dir = m.expand("queue_directory")
 	}

@@ -1,6 +1,7 @@
 package relay
 
 import (
+	"context"
 	"fmt"
 	"net/netip"
 	"strconv"
@@ -24,6 +25,24 @@ type Options struct {
 	// Mynetworks, when not empty, replaces an unset mynetworks (the
 	// host-derived default computed by the caller for this host).
 	Mynetworks string
+	// Context, when set, stops the analysis once it is done (SIGINT,
+	// SIGTERM, a deadline): Analyze then returns at once, the listener
+	// being analysed marked Unknown (never closed) with the reason, the
+	// rest left out. Callers check
+	// Context.Err() before they use the result. It lives here, and not in
+	// Analyze's parameters, so that every caller of Analyze keeps working.
+	Context context.Context
+}
+
+// Cancelled reports whether the analysis must stop (Context is done).
+func (o Options) Cancelled() bool { return o.Context != nil && o.Context.Err() != nil }
+
+// Interruption says why the analysis stopped.
+func (o Options) Interruption() string {
+	if o.Context == nil {
+		return "interrupted"
+	}
+	return "interrupted: " + context.Cause(o.Context).Error()
 }
 
 // Model decides RCPT requests for one smtpd listener's effective settings.

@@ -22,14 +22,14 @@ type Plan struct {
 }
 
 var (
-	mainSetRE     = regexp.MustCompile(`^postconf(?: -c \S+)? -e '([A-Za-z0-9_]+) = `)
-	mainUnsetRE   = regexp.MustCompile(`^postconf(?: -c \S+)? -X '?([A-Za-z0-9_]+)'?$`)
-	masterSetRE   = regexp.MustCompile(`^postconf(?: -c \S+)? -P '([^=']+)=`)
-	masterUnsetRE = regexp.MustCompile(`^postconf(?: -c \S+)? -PX '([^']+)'$`)
-	masterParamRE = regexp.MustCompile(`^postconf(?: -c \S+)? -PX? `)
-	masterAddRE   = regexp.MustCompile(`^postconf(?: -c \S+)? -M `)
-	masterDelRE   = regexp.MustCompile(`^postconf(?: -c \S+)? -MX `)
-	mainOpRE      = regexp.MustCompile(`^postconf(?: -c \S+)? -(e|X) `)
+	mainSetRE     = lazyRegexp(`^postconf(?: -c \S+)? -e '([A-Za-z0-9_]+) = `)
+	mainUnsetRE   = lazyRegexp(`^postconf(?: -c \S+)? -X '?([A-Za-z0-9_]+)'?$`)
+	masterSetRE   = lazyRegexp(`^postconf(?: -c \S+)? -P '([^=']+)=`)
+	masterUnsetRE = lazyRegexp(`^postconf(?: -c \S+)? -PX '([^']+)'$`)
+	masterParamRE = lazyRegexp(`^postconf(?: -c \S+)? -PX? `)
+	masterAddRE   = lazyRegexp(`^postconf(?: -c \S+)? -M `)
+	masterDelRE   = lazyRegexp(`^postconf(?: -c \S+)? -MX `)
+	mainOpRE      = lazyRegexp(`^postconf(?: -c \S+)? -(e|X) `)
 )
 
 // target names what a postconf command sets or removes ("main:name",
@@ -38,7 +38,7 @@ func target(cmd string) string {
 	for _, x := range []struct {
 		re     *regexp.Regexp
 		prefix string
-	}{{mainSetRE, "main:"}, {mainUnsetRE, "main:"}, {masterSetRE, "master:"}, {masterUnsetRE, "master:"}} {
+	}{{mainSetRE(), "main:"}, {mainUnsetRE(), "main:"}, {masterSetRE(), "master:"}, {masterUnsetRE(), "master:"}} {
 		if m := x.re.FindStringSubmatch(cmd); m != nil {
 			return x.prefix + m[1]
 		}
@@ -78,13 +78,13 @@ func MakePlan(r *Report) Plan {
 				targets[key] = cmd
 			}
 			switch {
-			case mainOpRE.MatchString(cmd):
+			case mainOpRE().MatchString(cmd):
 				mainEdits = append(mainEdits, cmd)
-			case masterParamRE.MatchString(cmd):
+			case masterParamRE().MatchString(cmd):
 				paramEdits = append(paramEdits, cmd)
-			case masterAddRE.MatchString(cmd):
+			case masterAddRE().MatchString(cmd):
 				entryAdds = append(entryAdds, cmd)
-			case masterDelRE.MatchString(cmd):
+			case masterDelRE().MatchString(cmd):
 				entryDels = append(entryDels, cmd)
 			default:
 				prep = append(prep, cmd)

@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -123,7 +122,7 @@ func FromPostconf(ctx context.Context, postconfPath string, timeout time.Duratio
 }
 
 // refPattern finds $name, ${name and $(name references in default values.
-var refPattern = regexp.MustCompile(`\$[{(]?([A-Za-z0-9_]+)`)
+var refPattern = lazyRegexp(`\$[{(]?([A-Za-z0-9_]+)`)
 
 // addHidden asks postconf, by name, for the legacy names and for names that
 // listed defaults reference but the listing lacks. postconf prints those it
@@ -135,7 +134,7 @@ func (s *Set) addHidden(ctx context.Context, path string, timeout time.Duration,
 		cand[n] = true
 	}
 	for _, v := range s.raw {
-		for _, m := range refPattern.FindAllStringSubmatch(v, -1) {
+		for _, m := range refPattern().FindAllStringSubmatch(v, -1) {
 			cand[m[1]] = true
 		}
 	}

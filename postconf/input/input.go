@@ -49,7 +49,9 @@ type UsageError struct{ Msg string }
 
 func (e *UsageError) Error() string { return e.Msg }
 
-// Load reads the configuration Options describe.
+// Load reads the configuration Options describe. A done ctx ends it at
+// once with context.Cause(ctx): the reading goes on in the background and
+// its result is dropped (a process that was told to stop exits anyway).
 func Load(ctx context.Context, o Options) (*postconf.Config, error) {
 	if o.FilesRoot != "" {
 		st, err := os.Stat(o.FilesRoot)
@@ -60,6 +62,27 @@ func Load(ctx context.Context, o Options) (*postconf.Config, error) {
 			return nil, &UsageError{fmt.Sprintf("--files-root: %s is not a directory", o.FilesRoot)}
 		}
 	}
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	type result struct {
+		cfg *postconf.Config
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		cfg, err := load(ctx, o)
+		ch <- result{cfg, err}
+	}()
+	select {
+	case r := <-ch:
+		return r.cfg, r.err
+	case <-ctx.Done():
+		return nil, context.Cause(ctx)
+	}
+}
+
+func load(ctx context.Context, o Options) (*postconf.Config, error) {
 	d, err := loadDefaults(ctx, o)
 	if err != nil {
 		return nil, err

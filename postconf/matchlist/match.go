@@ -15,6 +15,9 @@ type subject struct {
 	name string     // host or domain name, or the string of a KindString
 	addr string     // client address text ("" when none)
 	ip   netip.Addr // addr parsed, when valid
+	// addrOK: addr holds only the characters match_hostaddr() accepts;
+	// otherwise no address pattern can match it.
+	addrOK bool
 }
 
 type outcome int
@@ -27,7 +30,7 @@ const (
 )
 
 func (l *List) match(name, addr string) Match {
-	s := &subject{name: name, addr: addr}
+	s := &subject{name: name, addr: addr, addrOK: addr != "" && onlyChars(addr, v6Chars)}
 	if a, ok := table.ParseAddr(addr); ok {
 		s.ip = a
 	}
@@ -48,7 +51,16 @@ func (l *List) phases() int {
 // the same whether or not the entry matches, it is still definite.
 func (l *List) evalFrom(i, phase int, s *subject) Match {
 	n := l.phases()
+	var cur *cursor
+	if x := l.index(); x != nil {
+		cur = x.cursor(l, s)
+	}
 	for ; i < len(l.Entries); i, phase = i+1, 0 {
+		if cur != nil && phase == 0 {
+			if i = cur.next(i); i < 0 {
+				break
+			}
+		}
 		e := l.Entries[i]
 		for ; phase < n; phase++ {
 			o, err := l.step(e, phase, s)
@@ -197,7 +209,7 @@ func (l *List) matchHostname(e *Entry, name string) (outcome, error) {
 // which patterns are parsed at all.
 func (l *List) matchHostaddr(e *Entry, s *subject) (outcome, error) {
 	a := s.addr
-	if a == "" || !onlyChars(a, v6Chars) {
+	if !s.addrOK {
 		return noMatch, nil
 	}
 	if e.Kind == EntryTable {

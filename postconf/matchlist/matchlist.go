@@ -204,6 +204,8 @@ type List struct {
 	Kind    Kind
 	Parent  bool // parent-domain matching (parent_domain_matches_subdomains)
 	Entries []*Entry
+
+	ix *indexedList // built on first search of a long list (index.go)
 }
 
 // HostList is a list of client names and addresses (namadr_list).

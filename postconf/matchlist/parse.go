@@ -27,6 +27,28 @@ type parser struct {
 	fileBytes int  // bytes of /file/name content expanded so far
 	files     int  // /file/name expansions so far
 	tooMuch   bool // a bound was reached
+	stopped   bool // opt.Table.Cancel said stop: the list ends in an unknown entry
+	polls     int  // patterns since Cancel was last asked
+}
+
+// stop reports whether parsing must stop; the first time it does, the list
+// gets an entry that cannot be evaluated, so that nothing after the point
+// reached reads as "no match".
+func (p *parser) stop(pos diag.Pos) bool {
+	if p.stopped {
+		return true
+	}
+	if p.polls++; p.polls < 1024 {
+		return false
+	}
+	p.polls = 0
+	if !p.opt.Table.Cancelled() {
+		return false
+	}
+	p.stopped = true
+	p.l.Entries = append(p.l.Entries, &Entry{Raw: "...", Kind: EntryFile, Pos: pos,
+		Err: unknownErr(pos, p.l.Param, "reading the list was interrupted", nil)})
+	return true
 }
 
 // Parse parses value, the expanded value of param found at position at, as
@@ -37,7 +59,7 @@ type parser struct {
 func Parse(kind Kind, param, value string, at diag.Pos, opt Options) (*List, []diag.Warning, error) {
 	opt.Table.NoFoldFix = true
 	p := &parser{
-		l:   &List{Param: param, Kind: kind, Parent: opt.ParentStyle(param)},
+		l:   &List{Param: param, Kind: kind, Parent: opt.ParentStyle(param), ix: &indexedList{}},
 		opt: opt,
 	}
 	if err := p.parseString(value, at, false, 0); err != nil {
@@ -59,6 +81,9 @@ func tokens(s string) []string { return table.SplitBraced(s, " ,\t\r\n") }
 func (p *parser) parseString(s string, pos diag.Pos, negate bool, depth int) error {
 	toks := tokens(s)
 	for k, tok := range toks {
+		if p.stop(pos) {
+			return nil
+		}
 		if tok[0] == '#' {
 			p.warn(pos, "comment at end of line is not supported: %q is ignored", diag.Shorten(strings.Join(toks[k:], " ")))
 			return nil
@@ -127,14 +152,24 @@ func (p *parser) parseFile(raw, name string, pos diag.Pos, neg bool, depth int) 
 		p.l.Entries = append(p.l.Entries, e)
 		return nil
 	}
-	for n, line := range strings.Split(string(data), "\n") {
+	// Line by line, without splitting the whole file first: a file of a
+	// million lines costs no second copy, and a cancellation (p.stop) is
+	// seen while it is read.
+	rest := string(data)
+	for n := 1; rest != "" && !p.stopped; n++ {
+		line := rest
+		if i := strings.IndexByte(rest, '\n'); i >= 0 {
+			line, rest = rest[:i], rest[i+1:]
+		} else {
+			rest = ""
+		}
 		if line == "" || line[0] == '#' {
 			continue
 		}
 		if i := strings.IndexByte(line, 0); i >= 0 {
 			line = line[:i]
 		}
-		if err := p.parseString(line, diag.Pos{File: name, Line: n + 1}, neg, depth+1); err != nil {
+		if err := p.parseString(line, diag.Pos{File: name, Line: n}, neg, depth+1); err != nil {
 			return err
 		}
 	}

@@ -66,7 +66,10 @@ func openCIDR(spec, name string, at diag.Pos, opt Options) (Table, error) {
 	}
 	t := &CIDRTable{spec: spec, warns: src.warns}
 	var stack []int
-	for _, ln := range src.lines {
+	for i, ln := range src.lines {
+		if i&4095 == 4095 && opt.Cancelled() {
+			return nil, interruptedErr(spec, at)
+		}
 		pos := src.pos(ln)
 		r, why := parseCIDRRule(ln.Text, len(stack))
 		if why != "" {

@@ -103,7 +103,10 @@ func openPattern(spec, typ, name string, at diag.Pos, opt Options) (Table, error
 	}
 	t := &patternTable{spec: spec, typ: typ, warns: src.warns}
 	var stack []int
-	for _, ln := range src.lines {
+	for i, ln := range src.lines {
+		if i&4095 == 4095 && opt.Cancelled() {
+			return nil, interruptedErr(spec, at)
+		}
 		p := trimRightSpace(ln.Text)
 		if p == "" {
 			continue

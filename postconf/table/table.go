@@ -108,6 +108,23 @@ type Options struct {
 	NoFoldFix bool
 	// MaxFileSize caps the size of a file read; 0 means DefaultMaxFileSize.
 	MaxFileSize int64
+	// Cancel, when set, is polled while tables and lists are read (a
+	// signal, a deadline): once it returns true, opening a table fails
+	// with ErrInterrupted, an *UnknownError.
+	Cancel func() bool
+}
+
+// Cancelled reports whether o.Cancel says reading must stop.
+func (o Options) Cancelled() bool { return o.Cancel != nil && o.Cancel() }
+
+// errInterrupted is the cause of the unknown answer of a table whose
+// reading was stopped.
+var errInterrupted = errors.New("reading interrupted")
+
+// interruptedErr is the error of a table whose reading was stopped: its
+// answers are unknown, never "not found".
+func interruptedErr(spec string, at diag.Pos) error {
+	return &UnknownError{Spec: spec, Pos: at, Reason: "reading was interrupted", Err: errInterrupted}
 }
 
 // Offline is an fs.FS for Options.FS that holds no file: every file a
@@ -215,6 +232,9 @@ const maxNesting = 20
 func open(spec string, at diag.Pos, opt Options, depth int) (Table, error) {
 	if depth > maxNesting {
 		return nil, diag.Errorf(at, spec, "table nesting deeper than %d levels", maxNesting)
+	}
+	if opt.Cancelled() {
+		return nil, interruptedErr(spec, at)
 	}
 	typ, name, ok := strings.Cut(spec, ":")
 	if !ok || typ == "" || name == "" {
@@ -328,7 +348,7 @@ func ReadFile(name string, opt Options) ([]byte, error) {
 			return nil, err
 		}
 		defer f.Close()
-		return readLimited(f, abs, limit)
+		return readLimited(f, abs, limit, st.Size(), opt)
 	}
 	host := abs
 	if opt.Root != "" {
@@ -348,10 +368,29 @@ func ReadFile(name string, opt Options) ([]byte, error) {
 	return data, err
 }
 
-func readLimited(r io.Reader, name string, limit int64) ([]byte, error) {
-	data, err := io.ReadAll(io.LimitReader(r, limit+1))
-	if err != nil {
-		return nil, err
+// readLimited reads at most limit+1 bytes of r in chunks, into a buffer
+// sized from the file's size: a file of tens of megabytes costs no
+// doubling copies, and opt.Cancel is asked between chunks so that a signal
+// stops the reading.
+func readLimited(r io.Reader, name string, limit, size int64, opt Options) ([]byte, error) {
+	const chunk = 1 << 20
+	data := make([]byte, 0, min(max(size, 512), limit)+1)
+	lr := io.LimitReader(r, limit+1)
+	for {
+		if opt.Cancelled() {
+			return nil, interruptedErr(name, diag.Pos{})
+		}
+		if len(data) == cap(data) {
+			data = append(data, 0)[:len(data)]
+		}
+		n, err := lr.Read(data[len(data):min(cap(data), len(data)+chunk)])
+		data = data[:len(data)+n]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
 	}
 	if int64(len(data)) > limit {
 		return nil, &UnknownError{Reason: fmt.Sprintf("%s is larger than the %d byte limit pfaudit reads", name, limit)}

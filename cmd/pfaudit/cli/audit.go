@@ -134,6 +134,9 @@ func RunAudit(cmd *cobra.Command, o *AuditOptions, st Streams) error {
 	}
 	live := o.Input.NDump == "" && o.Input.MDump == "" && o.Input.PDump == ""
 	rep, analyses := audit.Run(cmd.Context(), cfg, audit.Options{Live: live, Policy: pol, Version: Version})
+	if err := stopped(cmd); err != nil {
+		return err // a partial report is no report
+	}
 	rep.Time = reportTime(o.Now)
 	var transcriptErr error
 	switch {
@@ -150,6 +153,10 @@ func RunAudit(cmd *cobra.Command, o *AuditOptions, st Streams) error {
 			popt.Progress = st.Err
 		}
 		pr, err := audit.Probe(cmd.Context(), cfg, analyses, rep, audit.ProbeOptions{Probe: popt})
+		if err := stopped(cmd); err != nil {
+			closeT(false)
+			return err
+		}
 		if err != nil {
 			closeT(false)
 			return withCode(ExitError, fmt.Errorf("probe: %w", err))

@@ -65,7 +65,26 @@ func RunConfig(cmd *cobra.Command, o *ConfigOptions, st Streams) error {
 	if err != nil {
 		return err
 	}
-	v, err := cfg.Query(o.View)
+	// Expanding every parameter of a huge configuration takes a while:
+	// a signal must not wait for it.
+	type result struct {
+		v   *postconf.View
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		v, err := cfg.Query(o.View)
+		ch <- result{v, err}
+	}()
+	var v *postconf.View
+	select {
+	case r := <-ch:
+		v, err = r.v, r.err
+	case <-cmd.Context().Done():
+	}
+	if err := stopped(cmd); err != nil {
+		return err
+	}
 	if err != nil {
 		return withCode(ExitError, err)
 	}

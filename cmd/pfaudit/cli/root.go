@@ -13,6 +13,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -93,15 +94,79 @@ func withCode(code int, err error) error {
 	return &exitError{code: code, err: err}
 }
 
+// Interrupted is the cause of the command context's cancellation when
+// pfaudit receives SIGINT or SIGTERM; it exits with 128 + the signal's
+// number, as shells report a process a signal ended (130, 143).
+type Interrupted struct{ Signal os.Signal }
+
+func (e *Interrupted) Error() string { return "interrupted by " + signalName(e.Signal) }
+
+// Code is the exit status for the signal.
+func (e *Interrupted) Code() int {
+	if s, ok := e.Signal.(syscall.Signal); ok {
+		return 128 + int(s)
+	}
+	return ExitError
+}
+
+func signalName(s os.Signal) string {
+	switch s {
+	case os.Interrupt:
+		return "SIGINT"
+	case syscall.SIGTERM:
+		return "SIGTERM"
+	}
+	return s.String()
+}
+
+// stopGrace is how long a command may take to wind down after a signal
+// (every stage polls the context, so it needs milliseconds); after it, or
+// at a second signal, pfaudit exits at once.
+const stopGrace = 2 * time.Second
+
 // Main runs pfaudit with args and returns the exit code.
 func Main(args []string, in io.Reader, out, errw io.Writer) int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		var first os.Signal
+		select {
+		case first = <-sigs:
+		case <-done:
+			return
+		}
+		cancel(&Interrupted{Signal: first})
+		// The command cleans up (probe namespaces, temporary files) as
+		// it returns; a second signal or a command that does not return
+		// in time ends the process here.
+		select {
+		case s := <-sigs:
+			ie := &Interrupted{Signal: s}
+			fmt.Fprintf(errw, "pfaudit: %v again; exiting at once\n", ie)
+			os.Exit(ie.Code())
+		case <-time.After(stopGrace):
+			ie := &Interrupted{Signal: first}
+			fmt.Fprintf(errw, "pfaudit: %v; did not stop within %v, exiting (clean-up may be incomplete)\n", ie, stopGrace)
+			os.Exit(ie.Code())
+		case <-done:
+		}
+	}()
 	ow := &outWriter{w: out}
 	st := Streams{In: in, Out: ow, Err: errw}
 	root := NewRoot(st)
 	root.SetArgs(args)
-	code := exitCode(errw, root.ExecuteContext(ctx))
+	err := root.ExecuteContext(ctx)
+	var ie *Interrupted
+	if errors.As(context.Cause(ctx), &ie) {
+		fmt.Fprintf(errw, "pfaudit: %v; stopped before finishing\n", ie)
+		return ie.Code()
+	}
+	code := exitCode(errw, err)
 	if ow.err != nil && code != ExitError {
 		// A report that did not reach its reader (a full disk, a closed
 		// file) must not pass for one that did.
@@ -212,8 +277,21 @@ func (f *inputFlags) register(cmd *cobra.Command) {
 // is exit code 2.
 func loadInput(cmd *cobra.Command, f inputFlags) (*postconf.Config, error) {
 	cfg, err := input.Load(cmd.Context(), f.Options)
+	if err := stopped(cmd); err != nil {
+		return nil, err
+	}
 	if err != nil {
 		return nil, withCode(ExitError, err)
 	}
 	return cfg, nil
+}
+
+// stopped returns the interruption once the command's context is done
+// (Main turns it into the exit status); nil while the command may go on.
+func stopped(cmd *cobra.Command) error {
+	ctx := cmd.Context()
+	if ctx == nil || ctx.Err() == nil {
+		return nil
+	}
+	return withCode(ExitError, context.Cause(ctx))
 }
