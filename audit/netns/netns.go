@@ -25,6 +25,7 @@ package netns
 import (
 	"errors"
 	"net/netip"
+	"sync/atomic"
 )
 
 // Defaults for Config.
@@ -70,3 +71,12 @@ func (n *Namespace) Peer(target netip.Addr) netip.Addr {
 	}
 	return n.Peer4
 }
+
+// callerHandlesSignals: see SetCallerHandlesSignals.
+var callerHandlesSignals atomic.Bool
+
+// SetCallerHandlesSignals tells the package that the program handles
+// SIGINT and SIGTERM itself (it cancels its work, closes what it opened and
+// exits with a message). Live namespaces are still torn down at once on
+// such a signal, but the signal is no longer re-raised to end the process.
+func SetCallerHandlesSignals(v bool) { callerHandlesSignals.Store(v) }

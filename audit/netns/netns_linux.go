@@ -448,6 +448,11 @@ func watch(ch chan os.Signal) {
 			n.teardown()
 		}
 		regMu.Unlock()
+		if callerHandlesSignals.Load() {
+			// The program cancels its work and reports the interruption
+			// itself (pfaudit's CLI: exit 130/143 with a message).
+			continue
+		}
 		s, _ := sig.(syscall.Signal)
 		signal.Reset(s)
 		syscall.Kill(os.Getpid(), s)

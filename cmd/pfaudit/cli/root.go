@@ -17,6 +17,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/pfaudit/pfaudit/audit/netns"
 	"github.com/pfaudit/pfaudit/postconf"
 	"github.com/pfaudit/pfaudit/postconf/diag"
 	"github.com/pfaudit/pfaudit/postconf/input"
@@ -128,6 +129,9 @@ const stopGrace = 2 * time.Second
 func Main(args []string, in io.Reader, out, errw io.Writer) int {
 	ctx, cancel := context.WithCancelCause(context.Background())
 	defer cancel(nil)
+	// A signal during the netns vantage must end like any other stage:
+	// the namespace goes, the command returns, Main says why.
+	netns.SetCallerHandlesSignals(true)
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(sigs)
