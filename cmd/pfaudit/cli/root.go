@@ -168,6 +168,12 @@ func Main(args []string, in io.Reader, out, errw io.Writer) int {
 	var ie *Interrupted
 	if errors.As(context.Cause(ctx), &ie) {
 		fmt.Fprintf(errw, "pfaudit: %v; stopped before finishing\n", ie)
+		var ee *exitError
+		if errors.As(err, &ee) && ee.code == ExitRolledBack {
+			// pfaudit fix --apply restored the backup before it returned:
+			// its own status says so (README "Exit codes": 3).
+			return exitCode(errw, err)
+		}
 		return ie.Code()
 	}
 	code := exitCode(errw, err)
