@@ -86,7 +86,7 @@ func (t *tableFormat) host(w io.Writer, h *Host) error {
 	counts := fmt.Sprintf("%4d %4d %4d %4d %4d", h.Counts[rules.Critical], h.Counts[rules.High], h.Counts[rules.Medium], h.Counts[rules.Low], h.Counts[rules.Info])
 	worst := ""
 	if h.Worst != nil {
-		worst = t.paint(severityCode(h.Worst.Severity), h.Worst.Severity.String()) + " " + h.Worst.ID + " " + listenerName(h.Worst.Service) + ": " + h.Worst.Title
+		worst = t.paint(render.SeverityColour(h.Worst.Severity), h.Worst.Severity.String()) + " " + h.Worst.ID + " " + listenerName(h.Worst.Service) + ": " + h.Worst.Title
 	}
 	switch {
 	case h.Err != "":
@@ -103,7 +103,7 @@ func (t *tableFormat) host(w io.Writer, h *Host) error {
 			if l.LoopbackOnly && l.WouldBe != "" && l.WouldBe != l.Verdict {
 				v += " (loopback; exposed: " + string(l.WouldBe) + ")"
 			}
-			col := t.pad(verdictCode(l.Verdict), v, 8)
+			col := t.pad(render.VerdictColour(l.Verdict), v, 8)
 			if i == 0 {
 				lines = append(lines, fmt.Sprintf("%-*s  %-*s %s %s  %s", t.hostW, name, listenerW, l.Service, col, counts, worst))
 			} else {
@@ -217,32 +217,6 @@ func (t *tableFormat) pad(code, s string, n int) string {
 		s += strings.Repeat(" ", n-len(s))
 	}
 	return t.paint(code, s)
-}
-
-func severityCode(s rules.Severity) string {
-	switch s {
-	case rules.Critical:
-		return ansiBold + ansiRed
-	case rules.High:
-		return ansiRed
-	case rules.Medium:
-		return ansiYellow
-	case rules.Low:
-		return ansiCyan
-	}
-	return ansiDim
-}
-
-func verdictCode(v relay.Verdict) string {
-	switch v {
-	case relay.Open:
-		return ansiBold + ansiRed
-	case relay.Broken, relay.Unknown:
-		return ansiYellow
-	case relay.Closed:
-		return ansiGreen
-	}
-	return ""
 }
 
 // Close releases the temporary file (already unlinked).

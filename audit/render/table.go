@@ -28,7 +28,9 @@ func paint(on bool, code, s string) string {
 	return code + s + ansiReset
 }
 
-func severityColour(s rules.Severity) string {
+// SeverityColour is the ANSI colour of a severity (fleet reports use it
+// too).
+func SeverityColour(s rules.Severity) string {
 	switch s {
 	case rules.Critical:
 		return ansiBold + ansiRed
@@ -42,7 +44,8 @@ func severityColour(s rules.Severity) string {
 	return ansiDim
 }
 
-func verdictColour(v relay.Verdict) string {
+// VerdictColour is the ANSI colour of a relay verdict.
+func VerdictColour(v relay.Verdict) string {
 	switch v {
 	case relay.Open:
 		return ansiBold + ansiRed
@@ -247,13 +250,13 @@ func writeListenerRows(ew *errWriter, r *Report, width int, colour bool) {
 		}
 		pc := ""
 		if l.Probe != nil {
-			pc = verdictColour(relay.Verdict(l.Probe.Verdict))
+			pc = VerdictColour(relay.Verdict(l.Probe.Verdict))
 		}
 		local := string(l.Local)
 		if local == "" {
 			local = "-"
 		}
-		row(l.Service, string(l.Verdict), local, probeCell(l), n, verdictColour(l.Verdict), verdictColour(l.Local), pc)
+		row(l.Service, string(l.Verdict), local, probeCell(l), n, VerdictColour(l.Verdict), VerdictColour(l.Local), pc)
 	}
 }
 
@@ -289,7 +292,7 @@ func writeFindingRows(ew *errWriter, r *Report, fs []rules.Finding, width int, c
 	for i, f := range fs {
 		sev := strings.ToUpper(f.Severity.String())
 		wh := clip(where(f), ww)
-		ew.printf("%*d  %s  %s  %s  %s\n", wn, i+1, pad(paint(colour, severityColour(f.Severity), sev), sev, ws),
+		ew.printf("%*d  %s  %s  %s  %s\n", wn, i+1, pad(paint(colour, SeverityColour(f.Severity), sev), sev, ws),
 			pad(f.ID, f.ID, wr), pad(wh, wh, ww), clip(f.Title, titleW))
 	}
 }
@@ -309,7 +312,7 @@ func labelled(ew *errWriter, label, text string, width int) {
 }
 
 func writeListenerBlock(ew *errWriter, l ListenerReport, width int, colour bool) {
-	head := l.Service + ": " + paint(colour, verdictColour(l.Verdict), string(l.Verdict)) + " for untrusted clients"
+	head := l.Service + ": " + paint(colour, VerdictColour(l.Verdict), string(l.Verdict)) + " for untrusted clients"
 	if l.Local != "" {
 		head += ", " + string(l.Local) + " for local clients"
 	}
@@ -390,7 +393,7 @@ func caseText(c *relay.Case) string {
 
 func writeFindingBlock(ew *errWriter, r *Report, n int, f rules.Finding, seenFix map[string]int, width int, colour bool) {
 	sev := strings.ToUpper(f.Severity.String())
-	head := fmt.Sprintf("[%d] %s %s %s: %s", n, paint(colour, severityColour(f.Severity), sev), f.ID, where(f), f.Title)
+	head := fmt.Sprintf("[%d] %s %s %s: %s", n, paint(colour, SeverityColour(f.Severity), sev), f.ID, where(f), f.Title)
 	ew.lines(wrap(head, width, blockIndent))
 	if f.Message != "" {
 		ew.lines(wrap(f.Message, width, blockIndent, blockIndent))
