@@ -1,11 +1,9 @@
 package fleet
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/pfaudit/pfaudit/audit/render"
@@ -17,18 +15,15 @@ import (
 // headings moved two levels down (the host is ##, its report's title ###). Details wait in a temporary file, as in
 // the table format.
 type markdownFormat struct {
-	o        Options
-	spill    *os.File
-	spillBuf *bufio.Writer
+	o     Options
+	spill *detailSpill
 }
 
 func (m *markdownFormat) begin(w io.Writer, hosts []hostDir) error {
-	f, err := os.CreateTemp("", "pfaudit-fleet-*.details")
-	if err != nil {
-		return fmt.Errorf("fleet: temporary file for host details: %w", err)
+	var err error
+	if m.spill, err = newDetailSpill(); err != nil {
+		return err
 	}
-	os.Remove(f.Name())
-	m.spill, m.spillBuf = f, bufio.NewWriterSize(f, 64<<10)
 	_, err = io.WriteString(w, "# pfaudit fleet report\n\n| Host | Listeners | Critical | High | Medium | Low | Info | Most severe |\n|---|---|---:|---:|---:|---:|---:|---|\n")
 	return err
 }
@@ -90,13 +85,9 @@ func (m *markdownFormat) host(w io.Writer, h *Host) error {
 	if _, err := io.WriteString(w, row); err != nil {
 		return err
 	}
-	if len(h.out) > 0 {
-		if _, err := m.spillBuf.Write(h.out); err != nil {
-			return fmt.Errorf("fleet: temporary file for host details: %w", err)
-		}
-		h.out = nil
-	}
-	return nil
+	err := m.spill.add(h.out)
+	h.out = nil
+	return err
 }
 
 func (m *markdownFormat) end(w io.Writer, s *Summary) error {
@@ -106,17 +97,10 @@ func (m *markdownFormat) end(w io.Writer, s *Summary) error {
 	if s.Problems == 0 {
 		return nil
 	}
-	if err := m.spillBuf.Flush(); err != nil {
-		return err
-	}
-	if _, err := m.spill.Seek(0, io.SeekStart); err != nil {
-		return err
-	}
 	if _, err := fmt.Fprintf(w, "\n# Hosts with problems (%d)\n", s.Problems); err != nil {
 		return err
 	}
-	_, err := io.Copy(w, m.spill)
-	return err
+	return m.spill.copyTo(w)
 }
 
 func firstLine(s string) string {
@@ -135,10 +119,5 @@ func mdCell(s string) string {
 
 // Close releases the temporary file (already unlinked).
 func (m *markdownFormat) Close() error {
-	if m.spill == nil {
-		return nil
-	}
-	err := m.spill.Close()
-	m.spill = nil
-	return err
+	return m.spill.Close()
 }

@@ -1,11 +1,9 @@
 package fleet
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/pfaudit/pfaudit/audit/relay"
@@ -20,10 +18,9 @@ import (
 // workers, wait in a temporary file until the table is complete, so
 // memory stays bounded however many hosts have problems.
 type tableFormat struct {
-	o        Options
-	hostW    int
-	spill    *os.File
-	spillBuf *bufio.Writer
+	o     Options
+	hostW int
+	spill *detailSpill
 }
 
 const listenerW = 26
@@ -33,13 +30,10 @@ func (t *tableFormat) begin(w io.Writer, hosts []hostDir) error {
 	for _, h := range hosts {
 		t.hostW = max(t.hostW, min(len(h.name), 40))
 	}
-	f, err := os.CreateTemp("", "pfaudit-fleet-*.details")
-	if err != nil {
-		return fmt.Errorf("fleet: temporary file for host details: %w", err)
+	var err error
+	if t.spill, err = newDetailSpill(); err != nil {
+		return err
 	}
-	// Unlinked at once: the file lives only as long as it is open.
-	os.Remove(f.Name())
-	t.spill, t.spillBuf = f, bufio.NewWriterSize(f, 64<<10)
 	_, err = fmt.Fprintf(w, "%-*s  %-*s %-8s %4s %4s %4s %4s %4s  %s\n", t.hostW, "HOST", listenerW, "LISTENER", "VERDICT", "CRIT", "HIGH", "MED", "LOW", "INFO", "MOST SEVERE")
 	return err
 }
@@ -116,13 +110,9 @@ func (t *tableFormat) host(w io.Writer, h *Host) error {
 			return err
 		}
 	}
-	if len(h.out) > 0 {
-		if _, err := t.spillBuf.Write(h.out); err != nil {
-			return fmt.Errorf("fleet: temporary file for host details: %w", err)
-		}
-		h.out = nil
-	}
-	return nil
+	err := t.spill.add(h.out)
+	h.out = nil
+	return err
 }
 
 func (t *tableFormat) end(w io.Writer, s *Summary) error {
@@ -132,17 +122,10 @@ func (t *tableFormat) end(w io.Writer, s *Summary) error {
 	if s.Problems == 0 {
 		return nil
 	}
-	if err := t.spillBuf.Flush(); err != nil {
-		return fmt.Errorf("fleet: temporary file for host details: %w", err)
-	}
-	if _, err := t.spill.Seek(0, io.SeekStart); err != nil {
-		return err
-	}
 	if _, err := fmt.Fprintf(w, "\nHosts with problems (%d)\n", s.Problems); err != nil {
 		return err
 	}
-	_, err := io.Copy(w, t.spill)
-	return err
+	return t.spill.copyTo(w)
 }
 
 // summaryLine is the fleet in one sentence.
@@ -221,10 +204,5 @@ func (t *tableFormat) pad(code, s string, n int) string {
 
 // Close releases the temporary file (already unlinked).
 func (t *tableFormat) Close() error {
-	if t.spill == nil {
-		return nil
-	}
-	err := t.spill.Close()
-	t.spill = nil
-	return err
+	return t.spill.Close()
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"sort"
 	"strings"
 
@@ -424,7 +425,7 @@ func (m *Model) expansionError() (string, error) {
 	}
 	if m.svc != nil {
 		for _, o := range m.cfg.EffectiveOverrides(m.svc) {
-			if strings.HasPrefix(o.Name, "smtpd_") || smtpdGlobalSet(o.Name) || m.classes[o.Name] {
+			if strings.HasPrefix(o.Name, "smtpd_") || slices.Contains(smtpdGlobals, o.Name) || m.classes[o.Name] {
 				names[o.Name] = true
 			}
 		}
@@ -440,15 +441,6 @@ func (m *Model) expansionError() (string, error) {
 		}
 	}
 	return "", nil
-}
-
-func smtpdGlobalSet(n string) bool {
-	for _, g := range smtpdGlobals {
-		if g == n {
-			return true
-		}
-	}
-	return false
 }
 
 // trustedClients are the client classes a site trusts on purpose.

@@ -39,9 +39,6 @@ type resolution struct {
 	// unknown says why the class cannot be decided offline (a table
 	// pfaudit cannot read); "" when it can.
 	unknown string
-	// assumed is an assumption the class rests on: a reserved test domain
-	// taken to be absent from a table pfaudit cannot read.
-	assumed string
 }
 
 // resolve follows trivial-rewrite's resolve_addr() (resolve.c): the source
@@ -127,7 +124,7 @@ func (m *Model) resolve(addr string) resolution {
 	}
 	local, domain, _ := splitAddress(final, false)
 	res := resolution{addr: final, domain: domain, routed: routedLocal(local)}
-	res.class, res.unknown, res.assumed = m.remoteClass(domain)
+	res.class, _, res.unknown = m.remoteClass(domain)
 	return res
 }
 
@@ -219,12 +216,12 @@ func (m *Model) isLocalDomain(domain string) (bool, string) {
 }
 
 // remoteClass is the class of a domain that is not local: virtual alias,
-// virtual mailbox, relay_domains, or default (resolve.c, in that order).
-// A table pfaudit cannot read (mysql:, ldap:, ...) leaves the class
-// unknown, except for the reserved test domains, which nobody's table
-// lists: the model then assumes no match and says so.
-func (m *Model) remoteClass(domain string) (addrClass, string, string) {
-	assumed := ""
+// virtual mailbox, relay_domains, or default (resolve.c, in that order),
+// with the parameter that matched. A table pfaudit cannot read (mysql:,
+// ldap:, ...) leaves the class unknown, except for the reserved test
+// domains, which nobody's table lists: the model then assumes no match and
+// records the assumption (Model.Assumptions).
+func (m *Model) remoteClass(domain string) (cls addrClass, param, unknown string) {
 	for _, c := range []struct {
 		d   domainMatcher
 		cls addrClass
@@ -233,22 +230,17 @@ func (m *Model) remoteClass(domain string) (addrClass, string, string) {
 		r := c.d.MatchDomain(domain)
 		switch {
 		case r.Fail:
-			return classDefault, fmt.Sprintf("%s: %s", c.p, r.Why), ""
+			return classDefault, "", fmt.Sprintf("%s: %s", c.p, r.Why)
 		case r.Unknown:
 			if !reservedDomain(domain) {
-				return classDefault, fmt.Sprintf("%s: %s", c.p, r.Why), ""
+				return classDefault, "", fmt.Sprintf("%s: %s", c.p, r.Why)
 			}
-			a := assumption(c.p, r.Why)
-			m.assume(a)
-			if assumed == "" {
-				assumed = a
-			}
-			continue
+			m.assume(assumption(c.p, r.Why))
 		case r.Matched:
-			return c.cls, "", assumed
+			return c.cls, c.p, ""
 		}
 	}
-	return classDefault, "", assumed
+	return classDefault, "", ""
 }
 
 // domainClass is the class of a recipient domain as such (the test domain
@@ -265,18 +257,7 @@ func (m *Model) domainClass(domain string) (addrClass, string, string) {
 		}
 		return classLocal, "mydestination", ""
 	}
-	cls, unknown, _ := m.remoteClass(domain)
-	param := ""
-	switch cls {
-	case classVirtual:
-		param = "virtual_alias_domains"
-		if !m.virtA.MatchDomain(domain).Matched {
-			param = "virtual_mailbox_domains"
-		}
-	case classRelay:
-		param = "relay_domains"
-	}
-	return cls, param, unknown
+	return m.remoteClass(domain)
 }
 
 // assumption words the assumption about a table pfaudit cannot read.
