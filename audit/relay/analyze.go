@@ -193,6 +193,10 @@ func Requests(c Client, h, d, ip string) []Request {
 	return requests(c, Domains{Test: testDomain, Sender: senderDomain}, h, d, ip)
 }
 
+// catalogueSize bounds the requests requests() and routedViaRelayDomain()
+// make for one client (it only sizes a slice).
+const catalogueSize = 40
+
 func requests(c Client, dom Domains, h, d, ip string) []Request {
 	x, senderDomain := dom.Test, dom.Sender
 	u := "relaytest"
@@ -227,8 +231,8 @@ func requests(c Client, dom Domains, h, d, ip string) []Request {
 		{"role address postmaster", s + "@" + senderDomain, "postmaster@" + x},
 		{"role address abuse", s + "@" + senderDomain, "abuse@" + x},
 	}
-	var out []Request
 	helos := []string{"relaytest." + senderDomain, "localhost", h, x}
+	out := make([]Request, 0, len(rows)+2*(len(helos)-1))
 	for i, hl := range helos {
 		cl := c
 		cl.HELO = hl
@@ -303,6 +307,9 @@ func AnalyzeListener(cfg *postconf.Config, l Listener, opt Options) *Analysis {
 	verdict, reason, deciding := Closed, "every relay attempt from an untrusted client is refused", (*Case)(nil)
 	unknownCase := (*Case)(nil)
 	relayDomain := m.literalRelayDomain()
+	// Room for the catalogue's requests per client and the trusted ones:
+	// a case is large, and growing the slice by doubling copied them all.
+	a.Cases = make([]Case, 0, len(clients)*(catalogueSize+4)+maxTrustedNetworks+4)
 	for _, c := range clients {
 		reqs := requests(c, dom, h, d, ip)
 		if relayDomain != "" {

@@ -47,19 +47,25 @@ func (o Options) Interruption() string {
 
 // Model decides RCPT requests for one smtpd listener's effective settings.
 type Model struct {
-	cfg          *postconf.Config
-	svc          *postconf.Service
-	opt          Options
-	lists        map[string]*list
-	classes      map[string]bool
-	tables       map[string]tableOrErr
-	mynet        hostMatcher
-	mynetErr     error
-	local        domainMatcher // mydestination
-	relayD       domainMatcher // relay_domains
-	virtA        domainMatcher
-	virtM        domainMatcher
-	memo         map[string]string
+	cfg      *postconf.Config
+	svc      *postconf.Service
+	opt      Options
+	lists    map[string]*list
+	classes  map[string]bool
+	tables   map[string]tableOrErr
+	mynet    hostMatcher
+	mynetErr error
+	local    domainMatcher // mydestination
+	relayD   domainMatcher // relay_domains
+	virtA    domainMatcher
+	virtM    domainMatcher
+	memo     map[string]string
+	resolved map[string]resolution
+	// steps holds the traces of every decision, one after another: a
+	// listener's analysis makes hundreds of decisions of a few steps each,
+	// and one growing array costs a handful of allocations instead of a
+	// few per decision.
+	steps        []Step
 	ifaceAddrs   []netip.Addr
 	ifaceUnknown bool
 	// front is the postscreen entry in front of svc, when there is one.
@@ -217,8 +223,9 @@ const (
 )
 
 type state struct {
-	req           Request
-	trace         []Step
+	req Request
+	// start is where this decision's trace begins in Model.steps.
+	start         int
 	code          int
 	enh           string
 	text          string
@@ -246,7 +253,7 @@ type state struct {
 // stops at its first permit, reject or defer, its end being a permit; the
 // recipient is refused when any list refuses (SMTPD_ACCESS_README).
 func (m *Model) Decide(req Request) Decision {
-	st := &state{req: req}
+	st := &state{req: req, start: len(m.steps)}
 	lists := []string{"smtpd_client_restrictions", "smtpd_helo_restrictions", "smtpd_sender_restrictions"}
 	if m.yes("smtpd_relay_before_recipient_restrictions") {
 		lists = append(lists, "smtpd_relay_restrictions", "smtpd_recipient_restrictions")
@@ -289,7 +296,8 @@ func (m *Model) Decide(req Request) Decision {
 }
 
 func (m *Model) finish(st *state, o outcome) Decision {
-	d := Decision{Trace: st.trace, Reason: st.why, Code: st.code, Enhanced: st.enh, Text: st.text}
+	n := len(m.steps)
+	d := Decision{Trace: m.steps[st.start:n:n], Reason: st.why, Code: st.code, Enhanced: st.enh, Text: st.text}
 	switch o {
 	case oPermit:
 		d.Result = Accept
@@ -315,7 +323,10 @@ func (m *Model) finish(st *state, o outcome) Decision {
 }
 
 func (m *Model) step(st *state, list string, idx int, r restriction, out, detail string, pos diag.Pos) {
-	st.trace = append(st.trace, Step{List: list, Index: idx, Restriction: r.Text, Outcome: out, Detail: detail, Pos: pos})
+	if m.steps == nil {
+		m.steps = make([]Step, 0, 512)
+	}
+	m.steps = append(m.steps, Step{List: list, Index: idx, Restriction: r.Text, Outcome: out, Detail: detail, Pos: pos})
 }
 
 func (m *Model) setReply(st *state, code int, enh, text, why string) {
@@ -354,8 +365,9 @@ func (m *Model) evalList(st *state, name string, items []restriction, pos diag.P
 		case oReject:
 			if st.warnIfReject {
 				st.warnIfReject = false
-				st.trace[len(st.trace)-1].Outcome = "warn"
-				st.trace[len(st.trace)-1].Detail += " (warn_if_reject: logged only)"
+				last := &m.steps[len(m.steps)-1]
+				last.Outcome = "warn"
+				last.Detail += " (warn_if_reject: logged only)"
 				continue
 			}
 			if st.deferIfReject {

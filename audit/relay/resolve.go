@@ -56,6 +56,21 @@ type resolution struct {
 // permit_auth_destination refuses to vouch for such an address unless
 // allow_untrusted_routing = yes.
 func (m *Model) resolve(addr string) resolution {
+	// Every client class sends the same recipients, and each request asks
+	// several times (the guard, permit_mx_backup, the destination): the
+	// answer depends on the address and this scope only.
+	if r, ok := m.resolved[addr]; ok {
+		return r
+	}
+	r := m.resolveUncached(addr)
+	if m.resolved == nil {
+		m.resolved = map[string]resolution{}
+	}
+	m.resolved[addr] = r
+	return r
+}
+
+func (m *Model) resolveUncached(addr string) resolution {
 	a := strings.TrimSpace(strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(addr), "<"), ">"))
 	if strings.HasPrefix(a, "@") {
 		if i := strings.IndexByte(a, ':'); i >= 0 {
