@@ -61,6 +61,7 @@ type Model struct {
 	virtM    domainMatcher
 	memo     map[string]string
 	resolved map[string]resolution
+	decided  decisionMemo
 	// steps holds the traces of every decision, one after another: a
 	// listener's analysis makes hundreds of decisions of a few steps each,
 	// and one growing array costs a handful of allocations instead of a
@@ -224,6 +225,8 @@ const (
 
 type state struct {
 	req Request
+	// used are the request fields the decision read (memo.go).
+	used reqField
 	// start is where this decision's trace begins in Model.steps.
 	start         int
 	code          int
@@ -253,7 +256,16 @@ type state struct {
 // stops at its first permit, reject or defer, its end being a permit; the
 // recipient is refused when any list refuses (SMTPD_ACCESS_README).
 func (m *Model) Decide(req Request) Decision {
+	if d, ok := m.decided.get(req); ok {
+		return d
+	}
 	st := &state{req: req, start: len(m.steps)}
+	d := m.decide(st)
+	m.decided.put(req, st.used, d)
+	return d
+}
+
+func (m *Model) decide(st *state) Decision {
 	lists := []string{"smtpd_client_restrictions", "smtpd_helo_restrictions", "smtpd_sender_restrictions"}
 	if m.yes("smtpd_relay_before_recipient_restrictions") {
 		lists = append(lists, "smtpd_relay_restrictions", "smtpd_recipient_restrictions")
@@ -395,7 +407,6 @@ func (m *Model) policyDecides(st *state, list string, r restriction, o outcome) 
 }
 
 func (m *Model) evalOne(st *state, list string, idx int, r restriction, pos diag.Pos) outcome {
-	req := st.req
 	warn := st.warnIfReject
 	if r.Name != "warn_if_reject" {
 		defer func() {
@@ -450,7 +461,8 @@ func (m *Model) evalOne(st *state, list string, idx int, r restriction, pos diag
 			m.setReply(st, 451, "4.3.0", "Temporary lookup failure", "mynetworks cannot be evaluated by Postfix: "+m.mynetErr.Error())
 			return oDefer
 		}
-		hm := m.mynet.MatchHost(req.Client.Addr, req.Client.Name)
+		c := st.client()
+		hm := m.mynet.MatchHost(c.Addr, c.Name)
 		ok, unknown, why := hm.Matched, hm.Unknown, hm.Why
 		switch {
 		case hm.Fail:
@@ -462,22 +474,22 @@ func (m *Model) evalOne(st *state, list string, idx int, r restriction, pos diag
 			st.why = "mynetworks: " + why
 			return oUnknown
 		case ok:
-			m.step(st, list, idx, r, "permit", fmt.Sprintf("client %s matches mynetworks (%s)", req.Client.Addr, why), pos)
-			st.why = fmt.Sprintf("%s: permit_mynetworks (client %s in mynetworks: %s)", list, req.Client.Addr, why)
+			m.step(st, list, idx, r, "permit", fmt.Sprintf("client %s matches mynetworks (%s)", c.Addr, why), pos)
+			st.why = fmt.Sprintf("%s: permit_mynetworks (client %s in mynetworks: %s)", list, c.Addr, why)
 			return oPermit
 		}
-		m.step(st, list, idx, r, "dunno", fmt.Sprintf("client %s not in mynetworks", req.Client.Addr), pos)
+		m.step(st, list, idx, r, "dunno", fmt.Sprintf("client %s not in mynetworks", c.Addr), pos)
 		return oDunno
 	case "permit_sasl_authenticated":
-		if req.Client.SASLLogin != "" && m.yes("smtpd_sasl_auth_enable") {
-			m.step(st, list, idx, r, "permit", "client authenticated as "+req.Client.SASLLogin, pos)
+		if login := st.sasl(); login != "" && m.yes("smtpd_sasl_auth_enable") {
+			m.step(st, list, idx, r, "permit", "client authenticated as "+login, pos)
 			st.why = fmt.Sprintf("%s: permit_sasl_authenticated", list)
 			return oPermit
 		}
 		m.step(st, list, idx, r, "dunno", "client not authenticated", pos)
 		return oDunno
 	case "permit_tls_all_clientcerts":
-		if req.Client.ClientCert {
+		if st.cert() {
 			m.step(st, list, idx, r, "permit", "client presented a certificate a trusted CA signed", pos)
 			st.why = fmt.Sprintf("%s: permit_tls_all_clientcerts", list)
 			return oPermit
@@ -485,7 +497,7 @@ func (m *Model) evalOne(st *state, list string, idx int, r restriction, pos diag
 		m.step(st, list, idx, r, "dunno", "no client certificate", pos)
 		return oDunno
 	case "permit_tls_clientcerts":
-		if req.Client.CertTrusted {
+		if st.certTrusted() {
 			m.step(st, list, idx, r, "permit", "client certificate listed in relay_clientcerts", pos)
 			st.why = fmt.Sprintf("%s: permit_tls_clientcerts", list)
 			return oPermit
@@ -493,14 +505,15 @@ func (m *Model) evalOne(st *state, list string, idx int, r restriction, pos diag
 		m.step(st, list, idx, r, "dunno", "no listed client certificate", pos)
 		return oDunno
 	case "permit_inet_interfaces":
+		addr := st.addr()
 		for _, a := range m.ifaceAddrs {
-			if a == req.Client.Addr.Unmap() {
+			if a == addr.Unmap() {
 				m.step(st, list, idx, r, "permit", "client address is one of inet_interfaces", pos)
 				st.why = fmt.Sprintf("%s: permit_inet_interfaces", list)
 				return oPermit
 			}
 		}
-		if m.ifaceUnknown && req.Client.Addr.IsLoopback() {
+		if m.ifaceUnknown && addr.IsLoopback() {
 			m.step(st, list, idx, r, "unknown", "inet_interfaces cannot be resolved offline", pos)
 			st.why = "permit_inet_interfaces with inet_interfaces that cannot be resolved offline"
 			return oUnknown
@@ -508,7 +521,7 @@ func (m *Model) evalOne(st *state, list string, idx int, r restriction, pos diag
 		m.step(st, list, idx, r, "dunno", "client is not a local interface address", pos)
 		return oDunno
 	case "permit_mx_backup":
-		res := m.resolve(req.Recipient)
+		res := m.resolve(st.rcpt())
 		if res.class == classDefault && !res.routed && res.unknown == "" {
 			m.step(st, list, idx, r, "unknown", "permits when this host is an MX for "+res.domain+": depends on DNS the sender's domain owner controls", pos)
 			st.why = "permit_mx_backup: relay depends on DNS MX records (the recipient domain's owner can point an MX at this host)"
@@ -519,13 +532,13 @@ func (m *Model) evalOne(st *state, list string, idx int, r restriction, pos diag
 	case "reject_unauth_destination", "defer_unauth_destination", "check_relay_domains", "permit_auth_destination":
 		return m.authDestination(st, list, idx, r, pos)
 	case "check_client_access", "check_reverse_client_hostname_access":
-		return m.accessCheck(st, list, idx, r, pos, m.clientKeys(req.Client, r.Name))
+		return m.accessCheck(st, list, idx, r, pos, m.clientKeys(st.client(), r.Name))
 	case "check_helo_access":
-		return m.accessCheck(st, list, idx, r, pos, domainKeys(req.Client.HELO, true))
+		return m.accessCheck(st, list, idx, r, pos, domainKeys(st.helo(), true))
 	case "check_sender_access":
-		return m.accessCheck(st, list, idx, r, pos, m.addressKeys(req.Sender, true))
+		return m.accessCheck(st, list, idx, r, pos, m.addressKeys(st.sender(), true))
 	case "check_recipient_access":
-		return m.accessCheck(st, list, idx, r, pos, m.addressKeys(req.Recipient, false))
+		return m.accessCheck(st, list, idx, r, pos, m.addressKeys(st.rcpt(), false))
 	case "check_policy_service":
 		m.step(st, list, idx, r, "unknown", "an external policy service answers here; pfaudit assumes DUNNO and marks what depends on it", pos)
 		if st.policy == nil {

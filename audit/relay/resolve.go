@@ -299,8 +299,8 @@ func reservedDomain(d string) bool {
 // defer_unauth_destination, permit_auth_destination and the legacy
 // check_relay_domains (smtpd_check.c permit_auth_destination()).
 func (m *Model) authDestination(st *state, list string, idx int, r restriction, pos diag.Pos) outcome {
-	req := st.req
-	res := m.resolve(req.Recipient)
+	rcpt := st.rcpt()
+	res := m.resolve(rcpt)
 	untrusted := m.yes("allow_untrusted_routing")
 	// permit_auth_destination looks at the routed flag before the class
 	// (smtpd_check.c): a routed address is refused whatever its class.
@@ -343,10 +343,10 @@ func (m *Model) authDestination(st *state, list string, idx int, r restriction, 
 	}
 	if r.Name == "defer_unauth_destination" {
 		m.step(st, list, idx, r, "defer", why, pos)
-		m.setReply(st, 454, "4.7.1", "<"+req.Recipient+">: Relay access denied", fmt.Sprintf("%s: defer_unauth_destination: %s", list, why))
+		m.setReply(st, 454, "4.7.1", "<"+rcpt+">: Relay access denied", fmt.Sprintf("%s: defer_unauth_destination: %s", list, why))
 		return oDefer
 	}
 	m.step(st, list, idx, r, "reject", why, pos)
-	m.setReply(st, m.intParam("relay_domains_reject_code", 554), "5.7.1", "<"+req.Recipient+">: Relay access denied", fmt.Sprintf("%s: %s: %s", list, r.Name, why))
+	m.setReply(st, m.intParam("relay_domains_reject_code", 554), "5.7.1", "<"+rcpt+">: Relay access denied", fmt.Sprintf("%s: %s: %s", list, r.Name, why))
 	return oReject
 }

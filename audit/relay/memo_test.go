@@ -1,0 +1,62 @@
+package relay
+
+import (
+	"path/filepath"
+	"reflect"
+	"testing"
+
+	"github.com/pfaudit/pfaudit/postconf"
+	"github.com/pfaudit/pfaudit/postconf/defaults"
+)
+
+// TestDecisionMemoSound checks the decision memo against decisions made
+// without it, on every bundled, scenario and corpus configuration: each
+// request of each listener's analysis, decided by a model that has
+// already decided the others (and so answers many from its memo), must
+// get exactly the decision a fresh model computes.
+func TestDecisionMemoSound(t *testing.T) {
+	var dirs []string
+	for _, pat := range []string{"../../testdata/configs/*/main.cf", "../../testdata/scenarios/*/main.cf", "../../testdata/corpus/*/main.cf"} {
+		m, err := filepath.Glob(pat)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range m {
+			dirs = append(dirs, filepath.Dir(f))
+		}
+	}
+	if len(dirs) < 20 {
+		t.Fatalf("found only %d configurations", len(dirs))
+	}
+	hits := 0
+	for _, dir := range dirs {
+		cfg, err := postconf.LoadDir(dir, defaults.Builtin(), "built-in")
+		if err != nil {
+			continue // scenarios that are broken on purpose
+		}
+		for _, a := range Analyze(cfg, Options{}) {
+			memo := NewModel(cfg, a.Listener.Service, Options{})
+			if a.Listener.Postscreen {
+				memo.front = a.Listener.Front
+			}
+			for _, cs := range a.Cases {
+				got := memo.Decide(cs.Request)
+				fresh := NewModel(cfg, a.Listener.Service, Options{})
+				if a.Listener.Postscreen {
+					fresh.front = a.Listener.Front
+				}
+				want := fresh.Decide(cs.Request)
+				if !reflect.DeepEqual(got, want) {
+					t.Errorf("%s %s %q: memoised decision\n%+v\nfresh\n%+v", dir, a.Listener.Key, cs.Trick, got, want)
+				}
+			}
+			for _, byKey := range memo.decided.byKey {
+				hits += len(byKey)
+			}
+			if n := len(a.Cases); n > 0 && len(memo.decided.byKey) == 0 {
+				t.Errorf("%s %s: nothing memoised", dir, a.Listener.Key)
+			}
+		}
+	}
+	t.Logf("%d configurations, %d memoised decisions", len(dirs), hits)
+}
