@@ -241,15 +241,20 @@ func open(spec string, at diag.Pos, opt Options, depth int) (Table, error) {
 		// dict_open(): msg_fatal, the daemon exits.
 		return nil, diag.Errorf(at, spec, "open dictionary: expecting \"type:name\" form")
 	}
+	if fileBacked(typ) {
+		key, size, ok := cacheKey(spec, typ, name, at, opt)
+		if ok {
+			if t := cached(key); t != nil {
+				return t, nil
+			}
+		}
+		t, err := openFile(spec, typ, name, at, opt)
+		if ok && err == nil {
+			keep(key, t, size)
+		}
+		return t, err
+	}
 	switch typ {
-	case "cidr":
-		return openCIDR(spec, name, at, opt)
-	case "regexp":
-		return openPattern(spec, "regexp", name, at, opt)
-	case "pcre":
-		return openPattern(spec, "pcre", name, at, opt)
-	case "texthash":
-		return openTexthash(spec, name, at, opt)
 	case "inline":
 		return openInline(spec, name, at, opt)
 	case "static":
@@ -265,9 +270,6 @@ func open(spec string, at diag.Pos, opt Options, depth int) (Table, error) {
 	case "pipemap", "unionmap":
 		return openCompound(spec, typ, name, at, opt, depth)
 	}
-	if _, ok := dbSuffix[typ]; ok {
-		return openIndexed(spec, typ, name, at, opt)
-	}
 	if why, ok := opaque[typ]; ok {
 		return nil, &UnknownError{Spec: spec, Pos: at, Reason: why}
 	}
@@ -277,6 +279,19 @@ func open(spec string, at diag.Pos, opt Options, depth int) (Table, error) {
 	}
 	// dict_open3(): a surrogate table whose lookups all fail.
 	return nil, diag.Errorf(at, spec, "unsupported dictionary type: %s", typ)
+}
+
+// openFile opens a fileBacked table.
+func openFile(spec, typ, name string, at diag.Pos, opt Options) (Table, error) {
+	switch typ {
+	case "cidr":
+		return openCIDR(spec, name, at, opt)
+	case "regexp", "pcre":
+		return openPattern(spec, typ, name, at, opt)
+	case "texthash":
+		return openTexthash(spec, name, at, opt)
+	}
+	return openIndexed(spec, typ, name, at, opt)
 }
 
 // plausibleType tells a type name a plug-in might provide from text that is
