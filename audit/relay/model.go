@@ -433,15 +433,15 @@ func (m *Model) evalOne(st *state, list string, idx int, r restriction, pos diag
 	switch r.Name {
 	case "permit":
 		m.step(st, list, idx, r, "permit", "", pos)
-		st.why = fmt.Sprintf("%s: %s", list, r.Text)
+		st.why = list + ": " + r.Text
 		return oPermit
 	case "reject":
 		m.step(st, list, idx, r, "reject", "", pos)
-		m.setReply(st, m.intParam("reject_code", 554), "5.7.1", "Access denied", fmt.Sprintf("%s: reject", list))
+		m.setReply(st, m.intParam("reject_code", 554), "5.7.1", "Access denied", list + ": reject")
 		return oReject
 	case "defer":
 		m.step(st, list, idx, r, "defer", "", pos)
-		m.setReply(st, m.intParam("defer_code", 450), "4.7.1", "Service unavailable", fmt.Sprintf("%s: defer", list))
+		m.setReply(st, m.intParam("defer_code", 450), "4.7.1", "Service unavailable", list + ": defer")
 		return oDefer
 	case "defer_if_permit":
 		st.deferIfPermit = true
@@ -474,16 +474,16 @@ func (m *Model) evalOne(st *state, list string, idx int, r restriction, pos diag
 			st.why = "mynetworks: " + why
 			return oUnknown
 		case ok:
-			m.step(st, list, idx, r, "permit", fmt.Sprintf("client %s matches mynetworks (%s)", c.Addr, why), pos)
-			st.why = fmt.Sprintf("%s: permit_mynetworks (client %s in mynetworks: %s)", list, c.Addr, why)
+			m.step(st, list, idx, r, "permit", "client " + c.Addr.String() + " matches mynetworks (" + why + ")", pos)
+			st.why = list + ": permit_mynetworks (client " + c.Addr.String() + " in mynetworks: " + why + ")"
 			return oPermit
 		}
-		m.step(st, list, idx, r, "dunno", fmt.Sprintf("client %s not in mynetworks", c.Addr), pos)
+		m.step(st, list, idx, r, "dunno", "client " + c.Addr.String() + " not in mynetworks", pos)
 		return oDunno
 	case "permit_sasl_authenticated":
 		if login := st.sasl(); login != "" && m.yes("smtpd_sasl_auth_enable") {
 			m.step(st, list, idx, r, "permit", "client authenticated as "+login, pos)
-			st.why = fmt.Sprintf("%s: permit_sasl_authenticated", list)
+			st.why = list + ": permit_sasl_authenticated"
 			return oPermit
 		}
 		m.step(st, list, idx, r, "dunno", "client not authenticated", pos)
@@ -491,7 +491,7 @@ func (m *Model) evalOne(st *state, list string, idx int, r restriction, pos diag
 	case "permit_tls_all_clientcerts":
 		if st.cert() {
 			m.step(st, list, idx, r, "permit", "client presented a certificate a trusted CA signed", pos)
-			st.why = fmt.Sprintf("%s: permit_tls_all_clientcerts", list)
+			st.why = list + ": permit_tls_all_clientcerts"
 			return oPermit
 		}
 		m.step(st, list, idx, r, "dunno", "no client certificate", pos)
@@ -499,7 +499,7 @@ func (m *Model) evalOne(st *state, list string, idx int, r restriction, pos diag
 	case "permit_tls_clientcerts":
 		if st.certTrusted() {
 			m.step(st, list, idx, r, "permit", "client certificate listed in relay_clientcerts", pos)
-			st.why = fmt.Sprintf("%s: permit_tls_clientcerts", list)
+			st.why = list + ": permit_tls_clientcerts"
 			return oPermit
 		}
 		m.step(st, list, idx, r, "dunno", "no listed client certificate", pos)
@@ -509,7 +509,7 @@ func (m *Model) evalOne(st *state, list string, idx int, r restriction, pos diag
 		for _, a := range m.ifaceAddrs {
 			if a == addr.Unmap() {
 				m.step(st, list, idx, r, "permit", "client address is one of inet_interfaces", pos)
-				st.why = fmt.Sprintf("%s: permit_inet_interfaces", list)
+				st.why = list + ": permit_inet_interfaces"
 				return oPermit
 			}
 		}

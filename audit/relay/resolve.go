@@ -306,7 +306,7 @@ func (m *Model) authDestination(st *state, list string, idx int, r restriction, 
 	// (smtpd_check.c): a routed address is refused whatever its class.
 	if res.unknown != "" && !(res.routed && !untrusted) {
 		m.step(st, list, idx, r, "unknown", res.unknown, pos)
-		st.why = fmt.Sprintf("%s: %s: %s", list, r.Text, res.unknown)
+		st.why = list + ": " + r.Text + ": " + res.unknown
 		return oUnknown
 	}
 	permitted := false
@@ -325,7 +325,7 @@ func (m *Model) authDestination(st *state, list string, idx int, r restriction, 
 	case "permit_auth_destination":
 		if permitted {
 			m.step(st, list, idx, r, "permit", why, pos)
-			st.why = fmt.Sprintf("%s: permit_auth_destination: %s", list, why)
+			st.why = list + ": permit_auth_destination: " + why
 			return oPermit
 		}
 		m.step(st, list, idx, r, "dunno", why, pos)
@@ -333,7 +333,7 @@ func (m *Model) authDestination(st *state, list string, idx int, r restriction, 
 	case "check_relay_domains":
 		if permitted {
 			m.step(st, list, idx, r, "permit", why, pos)
-			st.why = fmt.Sprintf("%s: check_relay_domains: %s", list, why)
+			st.why = list + ": check_relay_domains: " + why
 			return oPermit
 		}
 	}
@@ -343,10 +343,10 @@ func (m *Model) authDestination(st *state, list string, idx int, r restriction, 
 	}
 	if r.Name == "defer_unauth_destination" {
 		m.step(st, list, idx, r, "defer", why, pos)
-		m.setReply(st, 454, "4.7.1", "<"+rcpt+">: Relay access denied", fmt.Sprintf("%s: defer_unauth_destination: %s", list, why))
+		m.setReply(st, 454, "4.7.1", "<"+rcpt+">: Relay access denied", list + ": defer_unauth_destination: " + why)
 		return oDefer
 	}
 	m.step(st, list, idx, r, "reject", why, pos)
-	m.setReply(st, m.intParam("relay_domains_reject_code", 554), "5.7.1", "<"+rcpt+">: Relay access denied", fmt.Sprintf("%s: %s: %s", list, r.Name, why))
+	m.setReply(st, m.intParam("relay_domains_reject_code", 554), "5.7.1", "<"+rcpt+">: Relay access denied", list + ": " + r.Name + ": " + why)
 	return oReject
 }

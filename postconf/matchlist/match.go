@@ -66,7 +66,7 @@ func (l *List) evalFrom(i, phase int, s *subject) Match {
 			o, err := l.step(e, phase, s)
 			switch o {
 			case matched:
-				return Match{Matched: !e.Negate, Entry: e, Reason: fmt.Sprintf("%s matches %s%s", what(s, l, phase), e.Raw, at(e))}
+				return Match{Matched: !e.Negate, Entry: e, Reason: what(s, l, phase) + " matches " + e.Raw + at(e)}
 			case failed:
 				return Match{Err: err, Entry: e, Reason: fmt.Sprintf("Postfix fails the search at %s%s", e.Raw, at(e))}
 			case unknown:
@@ -91,7 +91,7 @@ func (l *List) evalFrom(i, phase int, s *subject) Match {
 			}
 		}
 	}
-	return Match{Reason: fmt.Sprintf("no entry of %s matches %s", l.Param, what(s, l, -1))}
+	return Match{Reason: "no entry of " + l.Param + " matches " + what(s, l, -1)}
 }
 
 const offlineNote = ", which cannot be evaluated offline)"
@@ -110,7 +110,7 @@ func what(s *subject, l *List, phase int) string {
 	case l.Kind == KindHost && phase == 0:
 		return "name " + s.name
 	case l.Kind == KindHost:
-		return fmt.Sprintf("%s[%s]", s.name, s.addr)
+		return s.name + "[" + s.addr + "]"
 	}
 	return s.name
 }
