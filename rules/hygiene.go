@@ -286,12 +286,20 @@ func checkCommentInValue(c *Context) []Finding {
 		}
 		out = append(out, f)
 	}
+	// The raw text decides; only a value with a comment is expanded.
+	hasComment := func(name, raw string) bool {
+		return !commentFree[name] && strings.IndexByte(raw, '#') >= 0 && commentRE().MatchString(raw)
+	}
 	for _, n := range c.Cfg.Main.Names() {
-		check("", c.param(nil, n))
+		if hasComment(n, c.Cfg.Main.Params[n].Value) {
+			check("", c.param(nil, n))
+		}
 	}
 	for _, s := range c.Cfg.Master.Services {
 		for _, o := range s.EffectiveOverrides() {
-			check(s.Key(), c.param(s, o.Name))
+			if hasComment(o.Name, o.Value) {
+				check(s.Key(), c.param(s, o.Name))
+			}
 		}
 	}
 	return out
