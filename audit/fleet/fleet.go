@@ -26,6 +26,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"runtime"
 	"runtime/debug"
 	"slices"
@@ -252,6 +253,9 @@ type runner struct {
 // is for the run as a whole (no PATH, an unreadable PATH, a bad option, a
 // failed write, cancellation); bad hosts are in the report and the
 // Summary, whose ExitCode is the command's exit status.
+// fleetGCPercent is the garbage collector's GOGC while a fleet runs.
+const fleetGCPercent = 400
+
 func Run(ctx context.Context, w io.Writer, o Options) (*Summary, error) {
 	start := time.Now()
 	if o.Format == "" {
@@ -273,6 +277,13 @@ func Run(ctx context.Context, w io.Writer, o Options) (*Summary, error) {
 	hosts, err := discover(o.Paths)
 	if err != nil {
 		return nil, err
+	}
+	if _, set := os.LookupEnv("GOGC"); !set {
+		// The batch keeps little alive (bounded caches, streamed output)
+		// and allocates fast: collecting at 5x the live heap instead of 2x
+		// costs tens of MB and saves about a tenth of the CPU. The soft
+		// memory limit (cmd/pfaudit) still bounds the heap.
+		defer debug.SetGCPercent(debug.SetGCPercent(fleetGCPercent))
 	}
 	r := &runner{ctx: ctx, opts: o, defaults: o.Defaults, defSource: o.DefaultsSource, cache: newCache(o.CacheSize)}
 
