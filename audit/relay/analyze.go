@@ -103,6 +103,24 @@ func (m *Model) PickDomains() Domains {
 // destination says whether an accepted recipient would leave for a third
 // party, and how it resolves.
 func (m *Model) destination(rcpt string, dom Domains) (string, string) {
+	k := destKey{rcpt, dom.RelayAll}
+	if d, ok := m.dests[k]; ok {
+		return d[0], d[1]
+	}
+	dest, resolved := m.destinationUncached(rcpt, dom)
+	if m.dests == nil {
+		m.dests = map[destKey][2]string{}
+	}
+	m.dests[k] = [2]string{dest, resolved}
+	return dest, resolved
+}
+
+type destKey struct {
+	rcpt     string
+	relayAll bool
+}
+
+func (m *Model) destinationUncached(rcpt string, dom Domains) (string, string) {
 	res := m.resolve(rcpt)
 	if res.unknown != "" {
 		return "", ""

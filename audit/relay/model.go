@@ -62,6 +62,10 @@ type Model struct {
 	memo     map[string]string
 	resolved map[string]resolution
 	decided  decisionMemo
+	// dests: destination's answers per recipient.
+	dests map[destKey][2]string
+	// mynetMemo: mynetworks' answers per client (matchMynetworks).
+	mynetMemo map[mynetKey]hostMatch
 	// steps holds the traces of every decision, one after another: a
 	// listener's analysis makes hundreds of decisions of a few steps each,
 	// and one growing array costs a handful of allocations instead of a
@@ -341,6 +345,26 @@ func (m *Model) step(st *state, list string, idx int, r restriction, out, detail
 	m.steps = append(m.steps, Step{List: list, Index: idx, Restriction: r.Text, Outcome: out, Detail: detail, Pos: pos})
 }
 
+// matchMynetworks is mynetworks' answer for a client, memoised: every
+// request of a client class asks it again.
+func (m *Model) matchMynetworks(c Client) hostMatch {
+	k := mynetKey{c.Addr, c.Name}
+	if hm, ok := m.mynetMemo[k]; ok {
+		return hm
+	}
+	hm := m.mynet.MatchHost(c.Addr, c.Name)
+	if m.mynetMemo == nil {
+		m.mynetMemo = map[mynetKey]hostMatch{}
+	}
+	m.mynetMemo[k] = hm
+	return hm
+}
+
+type mynetKey struct {
+	addr netip.Addr
+	name string
+}
+
 func (m *Model) setReply(st *state, code int, enh, text, why string) {
 	st.code, st.enh, st.text, st.why = code, enh, text, why
 }
@@ -425,7 +449,7 @@ func (m *Model) evalOne(st *state, list string, idx int, r restriction, pos diag
 			return oDefer
 		}
 		r.Name = st.bareTable
-	} else if msg := badArgument(r); msg != "" {
+	} else if msg := r.bad; msg != "" {
 		m.step(st, list, idx, r, "defer", msg+": smtpd answers 451 4.3.5 Server configuration error", pos)
 		m.setReply(st, 451, "4.3.5", "Server configuration error", fmt.Sprintf("%s: %s", list, msg))
 		return oDefer
@@ -437,11 +461,11 @@ func (m *Model) evalOne(st *state, list string, idx int, r restriction, pos diag
 		return oPermit
 	case "reject":
 		m.step(st, list, idx, r, "reject", "", pos)
-		m.setReply(st, m.intParam("reject_code", 554), "5.7.1", "Access denied", list + ": reject")
+		m.setReply(st, m.intParam("reject_code", 554), "5.7.1", "Access denied", list+": reject")
 		return oReject
 	case "defer":
 		m.step(st, list, idx, r, "defer", "", pos)
-		m.setReply(st, m.intParam("defer_code", 450), "4.7.1", "Service unavailable", list + ": defer")
+		m.setReply(st, m.intParam("defer_code", 450), "4.7.1", "Service unavailable", list+": defer")
 		return oDefer
 	case "defer_if_permit":
 		st.deferIfPermit = true
@@ -462,7 +486,7 @@ func (m *Model) evalOne(st *state, list string, idx int, r restriction, pos diag
 			return oDefer
 		}
 		c := st.client()
-		hm := m.mynet.MatchHost(c.Addr, c.Name)
+		hm := m.matchMynetworks(c)
 		ok, unknown, why := hm.Matched, hm.Unknown, hm.Why
 		switch {
 		case hm.Fail:
@@ -474,11 +498,11 @@ func (m *Model) evalOne(st *state, list string, idx int, r restriction, pos diag
 			st.why = "mynetworks: " + why
 			return oUnknown
 		case ok:
-			m.step(st, list, idx, r, "permit", "client " + c.Addr.String() + " matches mynetworks (" + why + ")", pos)
+			m.step(st, list, idx, r, "permit", "client "+c.Addr.String()+" matches mynetworks ("+why+")", pos)
 			st.why = list + ": permit_mynetworks (client " + c.Addr.String() + " in mynetworks: " + why + ")"
 			return oPermit
 		}
-		m.step(st, list, idx, r, "dunno", "client " + c.Addr.String() + " not in mynetworks", pos)
+		m.step(st, list, idx, r, "dunno", "client "+c.Addr.String()+" not in mynetworks", pos)
 		return oDunno
 	case "permit_sasl_authenticated":
 		if login := st.sasl(); login != "" && m.yes("smtpd_sasl_auth_enable") {
@@ -558,13 +582,13 @@ func (m *Model) evalOne(st *state, list string, idx int, r restriction, pos diag
 		m.step(st, list, idx, r, "dunno", "table cannot permit", pos)
 		return oDunno
 	}
-	if attackerControlled[r.Name] && rlist.Known(r.Raw) {
+	if attackerControlled[r.Name] && r.known {
 		m.step(st, list, idx, r, "dunno", "can only refuse, on properties the client chooses: not a relay protection", pos)
 		return oDunno
 	}
 	// Built-in names come before restriction classes (generic_checks()
 	// looks classes up last).
-	if rlist.Known(r.Raw) {
+	if r.known {
 		m.step(st, list, idx, r, "dunno", "does not apply to this request", pos)
 		return oDunno
 	}

@@ -63,6 +63,10 @@ type restriction struct {
 	// Table is a bare type:table element: the check_*_access of the list
 	// that is being evaluated, on table Arg.
 	Table bool
+	// known: smtpd knows the name; bad: badArgument's answer. Both are
+	// asked on every decision, so they are worked out once per list.
+	known bool
+	bad   string
 }
 
 // parseList groups a split restriction list into restrictions (the shared
@@ -74,6 +78,8 @@ func parseList(items []string) []restriction {
 		if e.Table {
 			r.Arg = e.Name
 		}
+		r.known = rlist.Known(r.Raw)
+		r.bad = badArgument(r)
 		out = append(out, r)
 	}
 	return out
