@@ -1,8 +1,8 @@
 package probe
 
 import (
-	"fmt"
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"

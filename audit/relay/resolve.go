@@ -343,10 +343,10 @@ func (m *Model) authDestination(st *state, list string, idx int, r restriction, 
 	}
 	if r.Name == "defer_unauth_destination" {
 		m.step(st, list, idx, r, "defer", why, pos)
-		m.setReply(st, 454, "4.7.1", "<"+rcpt+">: Relay access denied", list + ": defer_unauth_destination: " + why)
+		m.setReply(st, 454, "4.7.1", "<"+rcpt+">: Relay access denied", list+": defer_unauth_destination: "+why)
 		return oDefer
 	}
 	m.step(st, list, idx, r, "reject", why, pos)
-	m.setReply(st, m.intParam("relay_domains_reject_code", 554), "5.7.1", "<"+rcpt+">: Relay access denied", list + ": " + r.Name + ": " + why)
+	m.setReply(st, m.intParam("relay_domains_reject_code", 554), "5.7.1", "<"+rcpt+">: Relay access denied", list+": "+r.Name+": "+why)
 	return oReject
 }
