@@ -635,7 +635,10 @@ func (c *Config) lookupErr(svc *Service) lookupErrFunc {
 func (c *Config) Expand(svc *Service, name string) (string, error) {
 	if rawParams[name] {
 		v, _ := c.Raw(svc, name)
-		return v.Raw, v.Err
+		if v.Err != nil {
+			return "", v.Err
+		}
+		return v.Raw, nil
 	}
 	memo := c.memoFor(svc)
 	if memo != nil {

@@ -82,7 +82,15 @@ type expander struct {
 	peak      int
 	peakTotal *int
 	col       *memoCollector
+	steps     *int // work done, in callbacks and 64-byte units of text parsed
 }
+
+// memoMinSteps is the least work (steps) beyond the memoised expansions it
+// reuses that an expansion must cost to be kept: one cheaper costs no more
+// to redo than to keep, and a chain of a million $name links then keeps
+// one link in sixteen, not every one. (A variable: tests also run with
+// every expansion kept.)
+var memoMinSteps = 16
 
 // output is the expansion's text. Its first piece is kept as it is, not
 // copied, while nothing follows it: the expansion of a value that is one
@@ -197,8 +205,8 @@ func expandLimit(s string, lookup lookupErrFunc, limit int) (Expansion, error) {
 }
 
 func newExpander(lookup lookupErrFunc, limit int, memo memoScope) *expander {
-	var total, work, peakTotal int
-	return &expander{lookup: lookup, total: &total, work: &work, peakTotal: &peakTotal,
+	var total, work, peakTotal, steps int
+	return &expander{lookup: lookup, total: &total, work: &work, peakTotal: &peakTotal, steps: &steps,
 		limit: max(limit, maxWork), undef: &nameSet{}, memo: memo}
 }
 
@@ -242,6 +250,7 @@ func isNameByte(c byte) bool {
 // parse is mac_parse: it splits value into literal text and macro
 // expressions and hands each to the callback.
 func (e *expander) parse(value string) {
+	*e.steps += len(value) >> 6
 	if *e.work += len(value); *e.work > e.limit {
 		e.fail("expansion exceeds %d MiB: %q", e.limit>>20, diagShort(value))
 		return
@@ -348,6 +357,7 @@ func (e *expander) callback(isExpr bool, buf string) {
 	defer func() { e.level--; *e.total-- }()
 	e.peak = max(e.peak, e.level)
 	*e.peakTotal = max(*e.peakTotal, *e.total)
+	*e.steps++
 	if e.level > maxNesting+1 || *e.total > maxTotalDepth {
 		e.fail("unreasonable macro call nesting: %q", diagShort(buf))
 	}
@@ -499,16 +509,17 @@ func (e *expander) expandName(name, value string) {
 	if e.reuse(name) {
 		return
 	}
-	level, total, work, outStart := e.level, *e.total, *e.work, e.out.len()
+	level, total, work, steps, outStart := e.level, *e.total, *e.work, *e.steps, e.out.len()
 	parentPeak, parentPeakTotal, parent := e.peak, *e.peakTotal, e.col
 	e.peak, *e.peakTotal = level, total
 	col := &memoCollector{scoped: e.memo.sensitive(name)}
 	e.col = col
 	e.parse(value)
-	if e.err == nil {
+	if e.err == nil && *e.steps-steps >= memoMinSteps {
 		m := &memoEntry{value: e.out.from(outStart), undef: col.undef.list,
 			work: *e.work - work, level: e.peak - level, total: *e.peakTotal - total, scoped: col.scoped}
 		e.memo.put(name, m)
+		*e.steps = steps + 1 // to the expansions above, as cheap as a reuse
 	}
 	e.peak, *e.peakTotal = max(parentPeak, e.peak), max(parentPeakTotal, *e.peakTotal)
 	e.col = parent
@@ -530,6 +541,7 @@ func (e *expander) reuse(name string) bool {
 	}
 	e.out.write(m.value)
 	*e.work += m.work
+	*e.steps++
 	e.peak = max(e.peak, e.level+m.level)
 	*e.peakTotal = max(*e.peakTotal, *e.total+m.total)
 	for _, u := range m.undef {
@@ -644,7 +656,7 @@ func (e *expander) relational(s string) (result, rest string, ok bool) {
 // the undefined-name record and the absolute depth guard.
 func (e *expander) sub(s string) (string, bool) {
 	c := &expander{lookup: e.lookup, scan: e.scan, onName: e.onName, total: e.total, work: e.work, limit: e.limit,
-		undef: e.undef, memo: e.memo, peakTotal: e.peakTotal, col: e.col}
+		undef: e.undef, memo: e.memo, peakTotal: e.peakTotal, col: e.col, steps: e.steps}
 	c.parse(s)
 	if c.err != nil {
 		if e.err == nil {

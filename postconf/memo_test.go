@@ -29,6 +29,17 @@ func fresh(c *Config, svc *Service, name string) (string, error) {
 	return x.Value, nil
 }
 
+// bothMemoPolicies runs f with the memo keeping every expansion and with
+// its own threshold.
+func bothMemoPolicies(t *testing.T, f func(t *testing.T)) {
+	saved := memoMinSteps
+	defer func() { memoMinSteps = saved }()
+	for _, min := range []int{0, saved} {
+		memoMinSteps = min
+		t.Run(fmt.Sprintf("keep from %d steps", min), f)
+	}
+}
+
 func errText(err error) string {
 	if err == nil {
 		return ""
@@ -78,9 +89,11 @@ func randomValue(r *rand.Rand, self, n, depth int) string {
 // included) in every scope and in a random order, so that memoised
 // expansions are reused at other depths and from other scopes, and
 // requires exactly the value or the error of a fresh expansion.
-func TestMemoEqualsFresh(t *testing.T) {
+func TestMemoEqualsFresh(t *testing.T) { bothMemoPolicies(t, testMemoEqualsFresh) }
+
+func testMemoEqualsFresh(t *testing.T) {
 	const params = 25
-	for seed := range uint64(40) {
+	for seed := range uint64(30) {
 		r := rand.New(rand.NewPCG(seed, 7))
 		var main strings.Builder
 		for i := range params {
@@ -122,7 +135,9 @@ relay unix - - n - - smtp
 // TestMemoDepth: an expansion memoised near the top is reached again
 // deep in a chain, where Postfix's limit of 100 nested calls must still
 // fail exactly where a fresh expansion fails.
-func TestMemoDepth(t *testing.T) {
+func TestMemoDepth(t *testing.T) { bothMemoPolicies(t, testMemoDepth) }
+
+func testMemoDepth(t *testing.T) {
 	const n = 130
 	var main strings.Builder
 	for i := 1; i < n; i++ {
@@ -165,7 +180,9 @@ func TestMemoDepth(t *testing.T) {
 
 // TestMemoUndefined: a memoised expansion still reports the undefined
 // names it met, also through relational operands.
-func TestMemoUndefined(t *testing.T) {
+func TestMemoUndefined(t *testing.T) { bothMemoPolicies(t, testMemoUndefined) }
+
+func testMemoUndefined(t *testing.T) {
 	c := testConfig(t, "a = $u1 ${{$u2} == {}}\nb = x $a\n", "")
 	for range 2 {
 		x, err := c.ExpandValue(nil, "$b $a $u3")
@@ -178,7 +195,9 @@ func TestMemoUndefined(t *testing.T) {
 // TestMemoScopes: a value that depends on a -o setting differs per
 // service, and one that does not is the same everywhere, whichever scope
 // expands it first.
-func TestMemoScopes(t *testing.T) {
+func TestMemoScopes(t *testing.T) { bothMemoPolicies(t, testMemoScopes) }
+
+func testMemoScopes(t *testing.T) {
 	const main = "banner = $greeting on $service_name\ngreeting = hello $who\nwho = world\nplain = x $who\n"
 	const master = "smtp inet n - y - - smtpd\nsub inet n - y - - smtpd -o who=submitters\n"
 	want := map[string]string{
@@ -202,7 +221,9 @@ func TestMemoScopes(t *testing.T) {
 
 // TestMemoFollowsDir: config_directory comes from Dir, which callers set
 // after New; the memo must not keep a value of the old one.
-func TestMemoFollowsDir(t *testing.T) {
+func TestMemoFollowsDir(t *testing.T) { bothMemoPolicies(t, testMemoFollowsDir) }
+
+func testMemoFollowsDir(t *testing.T) {
 	c := testConfig(t, "x = $config_directory/file\n", "")
 	c.Dir = "/etc/one"
 	if v, _ := c.Expand(nil, "x"); v != "/etc/one/file" {
@@ -216,7 +237,9 @@ func TestMemoFollowsDir(t *testing.T) {
 
 // TestMemoConcurrent expands one Config from several goroutines (run
 // with -race).
-func TestMemoConcurrent(t *testing.T) {
+func TestMemoConcurrent(t *testing.T) { bothMemoPolicies(t, testMemoConcurrent) }
+
+func testMemoConcurrent(t *testing.T) {
 	var main strings.Builder
 	for i := range 200 {
 		fmt.Fprintf(&main, "p%d = $p%d x%d\n", i, i+1, i)
@@ -247,4 +270,52 @@ func TestMemoConcurrent(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+// mapMemo is a memoScope of one scope, for expander-level tests.
+type mapMemo map[string]*memoEntry
+
+func (m mapMemo) get(name string) *memoEntry    { return m[name] }
+func (m mapMemo) put(name string, e *memoEntry) { m[name] = e }
+func (m mapMemo) sensitive(name string) bool    { return false }
+
+// TestMemoLinear expands every link of 100-deep $name chains, top-down
+// and bottom-up: without the memo that is 50 lookups per link, with it
+// at most memoMinSteps or so.
+func TestMemoLinear(t *testing.T) {
+	const n, depth = 20000, 100
+	vars := map[string]string{}
+	var names []string
+	for i := range n {
+		name := fmt.Sprintf("c%d", i)
+		names = append(names, name)
+		if i%depth == depth-1 {
+			vars[name] = fmt.Sprintf("end%d", i)
+		} else {
+			vars[name] = fmt.Sprintf("${c%d}", i+1)
+		}
+	}
+	for _, order := range []string{"top-down", "bottom-up"} {
+		if order == "bottom-up" {
+			slices.Reverse(names)
+		}
+		lookups := 0
+		lookup := func(name string) (string, bool, error) {
+			lookups++
+			v, ok := vars[name]
+			return v, ok, nil
+		}
+		memo := mapMemo{}
+		for _, name := range names {
+			e := newExpander(lookup, maxWork, memo)
+			e.expandName(name, vars[name])
+			if x, err := e.result(); err != nil || !strings.HasPrefix(x.Value, "end") {
+				t.Fatalf("%s: %s = %q, %v", order, name, x.Value, err)
+			}
+		}
+		if lookups > (memoMinSteps+4)*n {
+			t.Errorf("%s: %d lookups for %d links: the memo does not keep the cost linear", order, lookups, n)
+		}
+		t.Logf("%s: %d lookups for %d links, %d memoised", order, lookups, n, len(memo))
+	}
 }

@@ -10,8 +10,8 @@
 // SCALEAUDIT_CPUPROFILE=FILE and SCALEAUDIT_MEMPROFILE=FILE write pprof
 // profiles: the CPU profile, and the heap profile (allocations sampled
 // every 512 KiB) taken when the live heap was largest, so that its
-// inuse_space says what the peak memory holds and alloc_space where all
-// allocations come from.
+// inuse_space says what the peak memory holds, and FILE.end at the end,
+// whose alloc_space says where all allocations come from.
 //
 // It keeps pfaudit's soft heap limit (cmd/pfaudit/main.go), so that the
 // peak memory measured is the one pfaudit would have.
@@ -61,6 +61,12 @@ func main() {
 	}
 	err := run(os.Args[1], os.Args[2])
 	pprof.StopCPUProfile()
+	if f := os.Getenv("SCALEAUDIT_MEMPROFILE"); f != "" {
+		if out, err := os.Create(f + ".end"); err == nil {
+			_ = pprof.Lookup("allocs").WriteTo(out, 0)
+			out.Close()
+		}
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "scaleaudit:", err)
 		os.Exit(1)
