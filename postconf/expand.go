@@ -76,12 +76,12 @@ type expander struct {
 
 	// memo, when set, supplies and keeps the expansions of names in this
 	// scope (see memoEntry). peak and peakTotal are the deepest level and
-	// total depth reached so far, col the record of the memo entry being
-	// computed.
+	// total depth reached so far, ms what the entry being computed
+	// records.
 	memo      memoScope
 	peak      int
 	peakTotal *int
-	col       *memoCollector
+	ms        *memoState
 	steps     *int // work done, in callbacks and 64-byte units of text parsed
 }
 
@@ -173,11 +173,13 @@ type memoEntry struct {
 	scoped bool // it read a scope-sensitive name
 }
 
-// memoCollector records, for a memo entry being computed, the undefined
-// names it meets and whether it read a scope-sensitive name.
-type memoCollector struct {
-	undef  nameSet
+// memoState is what the expanders of one expansion share for the memo:
+// whether the entry being computed read a scope-sensitive name, and the
+// undefined names met, in order and with repeats (an entry's are those
+// from where its computation began).
+type memoState struct {
 	scoped bool
+	undef  []string
 }
 
 // Expand expands s recursively (MAC_EXP_FLAG_RECURSE), the way Postfix
@@ -205,9 +207,17 @@ func expandLimit(s string, lookup lookupErrFunc, limit int) (Expansion, error) {
 }
 
 func newExpander(lookup lookupErrFunc, limit int, memo memoScope) *expander {
-	var total, work, peakTotal, steps int
-	return &expander{lookup: lookup, total: &total, work: &work, peakTotal: &peakTotal, steps: &steps,
-		limit: max(limit, maxWork), undef: &nameSet{}, memo: memo}
+	// One allocation for the expander and the state its operands'
+	// expanders share: Config.Expand runs once per parameter a rule reads.
+	r := &struct {
+		e                             expander
+		total, work, peakTotal, steps int
+		undef                         nameSet
+		ms                            memoState
+	}{}
+	r.e = expander{lookup: lookup, total: &r.total, work: &r.work, peakTotal: &r.peakTotal, steps: &r.steps,
+		limit: max(limit, maxWork), undef: &r.undef, memo: memo, ms: &r.ms}
+	return &r.e
 }
 
 func (e *expander) result() (Expansion, error) {
@@ -238,8 +248,8 @@ func (e *expander) fail(format string, args ...any) {
 
 func (e *expander) noteUndefined(name string) {
 	e.undef.add(name)
-	if e.col != nil {
-		e.col.undef.add(name)
+	if e.memo != nil {
+		e.ms.undef = append(e.ms.undef, name)
 	}
 }
 
@@ -421,8 +431,8 @@ func (e *expander) callback(isExpr bool, buf string) {
 			e.onName(name)
 		}
 		if e.memo != nil && !e.scan {
-			if e.col != nil && e.memo.sensitive(name) {
-				e.col.scoped = true
+			if e.memo.sensitive(name) {
+				e.ms.scoped = true
 			}
 			if op == 0 && e.reuse(name) {
 				return
@@ -510,25 +520,26 @@ func (e *expander) expandName(name, value string) {
 		return
 	}
 	level, total, work, steps, outStart := e.level, *e.total, *e.work, *e.steps, e.out.len()
-	parentPeak, parentPeakTotal, parent := e.peak, *e.peakTotal, e.col
+	parentPeak, parentPeakTotal, parentScoped, undefStart := e.peak, *e.peakTotal, e.ms.scoped, len(e.ms.undef)
 	e.peak, *e.peakTotal = level, total
-	col := &memoCollector{scoped: e.memo.sensitive(name)}
-	e.col = col
+	e.ms.scoped = e.memo.sensitive(name)
 	e.parse(value)
 	if e.err == nil && *e.steps-steps >= memoMinSteps {
-		m := &memoEntry{value: e.out.from(outStart), undef: col.undef.list,
-			work: *e.work - work, level: e.peak - level, total: *e.peakTotal - total, scoped: col.scoped}
+		var undef []string
+		if met := e.ms.undef[undefStart:]; len(met) > 0 {
+			var set nameSet
+			for _, u := range met {
+				set.add(u)
+			}
+			undef = set.list
+		}
+		m := &memoEntry{value: e.out.from(outStart), undef: undef,
+			work: *e.work - work, level: e.peak - level, total: *e.peakTotal - total, scoped: e.ms.scoped}
 		e.memo.put(name, m)
 		*e.steps = steps + 1 // to the expansions above, as cheap as a reuse
 	}
 	e.peak, *e.peakTotal = max(parentPeak, e.peak), max(parentPeakTotal, *e.peakTotal)
-	e.col = parent
-	if parent != nil {
-		parent.scoped = parent.scoped || col.scoped
-		for _, u := range col.undef.list {
-			parent.undef.add(u)
-		}
-	}
+	e.ms.scoped = parentScoped || e.ms.scoped
 }
 
 // reuse applies the memoised expansion of name, if any, at the current
@@ -547,8 +558,8 @@ func (e *expander) reuse(name string) bool {
 	for _, u := range m.undef {
 		e.noteUndefined(u)
 	}
-	if e.col != nil && m.scoped {
-		e.col.scoped = true
+	if m.scoped {
+		e.ms.scoped = true
 	}
 	return true
 }
@@ -656,7 +667,7 @@ func (e *expander) relational(s string) (result, rest string, ok bool) {
 // the undefined-name record and the absolute depth guard.
 func (e *expander) sub(s string) (string, bool) {
 	c := &expander{lookup: e.lookup, scan: e.scan, onName: e.onName, total: e.total, work: e.work, limit: e.limit,
-		undef: e.undef, memo: e.memo, peakTotal: e.peakTotal, col: e.col, steps: e.steps}
+		undef: e.undef, memo: e.memo, peakTotal: e.peakTotal, ms: e.ms, steps: e.steps}
 	c.parse(s)
 	if c.err != nil {
 		if e.err == nil {
