@@ -66,6 +66,9 @@ func IsRaw(name string) bool { return rawParams[name] }
 // drops such settings.
 var readOnlyParams = map[string]bool{"service_name": true, "process_name": true, "process_id": true}
 
+// readOnlyNames are readOnlyParams sorted, the order postconf warns in.
+var readOnlyNames = []string{"process_id", "process_name", "service_name"}
+
 // liveParams are the defaults Postfix computes from the host and the
 // configuration when it reads a configuration (postconf_builtin.c).
 var liveParams = map[string]bool{"myhostname": true, "mydomain": true, "mynetworks": true}
@@ -132,6 +135,11 @@ type Config struct {
 
 	liveMu sync.Mutex
 	live   map[string]liveResult
+
+	// memo keeps expanded values per scope (see expandMemo); sensitive
+	// are the names whose value a scope can change.
+	memo      expandMemo
+	sensitive map[string]bool
 
 	checkOnce  sync.Once
 	checkWarns []diag.Warning
@@ -220,13 +228,14 @@ func newConfig(main *MainCF, master *MasterCF, d Defaults, source, dir string) *
 	c.names = c.info.names
 	c.Warnings = append(c.Warnings, main.Warnings...)
 	c.Warnings = append(c.Warnings, master.Warnings...)
-	for _, name := range main.Names() {
-		if readOnlyParams[name] {
-			p := main.Params[name]
+	for _, name := range readOnlyNames {
+		if p, ok := main.Params[name]; ok {
 			c.Warnings = append(c.Warnings, diag.Warning{Pos: p.Pos, Msg: fmt.Sprintf("read-only parameter assignment: %s=%s", name, diag.Shorten(p.Value))})
 			delete(main.Params, name)
 		}
 	}
+	// Sorted once: main.cf can hold a million names.
+	mainNames := main.Names()
 	for _, s := range master.Services {
 		for _, o := range s.Overrides {
 			if readOnlyParams[o.Name] {
@@ -255,9 +264,15 @@ func newConfig(main *MainCF, master *MasterCF, d Defaults, source, dir string) *
 		}
 		_, c.nsActive[s] = c.ns[s.Key()]
 	}
+	c.sensitive = map[string]bool{"service_name": true, "process_name": true}
+	for _, s := range master.Services {
+		for _, o := range s.Overrides {
+			c.sensitive[o.Name] = true
+		}
+	}
 	c.registerServiceParams()
-	c.registerUserParams()
-	for _, name := range main.Names() {
+	c.registerUserParams(mainNames)
+	for _, name := range mainNames {
 		if !c.Known(name) {
 			p := main.Params[name]
 			c.Warnings = append(c.Warnings, diag.Warning{Pos: diag.Pos{File: p.Pos.File}, Msg: fmt.Sprintf("unused parameter: %s=%s", name, diag.Shorten(p.Value))})
@@ -385,7 +400,7 @@ func (c *Config) serviceParams() []string {
 // names referenced as $name from main.cf values, master.cf -o values or the
 // defaults of unset parameters, provided main.cf assigns them. A $name
 // that nothing defines is reported as undefined.
-func (c *Config) registerUserParams() {
+func (c *Config) registerUserParams(mainNames []string) {
 	c.user = map[string]bool{}
 	c.legacy = map[string]bool{}
 	seenUndef := map[string]bool{}
@@ -450,7 +465,7 @@ func (c *Config) registerUserParams() {
 			f(n)
 		}
 	}
-	for _, name := range c.Main.Names() {
+	for _, name := range mainNames {
 		if c.isLegacy(name) {
 			c.legacy[name] = true
 		}
@@ -612,7 +627,25 @@ func (c *Config) lookupErr(svc *Service) lookupErrFunc {
 
 // Expand returns the expanded effective value of name in svc's scope
 // (nil: global). Parameters postconf never expands are returned raw.
+//
+// Expansions are memoised per scope, so that asking again, or for a
+// parameter whose value refers to ones already expanded, costs no second
+// recursive expansion (a chain of $names, or many parameters naming the
+// same large one).
 func (c *Config) Expand(svc *Service, name string) (string, error) {
+	if rawParams[name] {
+		v, _ := c.Raw(svc, name)
+		if v.Err != nil {
+			return "", v.Err
+		}
+		return v.Raw, nil
+	}
+	memo := c.memoFor(svc)
+	if memo != nil {
+		if m := memo.get(name); m != nil && m.level <= maxNesting+1 && m.total <= maxTotalDepth && m.work <= max(c.workLimit, maxWork) {
+			return m.value, nil
+		}
+	}
 	v, ok := c.Raw(svc, name)
 	if !ok {
 		return "", nil
@@ -620,10 +653,20 @@ func (c *Config) Expand(svc *Service, name string) (string, error) {
 	if v.Err != nil {
 		return "", v.Err
 	}
-	if rawParams[name] {
+	if strings.IndexByte(v.Raw, '$') < 0 {
+		// Nothing to expand: the value itself, not a copy (it can be
+		// megabytes).
 		return v.Raw, nil
 	}
-	x, err := expandLimit(v.Raw, c.lookupErr(svc), c.workLimit)
+	var e *expander
+	if memo != nil {
+		e = newExpander(c.lookupErr(svc), c.workLimit, memo)
+		e.expandName(name, v.Raw)
+	} else {
+		e = newExpander(c.lookupErr(svc), c.workLimit, nil)
+		e.parse(v.Raw)
+	}
+	x, err := e.result()
 	if err != nil {
 		return "", c.positioned(v, namedErr(name, err))
 	}
@@ -633,8 +676,79 @@ func (c *Config) Expand(svc *Service, name string) (string, error) {
 // ExpandValue expands arbitrary text in svc's scope and reports undefined
 // names.
 func (c *Config) ExpandValue(svc *Service, text string) (Expansion, error) {
-	return expandLimit(text, c.lookupErr(svc), c.workLimit+8*len(text))
+	e := newExpander(c.lookupErr(svc), c.workLimit+8*len(text), c.memoFor(svc))
+	e.parse(text)
+	return e.result()
 }
+
+// expandMemo keeps, per Config, the expansion of every name whose value
+// holds a $name: entries that read no scope-sensitive name (no parameter
+// that a master.cf -o sets anywhere, no service_name or process_name) are
+// shared by every scope, the others kept per scope (nil: main.cf). A
+// Config's main.cf, master.cf and defaults do not change after New or
+// LoadDir (its name spaces and user parameters are derived from them
+// there too; a patched configuration is a new Config, as rules' fix
+// simulation makes); Dir and LiveDefaults may be set afterwards, and the
+// memo starts afresh when they change. A Config may be expanded from
+// several goroutines.
+type expandMemo struct {
+	mu     sync.Mutex
+	dir    string
+	live   bool
+	shared map[string]*memoEntry
+	scoped map[*Service]map[string]*memoEntry
+}
+
+// scopeMemo is the memoScope of one scope of a Config.
+type scopeMemo struct {
+	c   *Config
+	svc *Service
+}
+
+// memoFor returns the memo of svc's scope: nil for a service that is not
+// one of the Config's master.cf entries (its settings are unknown to the
+// sensitivity record, so nothing it expands may be shared).
+func (c *Config) memoFor(svc *Service) memoScope {
+	if svc != nil {
+		if _, ok := c.nsActive[svc]; !ok {
+			return nil
+		}
+	}
+	m := &c.memo
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.shared == nil || m.dir != c.Dir || m.live != c.LiveDefaults {
+		m.dir, m.live = c.Dir, c.LiveDefaults
+		m.shared, m.scoped = map[string]*memoEntry{}, map[*Service]map[string]*memoEntry{}
+	}
+	return scopeMemo{c, svc}
+}
+
+func (s scopeMemo) get(name string) *memoEntry {
+	m := &s.c.memo
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if e := m.shared[name]; e != nil {
+		return e
+	}
+	return m.scoped[s.svc][name]
+}
+
+func (s scopeMemo) put(name string, e *memoEntry) {
+	m := &s.c.memo
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !e.scoped {
+		m.shared[name] = e
+		return
+	}
+	if m.scoped[s.svc] == nil {
+		m.scoped[s.svc] = map[string]*memoEntry{}
+	}
+	m.scoped[s.svc][name] = e
+}
+
+func (s scopeMemo) sensitive(name string) bool { return s.c.sensitive[name] }
 
 func namedErr(name string, err error) error {
 	var ee *ExpandError

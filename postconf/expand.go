@@ -63,17 +63,123 @@ type Expansion struct {
 }
 
 type expander struct {
-	lookup  lookupErrFunc
-	scan    bool         // MAC_EXP_FLAG_SCAN: visit every branch, output nothing
-	onName  func(string) // called for each name referenced (scan mode)
-	out     strings.Builder
-	level   int
-	total   *int
-	work    *int
-	limit   int // bound on *work; maxWork unless the configuration holds larger values
-	err     error
-	undef   []string
-	seenUnd map[string]bool
+	lookup lookupErrFunc
+	scan   bool         // MAC_EXP_FLAG_SCAN: visit every branch, output nothing
+	onName func(string) // called for each name referenced (scan mode)
+	out    output
+	level  int
+	total  *int
+	work   *int
+	limit  int // bound on *work; maxWork unless the configuration holds larger values
+	err    error
+	undef  *nameSet // shared with the expanders of relational operands
+
+	// memo, when set, supplies and keeps the expansions of names in this
+	// scope (see memoEntry). peak and peakTotal are the deepest level and
+	// total depth reached so far, ms what the entry being computed
+	// records.
+	memo      memoScope
+	peak      int
+	peakTotal *int
+	ms        *memoState
+	steps     *int // work done, in callbacks and 64-byte units of text parsed
+}
+
+// memoMinSteps is the least work (steps) beyond the memoised expansions it
+// reuses that an expansion must cost to be kept: one cheaper costs no more
+// to redo than to keep, and a chain of a million $name links then keeps
+// one link in sixteen, not every one. (A variable: tests also run with
+// every expansion kept.)
+var memoMinSteps = 16
+
+// output is the expansion's text. Its first piece is kept as it is, not
+// copied, while nothing follows it: the expansion of a value that is one
+// $name (an alias, a link of a chain, a parameter naming mynetworks) is
+// then the referenced value itself, which costs neither time nor memory
+// however large it is.
+type output struct {
+	first string // the text so far when it is one piece
+	buf   strings.Builder
+}
+
+func (o *output) write(s string) {
+	switch {
+	case s == "":
+	case o.buf.Len() == 0 && o.first == "":
+		o.first = s
+	default:
+		if o.first != "" {
+			o.buf.WriteString(o.first)
+			o.first = ""
+		}
+		o.buf.WriteString(s)
+	}
+}
+
+func (o *output) len() int { return len(o.first) + o.buf.Len() }
+
+// from returns the text written from offset start on. A later write never
+// changes it (strings.Builder only appends).
+func (o *output) from(start int) string {
+	if o.first != "" {
+		return o.first[start:]
+	}
+	return o.buf.String()[start:]
+}
+
+func (o *output) String() string { return o.from(0) }
+
+// nameSet is an ordered set of names.
+type nameSet struct {
+	list []string
+	seen map[string]bool
+}
+
+func (s *nameSet) add(name string) {
+	if s.seen == nil {
+		s.seen = map[string]bool{}
+	}
+	if !s.seen[name] {
+		s.seen[name] = true
+		s.list = append(s.list, name)
+	}
+}
+
+// memoScope is the memo of one expansion scope (Config: main.cf, or one
+// master.cf service with its -o settings).
+type memoScope interface {
+	// get returns the memoised expansion of name's value, or nil.
+	get(name string) *memoEntry
+	// put keeps it; a scoped entry is valid in this scope only.
+	put(name string, m *memoEntry)
+	// sensitive reports whether name can have a different value in
+	// another scope (a -o setting somewhere, service_name, process_name).
+	sensitive(name string) bool
+}
+
+// memoEntry is the recursive expansion of one name's value, with
+// everything a fresh expansion of it would do to the expander's state, so
+// that reusing it is indistinguishable from expanding again: the work it
+// counts, how deep below the reference it nests (mac_expand's level and
+// the absolute depth), and the undefined names it meets in order. An
+// expansion reached at a depth where the same subtree would exceed the
+// limits is expanded afresh, so that it fails exactly as Postfix does.
+type memoEntry struct {
+	value  string
+	undef  []string
+	work   int
+	level  int
+	total  int
+	scoped bool // it read a scope-sensitive name
+}
+
+// memoState is what the expanders of one expansion share for the memo:
+// whether the entry being computed read a scope-sensitive name, and the
+// undefined names met, in order and with repeats (an entry's are those
+// from where its computation began).
+type memoState struct {
+	scoped bool
+	undef  []string
 }
 
 // Expand expands s recursively (MAC_EXP_FLAG_RECURSE), the way Postfix
@@ -95,21 +201,38 @@ func expandErr(s string, lookup lookupErrFunc) (Expansion, error) {
 // a blow-up (a = $b $b $b ...) still ends within a constant factor of the
 // input's size.
 func expandLimit(s string, lookup lookupErrFunc, limit int) (Expansion, error) {
-	total, work := 0, 0
-	e := &expander{lookup: lookup, total: &total, work: &work, limit: max(limit, maxWork)}
+	e := newExpander(lookup, limit, nil)
 	e.parse(s)
+	return e.result()
+}
+
+func newExpander(lookup lookupErrFunc, limit int, memo memoScope) *expander {
+	// One allocation for the expander and the state its operands'
+	// expanders share: Config.Expand runs once per parameter a rule reads.
+	r := &struct {
+		e                             expander
+		total, work, peakTotal, steps int
+		undef                         nameSet
+		ms                            memoState
+	}{}
+	r.e = expander{lookup: lookup, total: &r.total, work: &r.work, peakTotal: &r.peakTotal, steps: &r.steps,
+		limit: max(limit, maxWork), undef: &r.undef, memo: memo, ms: &r.ms}
+	return &r.e
+}
+
+func (e *expander) result() (Expansion, error) {
 	if e.err != nil {
-		return Expansion{Undefined: e.undef}, e.err
+		return Expansion{Undefined: e.undef.list}, e.err
 	}
-	return Expansion{Value: e.out.String(), Undefined: e.undef}, nil
+	return Expansion{Value: e.out.String(), Undefined: e.undef.list}, nil
 }
 
 // ScanNames reports every $name that s references in any branch, without
 // expanding, as postconf does to find which user-defined parameters are in
 // use. Syntax errors end the scan and are returned.
 func ScanNames(s string, visit func(name string)) error {
-	total, work := 0, 0
-	e := &expander{lookup: func(string) (string, bool, error) { return "", false, nil }, scan: true, onName: visit, total: &total, work: &work, limit: max(maxWork, 2*len(s))}
+	e := newExpander(func(string) (string, bool, error) { return "", false, nil }, 2*len(s), nil)
+	e.scan, e.onName = true, visit
 	e.parse(s)
 	if e.err != nil {
 		return e.err
@@ -124,12 +247,9 @@ func (e *expander) fail(format string, args ...any) {
 }
 
 func (e *expander) noteUndefined(name string) {
-	if e.seenUnd == nil {
-		e.seenUnd = map[string]bool{}
-	}
-	if !e.seenUnd[name] {
-		e.seenUnd[name] = true
-		e.undef = append(e.undef, name)
+	e.undef.add(name)
+	if e.memo != nil {
+		e.ms.undef = append(e.ms.undef, name)
 	}
 }
 
@@ -140,6 +260,7 @@ func isNameByte(c byte) bool {
 // parse is mac_parse: it splits value into literal text and macro
 // expressions and hands each to the callback.
 func (e *expander) parse(value string) {
+	*e.steps += len(value) >> 6
 	if *e.work += len(value); *e.work > e.limit {
 		e.fail("expansion exceeds %d MiB: %q", e.limit>>20, diagShort(value))
 		return
@@ -244,6 +365,9 @@ func (e *expander) callback(isExpr bool, buf string) {
 	e.level++
 	*e.total++
 	defer func() { e.level--; *e.total-- }()
+	e.peak = max(e.peak, e.level)
+	*e.peakTotal = max(*e.peakTotal, *e.total)
+	*e.steps++
 	if e.level > maxNesting+1 || *e.total > maxTotalDepth {
 		e.fail("unreasonable macro call nesting: %q", diagShort(buf))
 	}
@@ -256,7 +380,7 @@ func (e *expander) callback(isExpr bool, buf string) {
 				e.fail("expansion exceeds %d MiB", e.limit>>20)
 				return
 			}
-			e.out.WriteString(buf)
+			e.out.write(buf)
 		}
 		return
 	}
@@ -265,6 +389,7 @@ func (e *expander) callback(isExpr bool, buf string) {
 		defined bool
 		op      byte
 		cp      string
+		name    string // "" for a relational expression
 	)
 	if t := skipSpace(buf); len(t) > 0 && t[0] == '{' {
 		var ok bool
@@ -282,7 +407,6 @@ func (e *expander) callback(isExpr bool, buf string) {
 		}
 	} else {
 		start := skipSpace(buf)
-		name := ""
 		j := 0
 		for {
 			k := j
@@ -305,6 +429,14 @@ func (e *expander) callback(isExpr bool, buf string) {
 		}
 		if e.onName != nil {
 			e.onName(name)
+		}
+		if e.memo != nil && !e.scan {
+			if e.memo.sensitive(name) {
+				e.ms.scoped = true
+			}
+			if op == 0 && e.reuse(name) {
+				return
+			}
 		}
 		if !e.scan {
 			var err error
@@ -365,9 +497,71 @@ func (e *expander) callback(isExpr bool, buf string) {
 		}
 	default:
 		if defined && value != "" && !e.scan {
-			e.parse(value) // MAC_EXP_FLAG_RECURSE
+			if name == "" {
+				e.parse(value) // a relational result, "true"
+			} else {
+				e.expandName(name, value) // MAC_EXP_FLAG_RECURSE
+			}
 		}
 	}
+}
+
+// expandName is e.parse(value), value being name's value, through the
+// memo when there is one: a name referenced again (from another value,
+// another parameter, or a chain of $names) is expanded once per scope,
+// which keeps the cost of deep and wide references linear.
+func (e *expander) expandName(name, value string) {
+	if e.memo == nil || strings.IndexByte(value, '$') < 0 {
+		// Literal text costs no more to copy than to look up.
+		e.parse(value)
+		return
+	}
+	if e.reuse(name) {
+		return
+	}
+	level, total, work, steps, outStart := e.level, *e.total, *e.work, *e.steps, e.out.len()
+	parentPeak, parentPeakTotal, parentScoped, undefStart := e.peak, *e.peakTotal, e.ms.scoped, len(e.ms.undef)
+	e.peak, *e.peakTotal = level, total
+	e.ms.scoped = e.memo.sensitive(name)
+	e.parse(value)
+	if e.err == nil && *e.steps-steps >= memoMinSteps {
+		var undef []string
+		if met := e.ms.undef[undefStart:]; len(met) > 0 {
+			var set nameSet
+			for _, u := range met {
+				set.add(u)
+			}
+			undef = set.list
+		}
+		m := &memoEntry{value: e.out.from(outStart), undef: undef,
+			work: *e.work - work, level: e.peak - level, total: *e.peakTotal - total, scoped: e.ms.scoped}
+		e.memo.put(name, m)
+		*e.steps = steps + 1 // to the expansions above, as cheap as a reuse
+	}
+	e.peak, *e.peakTotal = max(parentPeak, e.peak), max(parentPeakTotal, *e.peakTotal)
+	e.ms.scoped = parentScoped || e.ms.scoped
+}
+
+// reuse applies the memoised expansion of name, if any, at the current
+// depth, and reports whether it did. An entry that would exceed a limit
+// here is not used: expanding afresh then fails where Postfix fails.
+func (e *expander) reuse(name string) bool {
+	m := e.memo.get(name)
+	if m == nil || e.level+m.level > maxNesting+1 || *e.total+m.total > maxTotalDepth || *e.work+m.work > e.limit {
+		return false
+	}
+	e.out.write(m.value)
+	*e.work += m.work
+	*e.steps++
+	e.peak = max(e.peak, e.level+m.level)
+	*e.peakTotal = max(*e.peakTotal, *e.total+m.total)
+	for _, u := range m.undef {
+		e.noteUndefined(u)
+	}
+	if m.scoped {
+		e.ms.scoped = true
+	}
+	return true
 }
 
 // relational parses and evaluates "{left} op {right}" at the start of s,
@@ -411,9 +605,14 @@ func (e *expander) relational(s string) (result, rest string, ok bool) {
 		return "", "", false
 	}
 	// Each operand is expanded in a fresh context, as mac_expand does.
-	lv, okl := e.sub(left)
-	rv, okr := e.sub(right)
-	if !okl || !okr {
+	// An error in the left operand ends the expansion: the right one is
+	// not expanded (through a self-reference each would double the work).
+	lv, ok := e.sub(left)
+	if !ok {
+		return "", "", false
+	}
+	rv, ok := e.sub(right)
+	if !ok {
 		return "", "", false
 	}
 	if e.scan {
@@ -467,11 +666,9 @@ func (e *expander) relational(s string) (result, rest string, ok bool) {
 // sub expands an operand in a fresh nesting context that shares the lookup,
 // the undefined-name record and the absolute depth guard.
 func (e *expander) sub(s string) (string, bool) {
-	c := &expander{lookup: e.lookup, scan: e.scan, onName: e.onName, total: e.total, work: e.work, limit: e.limit, seenUnd: e.seenUnd}
+	c := &expander{lookup: e.lookup, scan: e.scan, onName: e.onName, total: e.total, work: e.work, limit: e.limit,
+		undef: e.undef, memo: e.memo, peakTotal: e.peakTotal, ms: e.ms, steps: e.steps}
 	c.parse(s)
-	for _, u := range c.undef {
-		e.noteUndefined(u)
-	}
 	if c.err != nil {
 		if e.err == nil {
 			e.err = c.err

@@ -77,6 +77,8 @@ func TestExpand(t *testing.T) {
 		{in: "$cond", want: "A-A"},
 		// Relational operators; numeric when both sides are all digits.
 		{in: "${{a}=={a}}", want: "true"},
+		// Undefined names in relational operands are reported too.
+		{in: "$u1 ${{$u2} == {}}", want: " true", undef: []string{"u1", "u2"}},
 		{in: "${{a}!={a}}", want: ""},
 		{in: "${{a} == {b} ? {eq} : {ne}}", want: "ne"},
 		{in: "${{$a} == {A} ? {eq} : {ne}}", want: "eq"},

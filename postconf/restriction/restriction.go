@@ -372,7 +372,19 @@ func (e Element) Text() string {
 // advances past it; a check_*_access whose argument has no ':' is a 451
 // 4.3.5 there, not a restriction of its own).
 func Group(elems []string) []Element {
-	var out []Element
+	// Counted first: a list can hold a million restrictions, and a
+	// growing slice would copy them over and over.
+	n := 0
+	for i := 0; i < len(elems); i++ {
+		if !IsTable(elems[i]) && TakesArg(elems[i]) {
+			i++
+		}
+		n++
+	}
+	if n == 0 {
+		return nil
+	}
+	out := make([]Element, 0, n)
 	for i := 0; i < len(elems); i++ {
 		if IsTable(elems[i]) {
 			out = append(out, Element{Name: elems[i], Table: true})

@@ -15,9 +15,13 @@ type fixedTable struct {
 	spec    string
 	typ     string
 	entries map[string]fixedEntry
-	fold    bool // fold lookup keys (DICT_FLAG_FOLD_FIX)
-	errs    []*diag.Error
-	warns   []diag.Warning
+	// small holds the entries instead of entries when there are few (an
+	// inline: table), in order: a map costs half a kilobyte even for one
+	// entry, and a restriction list can name a million inline tables.
+	small []smallEntry
+	fold  bool // fold lookup keys (DICT_FLAG_FOLD_FIX)
+	errs  []*diag.Error
+	warns []diag.Warning
 }
 
 type fixedEntry struct {
@@ -25,8 +29,45 @@ type fixedEntry struct {
 	pos   diag.Pos
 }
 
+type smallEntry struct {
+	key string
+	fixedEntry
+}
+
+// maxSmall is the most entries fixedTable.small holds.
+const maxSmall = 8
+
+// set stores key = value; the last value of a key wins (dict_ht update).
+func (t *fixedTable) set(key string, e fixedEntry) {
+	if t.entries == nil {
+		for i := range t.small {
+			if t.small[i].key == key {
+				t.small[i].fixedEntry = e
+				return
+			}
+		}
+		if len(t.small) < maxSmall {
+			t.small = append(t.small, smallEntry{key, e})
+			return
+		}
+		t.entries = make(map[string]fixedEntry, 2*maxSmall)
+		for _, s := range t.small {
+			t.entries[s.key] = s.fixedEntry
+		}
+		t.small = nil
+	}
+	t.entries[key] = e
+}
+
 // Values returns the results in file order.
 func (t *fixedTable) Values() []string {
+	if t.entries == nil {
+		out := make([]string, len(t.small))
+		for i, e := range t.small {
+			out[i] = e.value
+		}
+		return out
+	}
 	type kv struct {
 		line  int
 		value string
@@ -52,6 +93,14 @@ func (t *fixedTable) Warnings() []diag.Warning { return t.warns }
 func (t *fixedTable) Lookup(key string) (Result, error) {
 	if t.fold {
 		key = ASCIILower(key)
+	}
+	if t.entries == nil {
+		for _, e := range t.small {
+			if e.key == key {
+				return Result{Value: e.value, Found: true, Pos: e.pos}, nil
+			}
+		}
+		return Result{}, nil
 	}
 	if e, ok := t.entries[key]; ok {
 		return Result{Value: e.value, Found: true, Pos: e.pos}, nil

@@ -17,7 +17,7 @@ func openInline(spec, name string, at diag.Pos, opt Options) (Table, error) {
 	if n == 0 || n != len(name) || n == 2 {
 		return nil, bad("bad syntax")
 	}
-	t := &fixedTable{spec: spec, typ: "inline", fold: !opt.NoFoldFix, entries: map[string]fixedEntry{}}
+	t := &fixedTable{spec: spec, typ: "inline", fold: !opt.NoFoldFix}
 	count := 0
 	for _, tok := range SplitBraced(name[1:n-1], ", \t\r\n") {
 		if tok[0] == '{' {
@@ -35,7 +35,7 @@ func openInline(spec, name string, at diag.Pos, opt Options) (Table, error) {
 			key = ASCIILower(key)
 		}
 		// No duplicate checks: the last value wins (dict_ht update).
-		t.entries[key] = fixedEntry{value: value, pos: at}
+		t.set(key, fixedEntry{value: value, pos: at})
 		count++
 	}
 	if count == 0 {

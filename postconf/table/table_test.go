@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -416,6 +417,26 @@ func TestInlineStatic(t *testing.T) {
 			t.Fatal(err)
 		}
 		checkLookups(t, tb, []lookupCase{{"anything", true, want, 12}})
+	}
+	// Past maxSmall entries the table moves to a map: the last value of
+	// a key still wins, whichever side of the move it is set on.
+	var big []string
+	for i := range 2*maxSmall + 1 {
+		big = append(big, fmt.Sprintf("k%d=v%d", i, i))
+	}
+	big = append(big, "K3=again", "k20=last")
+	tb, err = Open("inline:{"+strings.Join(big, ", ")+"}", at, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkLookups(t, tb, []lookupCase{{"k0", true, "v0", 12}, {"k3", true, "again", 12}, {"k16", true, "v16", 12},
+		{"k20", true, "last", 12}, {"k17", false, "", 0}})
+	tb, err = Open("inline:{z=1, a=2, z=3}", at, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := tb.(interface{ Values() []string }).Values(); !slices.Equal(v, []string{"3", "2"}) {
+		t.Errorf("inline Values() = %q, want [3 2]", v)
 	}
 	tb, err = Open("pipemap:{inline:{a=b}, inline:{b=c}}", at, Options{})
 	if err != nil {
