@@ -2,6 +2,7 @@ package rules
 
 import (
 	"strings"
+	"sync"
 
 	"github.com/pfaudit/pfaudit/audit/relay"
 	"github.com/pfaudit/pfaudit/postconf"
@@ -68,7 +69,32 @@ func (r restriction) Text() string {
 
 // parseRestrictions splits a restriction list value into restrictions as
 // smtpd_check_parse() and generic_checks() read it.
+//
+// The result is shared: several rules parse the same lists, a list of a
+// million entries four times per audit. Callers must not modify it.
 func parseRestrictions(v string) []restriction {
+	parsed.Lock()
+	if rs, ok := parsed.m[v]; ok {
+		parsed.Unlock()
+		return rs
+	}
+	parsed.Unlock()
+	rs := parseRestrictionsUncached(v)
+	parsed.Lock()
+	if len(parsed.m) >= 256 {
+		clear(parsed.m)
+	}
+	parsed.m[v] = rs
+	parsed.Unlock()
+	return rs
+}
+
+var parsed = struct {
+	sync.Mutex
+	m map[string][]restriction
+}{m: map[string][]restriction{}}
+
+func parseRestrictionsUncached(v string) []restriction {
 	var out []restriction
 	warn := false
 	for _, e := range rlist.Parse(v) {

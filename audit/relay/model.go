@@ -231,6 +231,11 @@ type state struct {
 	req Request
 	// used are the request fields the decision read (memo.go).
 	used reqField
+	// dunnoRun counts the steps in a row that did not apply; elided of
+	// them were left out of the trace, the last being lastElided (step).
+	dunnoRun   int
+	elided     int
+	lastElided Step
 	// start is where this decision's trace begins in Model.steps.
 	start         int
 	code          int
@@ -312,6 +317,7 @@ func (m *Model) decide(st *state) Decision {
 }
 
 func (m *Model) finish(st *state, o outcome) Decision {
+	m.closeRun(st)
 	n := len(m.steps)
 	d := Decision{Trace: m.steps[st.start:n:n], Reason: st.why, Code: st.code, Enhanced: st.enh, Text: st.text}
 	switch o {
@@ -338,11 +344,49 @@ func (m *Model) finish(st *state, o outcome) Decision {
 	return d
 }
 
+// maxDunnoRun bounds the steps a decision's trace keeps in a row that did
+// not apply ("dunno"): past it, the run's last step stands for the rest. A
+// restriction list of a million entries made every trace a million steps
+// long; the steps that decide (permit, reject, defer, unknown, flags,
+// classes) are always kept.
+const maxDunnoRun = 16
+
 func (m *Model) step(st *state, list string, idx int, r restriction, out, detail string, pos diag.Pos) {
+	s := Step{List: list, Index: idx, Restriction: r.Text, Outcome: out, Detail: detail, Pos: pos}
+	if out == "dunno" {
+		st.dunnoRun++
+		if st.dunnoRun > maxDunnoRun {
+			st.elided++
+			st.lastElided = s
+			return
+		}
+	} else {
+		m.closeRun(st)
+		st.dunnoRun = 0
+	}
 	if m.steps == nil {
 		m.steps = make([]Step, 0, 512)
 	}
-	m.steps = append(m.steps, Step{List: list, Index: idx, Restriction: r.Text, Outcome: out, Detail: detail, Pos: pos})
+	m.steps = append(m.steps, s)
+}
+
+// closeRun writes the step that stands for a shortened run of steps that
+// did not apply: the run's last one, saying how many came before it.
+func (m *Model) closeRun(st *state) {
+	if st.elided == 0 {
+		return
+	}
+	s := st.lastElided
+	if st.elided > 1 {
+		more := strconv.Itoa(st.elided-1) + " restrictions before this one did not apply either (not listed)"
+		if s.Detail != "" {
+			s.Detail += "; " + more
+		} else {
+			s.Detail = more
+		}
+	}
+	m.steps = append(m.steps, s)
+	st.elided, st.lastElided = 0, Step{}
 }
 
 // matchMynetworks is mynetworks' answer for a client, memoised: every

@@ -1,0 +1,48 @@
+package relay
+
+import (
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/pfaudit/pfaudit/postconf"
+	"github.com/pfaudit/pfaudit/postconf/defaults"
+)
+
+// TestTraceShortened: a long run of restrictions that do not apply is kept
+// as its first maxDunnoRun steps and one that stands for the rest; the
+// deciding step and the decision are those of the full list.
+func TestTraceShortened(t *testing.T) {
+	const n = 1000
+	list := "permit_mynetworks" + strings.Repeat(", reject_non_fqdn_helo_hostname", n) + ", reject_unauth_destination"
+	main, err := postconf.ParseMainCF("main.cf", []byte("compatibility_level = 3.6\nmyhostname = mx.example.com\nmydomain = example.com\nsmtpd_relay_restrictions = "+list+"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	master, _ := postconf.ParseMasterCF("master.cf", []byte("smtp inet n - y - - smtpd\n"))
+	cfg := postconf.New(main, master, defaults.Builtin(), "built-in")
+	a := Analyze(cfg, Options{})[0]
+	if a.Verdict != Closed || a.Deciding == nil {
+		t.Fatalf("verdict %s (%s), want closed", a.Verdict, a.Reason)
+	}
+	tr := a.Deciding.Decision.Trace
+	var relay []Step
+	for _, s := range tr {
+		if s.List == "smtpd_relay_restrictions" {
+			relay = append(relay, s)
+		}
+	}
+	// permit_mynetworks and the n HELO checks do not apply: maxDunnoRun
+	// of them are kept, then the one standing for the rest, then the guard.
+	if len(relay) != maxDunnoRun+2 {
+		t.Fatalf("%d steps of smtpd_relay_restrictions, want %d: %+v", len(relay), maxDunnoRun+2, relay)
+	}
+	stand := relay[len(relay)-2]
+	if stand.Index != n+1 || !strings.Contains(stand.Detail, strconv.Itoa(n+1-maxDunnoRun-1)+" restrictions before this one did not apply") {
+		t.Errorf("standing step %+v", stand)
+	}
+	last := relay[len(relay)-1]
+	if last.Restriction != "reject_unauth_destination" || last.Index != n+2 || last.Outcome != "reject" {
+		t.Errorf("deciding step %+v", last)
+	}
+}
