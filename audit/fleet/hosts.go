@@ -105,21 +105,45 @@ func unwrapPath(err error) error {
 	return err
 }
 
-// classify decides what a host directory holds. Exactly one kind must be
+// classifyFiles decides what a host directory holds. Exactly one kind must be
 // present: a directory holding both a report and dumps is ambiguous (which
 // one is current?), and guessing would hide the mistake.
-func classify(dir string) (Kind, string, error) {
+//
+// It also returns which regular files the host directory holds, from one
+// listing of it: a fleet of thousands of hosts paid a stat per name it
+// looked for, and a failed open per absent dump.
+func classifyFiles(dir string) (Kind, string, map[string]bool, error) {
+	files := map[string]bool{}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return "", "", nil, fmt.Errorf("%s: %w", dir, unwrapPath(err))
+	}
+	subdirs := false
+	for _, e := range ents {
+		switch {
+		case e.Type().IsRegular():
+			files[e.Name()] = true
+		case e.Type()&fs.ModeSymlink != 0:
+			if isFile(filepath.Join(dir, e.Name())) {
+				files[e.Name()] = true
+			} else {
+				subdirs = true
+			}
+		case e.IsDir():
+			subdirs = true
+		}
+	}
 	var kinds []Kind
 	var cfgDir string
-	if isFile(filepath.Join(dir, ReportFile)) {
+	if files[ReportFile] {
 		kinds = append(kinds, KindReport)
 	}
-	if isFile(filepath.Join(dir, NDumpFile)) {
+	if files[NDumpFile] {
 		kinds = append(kinds, KindDumps)
 	}
 	for _, sub := range configSubdirs {
 		d := filepath.Join(dir, sub)
-		if isFile(filepath.Join(d, "main.cf")) {
+		if sub == "." && files["main.cf"] || sub != "." && subdirs && isFile(filepath.Join(d, "main.cf")) {
 			kinds = append(kinds, KindConfig)
 			cfgDir = d
 			break
@@ -127,22 +151,22 @@ func classify(dir string) (Kind, string, error) {
 	}
 	switch len(kinds) {
 	case 1:
-		return kinds[0], cfgDir, nil
+		return kinds[0], cfgDir, files, nil
 	case 0:
 		var why string
 		for _, f := range []string{MDumpFile, PDumpFile, DDumpFile} {
-			if isFile(filepath.Join(dir, f)) {
+			if files[f] {
 				why = fmt.Sprintf(" (%s without %s: postconf.n is required)", f, NDumpFile)
 				break
 			}
 		}
-		return "", "", fmt.Errorf("%s: no %s, %s or main.cf (also looked in etc/postfix/ and postfix/)%s", dir, ReportFile, NDumpFile, why)
+		return "", "", nil, fmt.Errorf("%s: no %s, %s or main.cf (also looked in etc/postfix/ and postfix/)%s", dir, ReportFile, NDumpFile, why)
 	}
 	var names []string
 	for _, k := range kinds {
 		names = append(names, string(k))
 	}
-	return "", "", fmt.Errorf("%s: holds more than one input (%s): keep exactly one of %s, the postconf dumps, or a configuration directory", dir, strings.Join(names, ", "), ReportFile)
+	return "", "", nil, fmt.Errorf("%s: holds more than one input (%s): keep exactly one of %s, the postconf dumps, or a configuration directory", dir, strings.Join(names, ", "), ReportFile)
 }
 
 func isFile(p string) bool {

@@ -43,7 +43,7 @@ func (r *runner) audit(hd hostDir) (h *Host) {
 		h.Err = hd.err.Error()
 		return h
 	}
-	kind, cfgDir, err := classify(hd.dir)
+	kind, cfgDir, files, err := classifyFiles(hd.dir)
 	if err != nil {
 		h.Err = err.Error()
 		return h
@@ -54,7 +54,7 @@ func (r *runner) audit(hd hostDir) (h *Host) {
 		r.readReport(h)
 		return h
 	case KindDumps:
-		r.auditDumps(h)
+		r.auditDumps(h, files)
 	case KindConfig:
 		r.auditConfig(h, cfgDir)
 	}
@@ -77,13 +77,18 @@ func (r *runner) finish(h *Host, a *analysis, shared bool) {
 // and which controller defaults stand in for a missing postconf.d; the
 // file names (which contain the host directory) are left out, so
 // identical dumps from different hosts share one analysis.
-func (r *runner) auditDumps(h *Host) {
+// files are the regular files the host directory holds (classifyFiles).
+func (r *runner) auditDumps(h *Host, files map[string]bool) {
 	names := []string{NDumpFile, MDumpFile, PDumpFile, DDumpFile}
 	data := make([][]byte, len(names))
 	hs := sha256.New()
 	io.WriteString(hs, "dumps\x00")
 	for i, n := range names {
-		b, err := readBounded(filepath.Join(h.Dir, n))
+		var b []byte
+		err := error(fs.ErrNotExist)
+		if files[n] {
+			b, err = readBounded(filepath.Join(h.Dir, n))
+		}
 		switch {
 		case err == nil:
 			data[i] = b
@@ -225,7 +230,10 @@ func readBounded(name string) ([]byte, error) {
 	if !st.Mode().IsRegular() {
 		return nil, fmt.Errorf("%s: %w", name, errNotRegular)
 	}
-	b, err := io.ReadAll(io.LimitReader(f, postconf.MaxFileSize+1))
+	// One read for the whole file (and one more for its end), where
+	// io.ReadAll grows from 512 bytes.
+	b := make([]byte, 0, min(st.Size(), postconf.MaxFileSize)+1)
+	b, err = readAllInto(b, io.LimitReader(f, postconf.MaxFileSize+1))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
@@ -233,6 +241,22 @@ func readBounded(name string) ([]byte, error) {
 		return nil, fmt.Errorf("%s: larger than %d MiB", name, postconf.MaxFileSize>>20)
 	}
 	return b, nil
+}
+
+func readAllInto(b []byte, r io.Reader) ([]byte, error) {
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+	}
 }
 
 // reportIn is the part of `pfaudit audit --format json`'s schema (see
