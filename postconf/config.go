@@ -836,7 +836,7 @@ func (c *Config) eagerNames() []string {
 type defaultsInfo struct {
 	names  []string
 	listed map[string]bool
-	refs   []defaultRefs // $names in non-raw defaults
+	refs   []defaultRefs // $names in non-raw defaults that the defaults do not know
 }
 
 type defaultRefs struct {
@@ -875,9 +875,19 @@ func infoFor(d Defaults) *defaultsInfo {
 			if !strings.Contains(v, "$") {
 				continue
 			}
+			// Only names the defaults do not know matter to
+			// registerUserParams (a known name is never a user
+			// parameter nor undefined): most references are dropped
+			// here, once per Defaults, instead of looked up per Config.
 			r := defaultRefs{param: n}
-			_ = ScanNames(v, func(name string) { r.names = append(r.names, name) })
-			info.refs = append(info.refs, r)
+			_ = ScanNames(v, func(name string) {
+				if !d.Known(name) {
+					r.names = append(r.names, name)
+				}
+			})
+			if len(r.names) > 0 {
+				info.refs = append(info.refs, r)
+			}
 		}
 	}
 	if ok {
