@@ -2,6 +2,7 @@ package postconf
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -252,6 +253,7 @@ func (c *Config) queryParams(o ViewOptions, v *View) error {
 	default:
 		names = c.allNames()
 	}
+	v.Entries = slices.Grow(v.Entries, len(names))
 	for _, n := range names {
 		if o.NonDefault && len(o.Params) > 0 {
 			if _, set := c.Main.Params[n]; !set && (svc == nil || !c.hasOverride(svc, n)) && n != "config_directory" {
@@ -286,8 +288,8 @@ func (c *Config) hasOverride(s *Service, name string) bool {
 // parameters of the full listing, service-derived and user-defined ones,
 // and the legacy names main.cf sets.
 func (c *Config) allNames() []string {
-	seen := map[string]bool{}
-	var names []string
+	seen := make(map[string]bool, len(c.names)+len(c.user)+1)
+	names := make([]string, 0, len(c.names)+len(c.user)+1)
 	add := func(n string) {
 		if !seen[n] {
 			seen[n] = true
@@ -315,9 +317,34 @@ func (c *Config) allNames() []string {
 // line renders name = value as postconf does, folding whitespace runs
 // (including those of continued lines) into single spaces.
 func line(name, value string) string {
-	value = strings.Join(strings.Fields(value), " ")
+	if !folded(value) {
+		value = strings.Join(strings.Fields(value), " ")
+	}
 	if value == "" {
 		return name + " ="
 	}
 	return name + " = " + value
+}
+
+// folded reports whether value is already as line prints it: no
+// leading or trailing white space and no run of it, all of it single
+// spaces (most values of a listing, which then cost no copy).
+func folded(value string) bool {
+	prevSpace := true
+	for i := 0; i < len(value); i++ {
+		switch b := value[i]; {
+		case b == ' ':
+			if prevSpace {
+				return false
+			}
+			prevSpace = true
+		case b == '\t' || b == '\n' || b == '\v' || b == '\f' || b == '\r' || b >= 0x80:
+			// strings.Fields also splits at Unicode spaces: leave
+			// anything but ASCII to it.
+			return false
+		default:
+			prevSpace = false
+		}
+	}
+	return !prevSpace || value == ""
 }
