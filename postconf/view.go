@@ -288,30 +288,40 @@ func (c *Config) hasOverride(s *Service, name string) bool {
 // parameters of the full listing, service-derived and user-defined ones,
 // and the legacy names main.cf sets.
 func (c *Config) allNames() []string {
-	seen := make(map[string]bool, len(c.names)+len(c.user)+1)
-	names := make([]string, 0, len(c.names)+len(c.user)+1)
-	add := func(n string) {
-		if !seen[n] {
-			seen[n] = true
-			names = append(names, n)
-		}
-	}
+	// The defaults' names come sorted: only the few others (service-
+	// derived, user-defined) are sorted and merged in, instead of a set
+	// and a sort of a thousand names for every listing.
+	base := make([]string, 0, len(c.names))
 	for _, n := range c.names {
 		if c.isListed(n) || c.legacy[n] {
-			add(n)
+			base = append(base, n)
 		}
 	}
-	for _, n := range c.serviceParams() {
-		add(n)
+	if !slices.IsSorted(base) {
+		slices.Sort(base)
 	}
+	extra := c.serviceParams()
 	for n := range c.user {
-		add(n)
+		extra = append(extra, n)
 	}
 	if c.Dir != "" {
-		add("config_directory")
+		extra = append(extra, "config_directory")
 	}
-	sort.Strings(names)
-	return names
+	slices.Sort(extra)
+	extra = slices.Compact(extra)
+	names := make([]string, 0, len(base)+len(extra))
+	i := 0
+	for _, n := range extra {
+		for i < len(base) && base[i] < n {
+			names = append(names, base[i])
+			i++
+		}
+		if i < len(base) && base[i] == n {
+			continue // also a default's name: listed once
+		}
+		names = append(names, n)
+	}
+	return append(names, base[i:]...)
 }
 
 // line renders name = value as postconf does, folding whitespace runs
