@@ -1,6 +1,7 @@
 package defaults
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -136,12 +137,14 @@ func readCache(dir, file, id string) (*Set, error) {
 	if err := safefile.CheckPrivateFile(file, st); err != nil {
 		return nil, err
 	}
-	head, body, ok := strings.Cut(string(data), "\n")
+	// The body is checksummed as read and copied once, into the string
+	// the parsed values share.
+	head, body, ok := bytes.Cut(data, []byte("\n"))
 	var gotID, gotSum string
-	if ok && strings.HasPrefix(head, cacheHeader) {
-		_, err = fmt.Sscanf(head[len(cacheHeader):], "identity=%s sha256=%s", &gotID, &gotSum)
+	if ok && bytes.HasPrefix(head, []byte(cacheHeader)) {
+		_, err = fmt.Sscanf(string(head[len(cacheHeader):]), "identity=%s sha256=%s", &gotID, &gotSum)
 	}
-	sum := sha256.Sum256([]byte(body))
+	sum := sha256.Sum256(body)
 	switch {
 	case !ok || err != nil || gotID == "":
 		return nil, fmt.Errorf("%s: no pfaudit cache header", file)
@@ -150,7 +153,7 @@ func readCache(dir, file, id string) (*Set, error) {
 	case gotSum != hex.EncodeToString(sum[:]):
 		return nil, fmt.Errorf("%s: checksum mismatch (truncated or edited)", file)
 	}
-	return parseData(body)
+	return parseData(string(body))
 }
 
 // writeCache stores s in the format of the embedded table (listed names,
@@ -161,7 +164,7 @@ func writeCache(dir, file, id string, s *Set) error {
 	fmt.Fprintf(&b, "# pfaudit cache of `%s -d`; safe to delete.\n", s.Path)
 	var hidden []string
 	for _, n := range s.names {
-		if !s.listed[n] {
+		if !s.Listed(n) {
 			hidden = append(hidden, n)
 			continue
 		}
