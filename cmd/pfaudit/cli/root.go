@@ -276,6 +276,8 @@ func newRootFor(st Streams, args []string) *cobra.Command {
 			if args[0] == c.name {
 				root := newRootCmd(st)
 				root.AddCommand(c.build(st))
+				// Not `pfaudit completion`: cobra need not build it.
+				root.CompletionOptions.DisableDefaultCmd = true
 				return root
 			}
 		}
