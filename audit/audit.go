@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"regexp"
 	"strings"
 
 	"github.com/pfaudit/pfaudit/audit/relay"
@@ -77,7 +76,7 @@ func Run(ctx context.Context, cfg *postconf.Config, o Options) (*render.Report, 
 
 // filePattern finds absolute file names in a parameter value: a /file
 // list element or the name of a type:/file table.
-var filePattern = regexp.MustCompile(`(?:^|[\s,:{=])(/[^\s,{}]+)`)
+var filePattern = lazyRegexp(`(?:^|[\s,:{=])(/[^\s,{}]+)`)
 
 // namedFiles lists the absolute file names main.cf values and master.cf
 // overrides mention, at most eight.
@@ -85,7 +84,7 @@ func namedFiles(cfg *postconf.Config) []string {
 	seen := map[string]bool{}
 	var out []string
 	add := func(v string) {
-		for _, m := range filePattern.FindAllStringSubmatch(v, -1) {
+		for _, m := range filePattern().FindAllStringSubmatch(v, -1) {
 			if !seen[m[1]] && len(out) < 8 {
 				seen[m[1]] = true
 				out = append(out, m[1])

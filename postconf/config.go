@@ -491,7 +491,7 @@ func (c *Config) mainOnly(name string) (string, bool) {
 // isListed reports whether name is a built-in parameter of the full
 // `postconf -d` listing (not a legacy name postconf answers for only when
 // asked).
-func (c *Config) isListed(name string) bool { return c.info.listed[name] }
+func (c *Config) isListed(name string) bool { return c.info.isListed(name) }
 
 func (c *Config) isLegacy(name string) bool {
 	return c.Defaults != nil && c.Defaults.Known(name) && !c.isListed(name)
@@ -824,7 +824,7 @@ func (c *Config) eagerNames() []string {
 		out = append(out, c.Main.Names()...)
 	}
 	for _, n := range c.Main.Order {
-		if _, set := c.Main.Params[n]; set && !rawParams[n] && (c.info.listed[n] || c.isServiceParam(n)) {
+		if _, set := c.Main.Params[n]; set && !rawParams[n] && (c.info.isListed(n) || c.isServiceParam(n)) {
 			out = append(out, n)
 		}
 	}
@@ -834,9 +834,20 @@ func (c *Config) eagerNames() []string {
 // defaultsInfo is what a Config derives from its Defaults alone; it is
 // computed once per *defaults.Set (which is immutable).
 type defaultsInfo struct {
-	names  []string
-	listed map[string]bool
-	refs   []defaultRefs // $names in non-raw defaults that the defaults do not know
+	names []string
+	// listedBy answers for defaults that know which names the full
+	// listing prints (a defaults.Set: no second map of every name);
+	// otherwise listed holds every name.
+	listedBy listedDefaults
+	listed   map[string]bool
+	refs     []defaultRefs // $names in non-raw defaults that the defaults do not know
+}
+
+func (i *defaultsInfo) isListed(name string) bool {
+	if i.listedBy != nil {
+		return i.listedBy.Listed(name)
+	}
+	return i.listed[name]
 }
 
 type defaultRefs struct {
@@ -859,13 +870,16 @@ func infoFor(d Defaults) *defaultsInfo {
 			return lastInfo.info
 		}
 	}
-	info := &defaultsInfo{listed: map[string]bool{}}
+	info := &defaultsInfo{}
 	if d != nil {
 		info.names = d.Names()
-		ld, hasListed := d.(listedDefaults)
+		if ld, ok := d.(listedDefaults); ok {
+			info.listedBy = ld
+		} else {
+			info.listed = make(map[string]bool, len(info.names))
+		}
 		for _, n := range info.names {
-			listed := !hasListed || ld.Listed(n)
-			if listed {
+			if info.listed != nil {
 				info.listed[n] = true
 			}
 			if rawParams[n] {

@@ -2,6 +2,7 @@ package postconf
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -252,6 +253,7 @@ func (c *Config) queryParams(o ViewOptions, v *View) error {
 	default:
 		names = c.allNames()
 	}
+	v.Entries = slices.Grow(v.Entries, len(names))
 	for _, n := range names {
 		if o.NonDefault && len(o.Params) > 0 {
 			if _, set := c.Main.Params[n]; !set && (svc == nil || !c.hasOverride(svc, n)) && n != "config_directory" {
@@ -286,38 +288,73 @@ func (c *Config) hasOverride(s *Service, name string) bool {
 // parameters of the full listing, service-derived and user-defined ones,
 // and the legacy names main.cf sets.
 func (c *Config) allNames() []string {
-	seen := map[string]bool{}
-	var names []string
-	add := func(n string) {
-		if !seen[n] {
-			seen[n] = true
-			names = append(names, n)
-		}
-	}
+	// The defaults' names come sorted: only the few others (service-
+	// derived, user-defined) are sorted and merged in, instead of a set
+	// and a sort of a thousand names for every listing.
+	base := make([]string, 0, len(c.names))
 	for _, n := range c.names {
 		if c.isListed(n) || c.legacy[n] {
-			add(n)
+			base = append(base, n)
 		}
 	}
-	for _, n := range c.serviceParams() {
-		add(n)
+	if !slices.IsSorted(base) {
+		slices.Sort(base)
 	}
+	extra := c.serviceParams()
 	for n := range c.user {
-		add(n)
+		extra = append(extra, n)
 	}
 	if c.Dir != "" {
-		add("config_directory")
+		extra = append(extra, "config_directory")
 	}
-	sort.Strings(names)
-	return names
+	slices.Sort(extra)
+	extra = slices.Compact(extra)
+	names := make([]string, 0, len(base)+len(extra))
+	i := 0
+	for _, n := range extra {
+		for i < len(base) && base[i] < n {
+			names = append(names, base[i])
+			i++
+		}
+		if i < len(base) && base[i] == n {
+			continue // also a default's name: listed once
+		}
+		names = append(names, n)
+	}
+	return append(names, base[i:]...)
 }
 
 // line renders name = value as postconf does, folding whitespace runs
 // (including those of continued lines) into single spaces.
 func line(name, value string) string {
-	value = strings.Join(strings.Fields(value), " ")
+	if !folded(value) {
+		value = strings.Join(strings.Fields(value), " ")
+	}
 	if value == "" {
 		return name + " ="
 	}
 	return name + " = " + value
+}
+
+// folded reports whether value is already as line prints it: no
+// leading or trailing white space and no run of it, all of it single
+// spaces (most values of a listing, which then cost no copy).
+func folded(value string) bool {
+	prevSpace := true
+	for i := 0; i < len(value); i++ {
+		switch b := value[i]; {
+		case b == ' ':
+			if prevSpace {
+				return false
+			}
+			prevSpace = true
+		case b == '\t' || b == '\n' || b == '\v' || b == '\f' || b == '\r' || b >= 0x80:
+			// strings.Fields also splits at Unicode spaces: leave
+			// anything but ASCII to it.
+			return false
+		default:
+			prevSpace = false
+		}
+	}
+	return !prevSpace || value == ""
 }

@@ -1,5 +1,5 @@
 // Package rules is pfaudit's rule set: a catalogue of checks (metadata in
-// the embedded catalogue.toml, logic in small Go functions grouped by family
+// catalogue.toml, compiled into catalogue_gen.go by go generate, logic in small Go functions grouped by family
 // in relay.go, exposure.go, auth.go and hygiene.go) run over a Postfix
 // configuration and the relay analysis of its listeners, filtered and
 // adjusted by an optional site policy (policy.go).

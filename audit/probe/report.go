@@ -3,7 +3,6 @@ package probe
 import (
 	"errors"
 	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
 )
@@ -262,16 +261,16 @@ var (
 	// server hosts whose user does not exist: "User unknown in local
 	// recipient table" (local_recipient_maps), "... virtual mailbox
 	// table", "... virtual alias table", "... relay recipient table".
-	hostedRE = regexp.MustCompile(`(?i)user unknown in [a-z ]*(recipient|mailbox|alias) table`)
+	hostedRE = lazyRegexp(`(?i)user unknown in [a-z ]*(recipient|mailbox|alias) table`)
 	// domainDNSRE: reject_unknown_recipient_domain's replies
 	// (smtpd_check.c reject_unknown_mailhost): "Domain not found" for no
 	// A/AAAA/MX (temporary DNS failures too), "Domain ... does not accept
 	// mail (nullMX)" for an RFC 7505 null MX.
-	domainDNSRE = regexp.MustCompile(`(?i)recipient address rejected: (domain not found|.*does not accept mail)`)
+	domainDNSRE = lazyRegexp(`(?i)recipient address rejected: (domain not found|.*does not accept mail)`)
 	// senderDNSRE: reject_unknown_sender_domain's temporary refusal of
 	// the probe's reserved sender domain (450 4.1.8).
-	senderDNSRE   = regexp.MustCompile(`(?i)sender address rejected: domain not found`)
-	relayDeniedRE = regexp.MustCompile(`(?i)relay access denied`)
+	senderDNSRE   = lazyRegexp(`(?i)sender address rejected: domain not found`)
+	relayDeniedRE = lazyRegexp(`(?i)relay access denied`)
 )
 
 // classify sets an attempt's outcome from its deciding reply: the code
@@ -285,17 +284,17 @@ func classify(res *AttemptResult) {
 	switch res.Outcome {
 	case OutcomeDeferred:
 		switch {
-		case rcpt && relayDeniedRE.MatchString(res.Text):
+		case rcpt && relayDeniedRE().MatchString(res.Text):
 			res.Outcome = OutcomeRelayDeferred
-		case rcpt && (res.EnhancedCode == "4.1.2" || domainDNSRE.MatchString(res.Text)),
-			res.EnhancedCode == "4.1.8" || senderDNSRE.MatchString(res.Text):
+		case rcpt && (res.EnhancedCode == "4.1.2" || domainDNSRE().MatchString(res.Text)),
+			res.EnhancedCode == "4.1.8" || senderDNSRE().MatchString(res.Text):
 			res.Outcome = OutcomeInconclusive
 		}
 	case OutcomeRefused:
 		switch {
-		case rcpt && (hostedRE.MatchString(res.Text) || res.EnhancedCode == "5.1.1" && strings.Contains(strings.ToLower(res.Text), "recipient address rejected")):
+		case rcpt && (hostedRE().MatchString(res.Text) || res.EnhancedCode == "5.1.1" && strings.Contains(strings.ToLower(res.Text), "recipient address rejected")):
 			res.Outcome = OutcomeHosted
-		case rcpt && (res.EnhancedCode == "5.1.2" || res.EnhancedCode == "5.1.10" || domainDNSRE.MatchString(res.Text)):
+		case rcpt && (res.EnhancedCode == "5.1.2" || res.EnhancedCode == "5.1.10" || domainDNSRE().MatchString(res.Text)):
 			res.Outcome = OutcomeInconclusive
 		}
 	}
@@ -399,7 +398,7 @@ func replyLine(r AttemptResult) string {
 func guardRefusals(rs []AttemptResult) int {
 	n := 0
 	for _, r := range rs {
-		if isEvidence(r) && r.Stage == StageRcpt && r.Code >= 400 && relayDeniedRE.MatchString(r.Text) {
+		if isEvidence(r) && r.Stage == StageRcpt && r.Code >= 400 && relayDeniedRE().MatchString(r.Text) {
 			n++
 		}
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -168,7 +167,7 @@ func (w *wire) Write(p []byte) (int, error) {
 
 // proxyV1RE is the only PROXY protocol v1 line the wire lets through
 // (haproxy proxy-protocol.txt section 2.1; at most 107 bytes).
-var proxyV1RE = regexp.MustCompile(`^PROXY TCP[46] [0-9a-fA-F.:]+ [0-9a-fA-F.:]+ [0-9]{1,5} [0-9]{1,5}\r\n$`)
+var proxyV1RE = lazyRegexp(`^PROXY TCP[46] [0-9a-fA-F.:]+ [0-9a-fA-F.:]+ [0-9]{1,5} [0-9]{1,5}\r\n$`)
 
 // proxyV2Sig starts every PROXY protocol v2 header.
 var proxyV2Sig = []byte("\r\n\r\n\x00\r\nQUIT\n")
@@ -188,7 +187,7 @@ func (w *wire) preamble(b []byte) error {
 	}
 	desc := ""
 	switch {
-	case proxyV1RE.Match(b) && len(b) <= 107:
+	case proxyV1RE().Match(b) && len(b) <= 107:
 		desc = strings.TrimSuffix(string(b), "\r\n")
 	case len(b) >= 16 && bytes.HasPrefix(b, proxyV2Sig) && b[12] == 0x21 &&
 		int(b[14])<<8|int(b[15]) == len(b)-16 && (b[13] == 0x11 && len(b) == 16+12 || b[13] == 0x21 && len(b) == 16+36):

@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/url"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"unicode"
 
@@ -420,14 +419,14 @@ func fingerprint(f rules.Finding, uri, msg string) string {
 // master.5.html. Rules citing none link pfaudit's documentation.
 func helpURI(refs []string) string {
 	for _, ref := range refs {
-		if m := manRefRE.FindStringSubmatch(ref); m != nil {
+		if m := manRefRE().FindStringSubmatch(ref); m != nil {
 			u := postfixDocs + m[1] + "." + m[2] + ".html"
-			if m[1] == "postconf" && m[2] == "5" && paramRE.MatchString(m[3]) {
+			if m[1] == "postconf" && m[2] == "5" && paramRE().MatchString(m[3]) {
 				u += "#" + m[3]
 			}
 			return u
 		}
-		if readmeRE.MatchString(ref) {
+		if readmeRE().MatchString(ref) {
 			return postfixDocs + ref + ".html"
 		}
 	}
@@ -437,7 +436,7 @@ func helpURI(refs []string) string {
 const postfixDocs = "https://www.postfix.org/"
 
 var (
-	manRefRE = regexp.MustCompile(`^([a-z_]+)\(([0-9])\)\s*(\S*)`)
-	paramRE  = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
-	readmeRE = regexp.MustCompile(`^[A-Z][A-Z0-9_]*_README$`)
+	manRefRE = lazyRegexp(`^([a-z_]+)\(([0-9])\)\s*(\S*)`)
+	paramRE  = lazyRegexp(`^[a-z][a-z0-9_]*$`)
+	readmeRE = lazyRegexp(`^[A-Z][A-Z0-9_]*_README$`)
 )

@@ -3,9 +3,8 @@ package main
 
 import (
 	"os"
+	"runtime"
 	"runtime/debug"
-	"runtime/metrics"
-	"time"
 
 	"github.com/pfaudit/pfaudit/cmd/pfaudit/cli"
 )
@@ -20,27 +19,31 @@ const memoryLimit = 384 << 20
 func main() {
 	if _, set := os.LookupEnv("GOMEMLIMIT"); !set {
 		debug.SetMemoryLimit(memoryLimit)
-		go relaxLimit()
+		watchHeap(memoryLimit)
 	}
 	os.Exit(cli.Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
-// relaxLimit raises the soft limit when the live heap itself comes near
+// heapSentinel is garbage from the moment it is made: its cleanup runs
+// after the next collection.
+type heapSentinel struct{ _ *byte } // a pointer: not from the tiny allocator, whose blocks outlive their objects
+
+// watchHeap raises the soft limit when the live heap itself comes near
 // it: below the live data the limit would only make the collector run
 // without end (a master.cf of ten thousand listeners needs more than
 // 384 MB), so it then moves to twice the live heap, as GOGC=100 would.
-func relaxLimit() {
-	sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
-	limit := int64(memoryLimit)
-	for {
-		time.Sleep(50 * time.Millisecond)
-		metrics.Read(sample)
-		if sample[0].Value.Kind() != metrics.KindUint64 {
-			return
-		}
-		if live := int64(sample[0].Value.Uint64()); live > limit*3/4 {
+// It looks once after every collection, which is when the heap in use is
+// the live heap, and costs nothing until the first one (most runs have
+// none): no polling goroutine, and no runtime/metrics, whose
+// initialisation alone took half a millisecond of every start.
+func watchHeap(limit int64) {
+	runtime.AddCleanup(&heapSentinel{}, func(limit int64) {
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		if live := int64(ms.HeapAlloc); live > limit*3/4 {
 			limit = 2 * live
 			debug.SetMemoryLimit(limit)
 		}
-	}
+		watchHeap(limit)
+	}, limit)
 }

@@ -252,3 +252,32 @@ func chownAll(t *testing.T, uid int, paths ...string) {
 		}
 	}
 }
+
+// The identity must change with the binary even when its size and
+// modification time are put back, and only then.
+func TestBinaryIdentityFollowsChanges(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "postconf")
+	write(t, bin, "version one")
+	st, err := os.Stat(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := binaryIdentity(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again, err := binaryIdentity(bin); err != nil || again != first {
+		t.Fatalf("unchanged binary: identity %s then %s (%v)", first, again, err)
+	}
+	time.Sleep(10 * time.Millisecond) // a status-change time of its own
+	write(t, bin, "version two")      // same size
+	if err := os.Chtimes(bin, st.ModTime(), st.ModTime()); err != nil {
+		t.Fatal(err)
+	}
+	if st2, err := os.Stat(bin); err != nil || st2.Size() != st.Size() || !st2.ModTime().Equal(st.ModTime()) {
+		t.Fatalf("size and time not restored: %v", err)
+	}
+	if second, err := binaryIdentity(bin); err != nil || second == first {
+		t.Errorf("binary rewritten with its time restored keeps identity %s (%v)", first, err)
+	}
+}

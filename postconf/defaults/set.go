@@ -46,9 +46,11 @@ type Set struct {
 	// this binary's postconf -d (see FromPostconfCached).
 	Cached bool
 
-	raw    map[string]string
-	listed map[string]bool
-	names  []string // sorted, listed and by-name-only alike
+	raw map[string]string
+	// unlisted are the known names the full listing omits (a handful:
+	// legacy and renamed ones); every other known name is listed.
+	unlisted map[string]bool
+	names    []string // sorted, listed and by-name-only alike
 }
 
 // Raw returns the unexpanded default of name as `postconf -d name` prints it,
@@ -75,7 +77,10 @@ func (s *Set) Known(name string) bool {
 
 // Listed reports whether the full `postconf -d` listing prints name (true
 // for all known names except the legacy and renamed ones, see Known).
-func (s *Set) Listed(name string) bool { return s.listed[name] }
+func (s *Set) Listed(name string) bool {
+	_, known := s.raw[name]
+	return known && !s.unlisted[name]
+}
 
 // Names returns every known name, sorted. The slice is a copy.
 func (s *Set) Names() []string { return slices.Clone(s.names) }
@@ -140,8 +145,10 @@ func Builtin() *Set { return builtinSet() }
 func parseData(data string) (*Set, error) {
 	s := newSet()
 	listed := true
-	for n, line := range strings.Split(data, "\n") {
-		pos := diag.Pos{File: "postconf-d.txt", Line: n + 1}
+	n := 0
+	for line := range strings.SplitSeq(data, "\n") {
+		n++
+		pos := diag.Pos{File: "postconf-d.txt", Line: n}
 		switch {
 		case line == hiddenMarker:
 			listed = false
@@ -164,7 +171,7 @@ func parseData(data string) (*Set, error) {
 }
 
 func newSet() *Set {
-	return &Set{raw: make(map[string]string, 900), listed: make(map[string]bool, 900)}
+	return &Set{raw: make(map[string]string, 900), unlisted: map[string]bool{}, names: make([]string, 0, 900)}
 }
 
 func (s *Set) add(name, value string, listed bool) error {
@@ -172,8 +179,8 @@ func (s *Set) add(name, value string, listed bool) error {
 		return fmt.Errorf("parameter %s printed twice", name)
 	}
 	s.raw[name] = value
-	if listed {
-		s.listed[name] = true
+	if !listed {
+		s.unlisted[name] = true
 	}
 	s.names = append(s.names, name)
 	return nil

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -96,8 +97,15 @@ func RunConfig(cmd *cobra.Command, o *ConfigOptions, st Streams) error {
 	if o.Format == "json" {
 		return writeConfigJSON(st.Out, cfg, v)
 	}
+	// One write per line would be a system call per parameter (a
+	// thousand for config -x): buffered, like postconf's stdio.
+	bw := bufio.NewWriterSize(st.Out, 64<<10)
 	for _, e := range v.Entries {
-		fmt.Fprintln(st.Out, e.Text)
+		bw.WriteString(e.Text)
+		bw.WriteByte('\n')
+	}
+	if err := bw.Flush(); err != nil {
+		return withCode(ExitError, fmt.Errorf("writing the output: %w", err))
 	}
 	return nil
 }

@@ -162,7 +162,7 @@ func Main(args []string, in io.Reader, out, errw io.Writer) int {
 	}()
 	ow := &outWriter{w: out}
 	st := Streams{In: in, Out: ow, Err: errw}
-	root := NewRoot(st)
+	root := newRootFor(st, args)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	var ie *Interrupted
@@ -243,8 +243,49 @@ func printError(w io.Writer, err error) {
 	fmt.Fprintf(w, "pfaudit: %v\n", err)
 }
 
+// subcommands are pfaudit's commands in the order help lists them.
+var subcommands = []struct {
+	name  string
+	build func(Streams) *cobra.Command
+}{
+	{"config", newConfigCmd},
+	{"audit", newAuditCmd},
+	{"rules", newRulesCmd},
+	{"probe", newProbeCmd},
+	{"fleet", newFleetCmd},
+	{"fix", newFixCmd},
+}
+
 // NewRoot builds the command tree.
 func NewRoot(st Streams) *cobra.Command {
+	root := newRootCmd(st)
+	for _, c := range subcommands {
+		root.AddCommand(c.build(st))
+	}
+	return root
+}
+
+// newRootFor builds what running args needs: when args name a command
+// outright (`pfaudit config -x`), only that command, since building every
+// command's flags and help is start-up time that command does not use
+// (issue 8); otherwise (help, completion, --version, a mistyped name
+// that cobra suggests a command for) the whole tree.
+func newRootFor(st Streams, args []string) *cobra.Command {
+	if len(args) > 0 {
+		for _, c := range subcommands {
+			if args[0] == c.name {
+				root := newRootCmd(st)
+				root.AddCommand(c.build(st))
+				// Not `pfaudit completion`: cobra need not build it.
+				root.CompletionOptions.DisableDefaultCmd = true
+				return root
+			}
+		}
+	}
+	return NewRoot(st)
+}
+
+func newRootCmd(st Streams) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "pfaudit",
 		Short: "Audit a Postfix server's relay policy",
@@ -258,12 +299,6 @@ that fix what it finds.`,
 	root.SetIn(st.In)
 	root.SetOut(st.Out)
 	root.SetErr(st.Err)
-	root.AddCommand(newConfigCmd(st))
-	root.AddCommand(newAuditCmd(st))
-	root.AddCommand(newRulesCmd(st))
-	root.AddCommand(newProbeCmd(st))
-	root.AddCommand(newFleetCmd(st))
-	root.AddCommand(newFixCmd(st))
 	return root
 }
 
