@@ -365,7 +365,7 @@ func (m *Model) step(st *state, list string, idx int, r restriction, out, detail
 		st.dunnoRun = 0
 	}
 	if m.steps == nil {
-		m.steps = make([]Step, 0, 512)
+		m.steps = make([]Step, 0, 128)
 	}
 	m.steps = append(m.steps, s)
 }
