@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 	"slices"
 	"strings"
 
@@ -129,13 +128,6 @@ func RunFleet(cmd *cobra.Command, o *FleetOptions, st Streams) error {
 	}
 	if f, ok := st.Err.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		fo.Progress = st.Err
-	}
-	if _, set := os.LookupEnv("GOGC"); !set {
-		// A fleet run allocates about 1 MB per distinct configuration and
-		// keeps little of it (output streams): a less eager collector
-		// saves about a fifth of the CPU time for a few tens of MB of heap
-		// (measured with BenchmarkFleetDistinct).
-		defer debug.SetGCPercent(debug.SetGCPercent(400))
 	}
 	sum, err := fleet.Run(cmd.Context(), out, fo)
 	if err != nil {
