@@ -281,8 +281,10 @@ func Run(ctx context.Context, w io.Writer, o Options) (*Summary, error) {
 	if _, set := os.LookupEnv("GOGC"); !set {
 		// The batch keeps little alive (bounded caches, streamed output)
 		// and allocates fast: collecting at 3x the live heap instead of 2x
-		// costs a few tens of MB and saves about a tenth of the CPU (GOGC 400 and up cost more in page faults than they save). The soft
-		// memory limit (cmd/pfaudit) still bounds the heap.
+		// costs a few tens of MB and saves about a tenth of the CPU. GOGC
+		// 400 and up cost more in page faults than they saved
+		// (scripts/bench-fleet.sh). The soft memory limit (cmd/pfaudit)
+		// still bounds the heap.
 		defer debug.SetGCPercent(debug.SetGCPercent(fleetGCPercent))
 	}
 	r := &runner{ctx: ctx, opts: o, defaults: o.Defaults, defSource: o.DefaultsSource, cache: newCache(o.CacheSize)}
