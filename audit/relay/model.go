@@ -345,17 +345,22 @@ func (m *Model) finish(st *state, o outcome) Decision {
 }
 
 // maxDunnoRun bounds the steps a decision's trace keeps in a row that did
-// not apply ("dunno"): past it, the run's last step stands for the rest. A
+// not decide (a restriction that did not apply, or the entry into a
+// restriction class): past it, the run's last step stands for the rest.
+// maxTraceSteps bounds the trace of one decision: past it, only the steps
+// that decide (permit, reject, defer, unknown, flags) are kept. A
 // restriction list of a million entries made every trace a million steps
-// long; the steps that decide (permit, reject, defer, unknown, flags,
-// classes) are always kept.
-const maxDunnoRun = 16
+// long, and a class every few entries broke any run.
+const (
+	maxDunnoRun   = 16
+	maxTraceSteps = 64
+)
 
 func (m *Model) step(st *state, list string, idx int, r restriction, out, detail string, pos diag.Pos) {
 	s := Step{List: list, Index: idx, Restriction: r.Text, Outcome: out, Detail: detail, Pos: pos}
-	if out == "dunno" {
+	if out == "dunno" || out == "class" {
 		st.dunnoRun++
-		if st.dunnoRun > maxDunnoRun {
+		if st.dunnoRun > maxDunnoRun || len(m.steps)-st.start >= maxTraceSteps {
 			st.elided++
 			st.lastElided = s
 			return
@@ -378,7 +383,7 @@ func (m *Model) closeRun(st *state) {
 	}
 	s := st.lastElided
 	if st.elided > 1 {
-		more := strconv.Itoa(st.elided-1) + " restrictions before this one did not apply either (not listed)"
+		more := strconv.Itoa(st.elided-1) + " restrictions before this one did not decide either (not listed)"
 		if s.Detail != "" {
 			s.Detail += "; " + more
 		} else {

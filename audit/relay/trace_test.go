@@ -38,11 +38,49 @@ func TestTraceShortened(t *testing.T) {
 		t.Fatalf("%d steps of smtpd_relay_restrictions, want %d: %+v", len(relay), maxDunnoRun+2, relay)
 	}
 	stand := relay[len(relay)-2]
-	if stand.Index != n+1 || !strings.Contains(stand.Detail, strconv.Itoa(n+1-maxDunnoRun-1)+" restrictions before this one did not apply") {
+	if stand.Index != n+1 || !strings.Contains(stand.Detail, strconv.Itoa(n+1-maxDunnoRun-1)+" restrictions before this one did not decide") {
 		t.Errorf("standing step %+v", stand)
 	}
 	last := relay[len(relay)-1]
 	if last.Restriction != "reject_unauth_destination" || last.Index != n+2 || last.Outcome != "reject" {
 		t.Errorf("deciding step %+v", last)
+	}
+}
+
+// TestTraceBounded: restriction classes every few entries break every run
+// of steps that did not decide; the trace of a decision still stays within
+// maxTraceSteps and the deciding step, and the decision is unchanged.
+func TestTraceBounded(t *testing.T) {
+	const n = 3000
+	var b strings.Builder
+	b.WriteString("permit_mynetworks")
+	for i := 0; i < n; i++ {
+		b.WriteString(", check_sender_access inline:{s" + strconv.Itoa(i) + ".invalid=REJECT}, nothing_class")
+	}
+	b.WriteString(", reject_unauth_destination")
+	main, err := postconf.ParseMainCF("main.cf", []byte("compatibility_level = 3.6\nmyhostname = mx.example.com\nmydomain = example.com\n"+
+		"smtpd_restriction_classes = nothing_class\nnothing_class = check_client_access inline:{192.0.2.1=REJECT}\n"+
+		"smtpd_relay_restrictions = "+b.String()+"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	master, _ := postconf.ParseMasterCF("master.cf", []byte("smtp inet n - y - - smtpd\n"))
+	cfg := postconf.New(main, master, defaults.Builtin(), "built-in")
+	a := Analyze(cfg, Options{})[0]
+	if a.Verdict != Closed || a.Deciding == nil {
+		t.Fatalf("verdict %s (%s), want closed", a.Verdict, a.Reason)
+	}
+	for _, cs := range a.Cases {
+		if n := len(cs.Decision.Trace); n > maxTraceSteps+2 {
+			t.Fatalf("%q: %d steps, want at most %d", cs.Trick, n, maxTraceSteps+2)
+		}
+	}
+	tr := a.Deciding.Decision.Trace
+	last := tr[len(tr)-1]
+	if last.Restriction != "reject_unauth_destination" || last.Outcome != "reject" {
+		t.Errorf("deciding step %+v", last)
+	}
+	if stand := tr[len(tr)-2]; !strings.Contains(stand.Detail, "did not decide either (not listed)") {
+		t.Errorf("standing step %+v", stand)
 	}
 }
