@@ -231,7 +231,7 @@ type state struct {
 	req Request
 	// used are the request fields the decision read (memo.go).
 	used reqField
-	// dunnoRun counts the steps in a row that did not apply; elided of
+	// dunnoRun counts the steps in a row that did not decide; elided of
 	// them were left out of the trace, the last being lastElided (step).
 	dunnoRun   int
 	elided     int
@@ -376,7 +376,7 @@ func (m *Model) step(st *state, list string, idx int, r restriction, out, detail
 }
 
 // closeRun writes the step that stands for a shortened run of steps that
-// did not apply: the run's last one, saying how many came before it.
+// did not decide: the run's last one, saying how many came before it.
 func (m *Model) closeRun(st *state) {
 	if st.elided == 0 {
 		return
