@@ -9,12 +9,12 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"runtime/debug"
 
 	"github.com/pfaudit/pfaudit/audit"
 	"github.com/pfaudit/pfaudit/audit/render"
+	"github.com/pfaudit/pfaudit/internal/safefile"
 	"github.com/pfaudit/pfaudit/postconf"
 	"github.com/pfaudit/pfaudit/rules"
 )
@@ -217,46 +217,26 @@ func writeField(w io.Writer, name string, b []byte) {
 
 var errNotRegular = errors.New("not a regular file")
 
+// readBounded reads a host's file through safefile: opened without
+// blocking (a FIFO planted in a copied configuration must not hang the
+// fleet), regular files only, at most postconf.MaxFileSize in one sized
+// read.
 func readBounded(name string) ([]byte, error) {
-	f, err := os.Open(name)
+	f, st, err := safefile.Open(name)
+	var nr *safefile.NotRegularError
+	if errors.As(err, &nr) {
+		return nil, fmt.Errorf("%s: %w", name, errNotRegular)
+	}
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s: %w", name, errNotRegular)
-	}
-	// One read for the whole file (and one more for its end), where
-	// io.ReadAll grows from 512 bytes.
-	b := make([]byte, 0, min(st.Size(), postconf.MaxFileSize)+1)
-	b, err = readAllInto(b, io.LimitReader(f, postconf.MaxFileSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
-	}
-	if len(b) > postconf.MaxFileSize {
+	b, err := safefile.ReadAll(f, name, postconf.MaxFileSize, st.Size())
+	var tl *safefile.TooLargeError
+	if errors.As(err, &tl) {
 		return nil, fmt.Errorf("%s: larger than %d MiB", name, postconf.MaxFileSize>>20)
 	}
-	return b, nil
-}
-
-func readAllInto(b []byte, r io.Reader) ([]byte, error) {
-	for {
-		if len(b) == cap(b) {
-			b = append(b, 0)[:len(b)]
-		}
-		n, err := r.Read(b[len(b):cap(b)])
-		b = b[:len(b)+n]
-		if err == io.EOF {
-			return b, nil
-		}
-		if err != nil {
-			return b, err
-		}
-	}
+	return b, err
 }
 
 // reportIn is the part of `pfaudit audit --format json`'s schema (see
