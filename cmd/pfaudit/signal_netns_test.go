@@ -4,14 +4,12 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"net"
 	"net/netip"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -32,23 +30,13 @@ func TestSignalDuringNetnsProbe(t *testing.T) {
 		stallServer(addr)
 		return
 	}
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
+	bin := pfauditBinary(t)
 	lab.RequireNetns(t)
 	pair := lab.NewNetns(t, lab.NetnsOptions{Subnet: netipPrefix("10.214.0.0/24")})
 	ipBin, err := exec.LookPath("ip")
 	if err != nil {
 		ipBin = "/usr/sbin/ip"
 	}
-	tmp := t.TempDir()
-	bin := filepath.Join(tmp, "pfaudit")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-
 	// The stalling server, inside the pair's server namespace.
 	target := net.JoinHostPort(pair.ServerAddr.String(), "2525")
 	srv := exec.Command(ipBin, "netns", "exec", pair.Server, os.Args[0], "-test.run=^TestSignalDuringNetnsProbe$")
@@ -71,21 +59,15 @@ func TestSignalDuringNetnsProbe(t *testing.T) {
 			// ip netns exec execs pfaudit in place: the PID is pfaudit's.
 			cmd := exec.Command(ipBin, "netns", "exec", pair.Server, bin, "probe", "--target", target,
 				"--vantage", "netns", "--defaults", "builtin", "--command-timeout", "60s", "--timeout", "2m")
-			var stdout, stderr bytes.Buffer
-			cmd.Stdout, cmd.Stderr = &stdout, &stderr
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			exited := make(chan error, 1)
-			go func() { exited <- cmd.Wait() }()
+			r := start(t, cmd)
 			// Wait until the probe's namespace exists and its session has
 			// had time to connect.
 			var made string
 			deadline := time.Now().Add(20 * time.Second)
 			for made == "" && time.Now().Before(deadline) {
 				select {
-				case err := <-exited:
-					t.Fatalf("pfaudit ended before the signal (%v): %s", err, stderr.String())
+				case err := <-r.exited:
+					t.Fatalf("pfaudit ended before the signal (%v): %s", err, r.stderr.String())
 				case <-time.After(50 * time.Millisecond):
 				}
 				for n := range probeNamespaces(t) {
@@ -96,34 +78,14 @@ func TestSignalDuringNetnsProbe(t *testing.T) {
 			}
 			if made == "" {
 				_ = cmd.Process.Kill()
-				<-exited
-				t.Fatalf("no pfaudit-probe namespace appeared; stderr: %s", stderr.String())
+				<-r.exited
+				t.Fatalf("no pfaudit-probe namespace appeared; stderr: %s", r.stderr.String())
 			}
 			hostIf := hostEnd(t, ipBin, pair.Server)
 			time.Sleep(500 * time.Millisecond)
-			sent := time.Now()
-			if err := cmd.Process.Signal(tc.sig); err != nil {
-				t.Fatal(err)
-			}
-			var werr error
-			select {
-			case werr = <-exited:
-			case <-time.After(10 * time.Second):
-				_ = cmd.Process.Kill()
-				<-exited
-				t.Fatalf("pfaudit still running 10s after %v", tc.sig)
-			}
-			took := time.Since(sent)
-			var ee *exec.ExitError
-			if !errors.As(werr, &ee) || ee.ExitCode() != tc.code {
-				t.Errorf("exit %v, want status %d; stderr: %s", werr, tc.code, stderr.String())
-			}
+			took := r.stop(t, tc.sig, tc.code)
 			if took > 3*time.Second {
 				t.Errorf("took %v to stop after %v", took, tc.sig)
-			}
-			name := map[syscall.Signal]string{syscall.SIGINT: "SIGINT", syscall.SIGTERM: "SIGTERM"}[tc.sig]
-			if !strings.Contains(stderr.String(), "interrupted by "+name) {
-				t.Errorf("stderr does not say why it stopped: %q", stderr.String())
 			}
 			if _, err := os.Stat("/run/netns/" + made); err == nil {
 				_ = exec.Command(ipBin, "netns", "del", made).Run()

@@ -1,12 +1,8 @@
 package main
 
 import (
-	"bytes"
-	"errors"
-	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -20,16 +16,8 @@ import (
 // exits within a fraction of a second, with 128+signal (README.md "Exit
 // codes"), saying why on stderr and leaving standard output empty.
 func TestSignalStopsPromptly(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
+	bin := pfauditBinary(t)
 	tmp := t.TempDir()
-	bin := filepath.Join(tmp, "pfaudit")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
 	// Many listeners keep the relay analysis and the rules busy; a huge
 	// mynetworks keeps the reading busy.
 	busy := filepath.Join(tmp, "services")
@@ -62,48 +50,14 @@ func TestSignalStopsPromptly(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			cmd := exec.Command(bin, tc.args...)
-			var stdout, stderr bytes.Buffer
-			cmd.Stdout, cmd.Stderr = &stdout, &stderr
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			exited := make(chan error, 1)
-			go func() { exited <- cmd.Wait() }()
-			select {
-			case err := <-exited:
-				t.Fatalf("pfaudit finished before the signal (%v): the input is too small to test interruption", err)
-			case <-time.After(tc.after):
-			}
-			sent := time.Now()
-			if err := cmd.Process.Signal(tc.sig); err != nil {
-				t.Fatal(err)
-			}
-			var err error
-			select {
-			case err = <-exited:
-			case <-time.After(10 * time.Second):
-				_ = cmd.Process.Kill()
-				<-exited
-				t.Fatalf("pfaudit still running 10s after %v", tc.sig)
-			}
-			took := time.Since(sent)
-			var ee *exec.ExitError
-			if !errors.As(err, &ee) {
-				t.Fatalf("exit: %v, want status %d", err, tc.code)
-			}
-			if ee.ExitCode() != tc.code {
-				t.Errorf("exit status %d, want %d; stderr: %s", ee.ExitCode(), tc.code, stderr.String())
-			}
+			r := start(t, exec.Command(bin, tc.args...))
+			r.busyFor(t, tc.after)
+			took := r.stop(t, tc.sig, tc.code)
 			if took > limit {
 				t.Errorf("took %v to stop after %v, want under %v", took, tc.sig, limit)
 			}
-			name := map[syscall.Signal]string{syscall.SIGINT: "SIGINT", syscall.SIGTERM: "SIGTERM"}[tc.sig]
-			if !strings.Contains(stderr.String(), "interrupted by "+name) {
-				t.Errorf("stderr does not say why it stopped: %q", stderr.String())
-			}
-			if stdout.Len() != 0 {
-				t.Errorf("a partial report was printed: %q", shorten(stdout.String()))
+			if r.stdout.Len() != 0 {
+				t.Errorf("a partial report was printed: %q", shorten(r.stdout.String()))
 			}
 			t.Logf("stopped %v after %v", took, tc.sig)
 		})
