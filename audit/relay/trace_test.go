@@ -4,10 +4,10 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-
-	"github.com/pfaudit/pfaudit/postconf"
-	"github.com/pfaudit/pfaudit/postconf/defaults"
 )
+
+// smtpOnly is a master.cf with one public smtpd.
+const smtpOnly = "smtp inet n - y - - smtpd\n"
 
 // TestTraceShortened: a long run of restrictions that do not apply is kept
 // as its first maxDunnoRun steps and one that stands for the rest; the
@@ -15,13 +15,7 @@ import (
 func TestTraceShortened(t *testing.T) {
 	const n = 1000
 	list := "permit_mynetworks" + strings.Repeat(", reject_non_fqdn_helo_hostname", n) + ", reject_unauth_destination"
-	main, err := postconf.ParseMainCF("main.cf", []byte("compatibility_level = 3.6\nmyhostname = mx.example.com\nmydomain = example.com\nsmtpd_relay_restrictions = "+list+"\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	master, _ := postconf.ParseMasterCF("master.cf", []byte("smtp inet n - y - - smtpd\n"))
-	cfg := postconf.New(main, master, defaults.Builtin(), "built-in")
-	a := Analyze(cfg, Options{})[0]
+	a := analyzeText(t, "compatibility_level = 3.6\nmyhostname = mx.example.com\nmydomain = example.com\nsmtpd_relay_restrictions = "+list+"\n", smtpOnly)[0]
 	if a.Verdict != Closed || a.Deciding == nil {
 		t.Fatalf("verdict %s (%s), want closed", a.Verdict, a.Reason)
 	}
@@ -58,15 +52,9 @@ func TestTraceBounded(t *testing.T) {
 		b.WriteString(", check_sender_access inline:{s" + strconv.Itoa(i) + ".invalid=REJECT}, nothing_class")
 	}
 	b.WriteString(", reject_unauth_destination")
-	main, err := postconf.ParseMainCF("main.cf", []byte("compatibility_level = 3.6\nmyhostname = mx.example.com\nmydomain = example.com\n"+
+	a := analyzeText(t, "compatibility_level = 3.6\nmyhostname = mx.example.com\nmydomain = example.com\n"+
 		"smtpd_restriction_classes = nothing_class\nnothing_class = check_client_access inline:{192.0.2.1=REJECT}\n"+
-		"smtpd_relay_restrictions = "+b.String()+"\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	master, _ := postconf.ParseMasterCF("master.cf", []byte("smtp inet n - y - - smtpd\n"))
-	cfg := postconf.New(main, master, defaults.Builtin(), "built-in")
-	a := Analyze(cfg, Options{})[0]
+		"smtpd_relay_restrictions = "+b.String()+"\n", smtpOnly)[0]
 	if a.Verdict != Closed || a.Deciding == nil {
 		t.Fatalf("verdict %s (%s), want closed", a.Verdict, a.Reason)
 	}
