@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/pfaudit/pfaudit/postconf/diag"
@@ -50,7 +49,7 @@ func cacheKey(spec, typ, name string, at diag.Pos, opt Options) (key string, siz
 	id := func(n string) (string, int64, bool) {
 		st, err := statSource(n, opt)
 		if err != nil {
-			if typ != "" && n != name {
+			if n != name {
 				// A missing database: openIndexed warns, keyed below by
 				// its absence.
 				return "-", 0, true
@@ -63,10 +62,7 @@ func cacheKey(spec, typ, name string, at diag.Pos, opt Options) (key string, siz
 			// recent is read every time (git's "racy" entries).
 			return "", 0, false
 		}
-		var dev, ino uint64
-		if sys, ok := st.Sys().(*syscall.Stat_t); ok {
-			dev, ino = uint64(sys.Dev), sys.Ino
-		}
+		dev, ino := fileID(st)
 		return fmt.Sprintf("%d:%d:%d:%d:%o", dev, ino, st.Size(), st.ModTime().UnixNano(), st.Mode()), st.Size(), true
 	}
 	src, size, ok := id(name)
