@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/pfaudit/pfaudit/internal/safefile"
+	"github.com/pfaudit/pfaudit/postconf/diag"
 )
 
 // Running postconf -d costs two process runs (tens of milliseconds), more
@@ -47,9 +48,19 @@ var CacheDir = func() (string, error) {
 // (postconf is run instead), and nothing is written into a directory that
 // failed the checks.
 
-// cacheHeader starts a cache file: "# pfaudit postconf-d cache v2
-// identity=HEX sha256=HEX", then the comment line and the listing.
-const cacheHeader = "# pfaudit postconf-d cache v2 "
+// cacheHeader starts a cache file: "# pfaudit postconf-d cache v3
+// identity=HEX base=HEX sha256=HEX", then a comment line and the answer as
+// changes to the built-in table named by base (BuiltinTableID): the values
+// that differ from it or that it lacks, listed names first, then after
+// hiddenMarker the by-name-only ones, then after goneMarker the built-in
+// names this postconf does not know. A cache of the Postfix version the
+// table was recorded from holds a few lines (the host-derived values); its
+// reader builds no map of 900 values. A pfaudit with another table finds
+// another base and runs postconf again.
+const cacheHeader = "# pfaudit postconf-d cache v3 "
+
+// goneMarker starts the cache's list of built-in names the answer lacks.
+const goneMarker = "#gone"
 
 // maxCacheSize bounds a cache file: 3.7's answer is about 50 KB.
 const maxCacheSize = 4 << 20
@@ -137,12 +148,11 @@ func readCache(dir, file, id string) (*Set, error) {
 	if err := safefile.CheckPrivateFile(file, st); err != nil {
 		return nil, err
 	}
-	// The body is checksummed as read and copied once, into the string
-	// the parsed values share.
+	// The body is checksummed as read; the values share one string.
 	head, body, ok := bytes.Cut(data, []byte("\n"))
-	var gotID, gotSum string
+	var gotID, gotBase, gotSum string
 	if ok && bytes.HasPrefix(head, []byte(cacheHeader)) {
-		_, err = fmt.Sscanf(string(head[len(cacheHeader):]), "identity=%s sha256=%s", &gotID, &gotSum)
+		_, err = fmt.Sscanf(string(head[len(cacheHeader):]), "identity=%s base=%s sha256=%s", &gotID, &gotBase, &gotSum)
 	}
 	sum := sha256.Sum256(body)
 	switch {
@@ -150,29 +160,120 @@ func readCache(dir, file, id string) (*Set, error) {
 		return nil, fmt.Errorf("%s: no pfaudit cache header", file)
 	case gotID != id:
 		return nil, fmt.Errorf("%s: cached for another postconf binary", file)
+	case gotBase != BuiltinTableID:
+		return nil, fmt.Errorf("%s: written against another built-in table", file)
 	case gotSum != hex.EncodeToString(sum[:]):
 		return nil, fmt.Errorf("%s: checksum mismatch (truncated or edited)", file)
 	}
-	return parseData(string(body))
+	return parseDelta(file, string(body))
 }
 
-// writeCache stores s in the format of the embedded table (listed names,
-// then the by-name-only ones after hiddenMarker) behind the identity and
-// checksum header, atomically, in a private directory only.
-func writeCache(dir, file, id string, s *Set) error {
-	var b strings.Builder
-	fmt.Fprintf(&b, "# pfaudit cache of `%s -d`; safe to delete.\n", s.Path)
-	var hidden []string
-	for _, n := range s.names {
-		if !s.Listed(n) {
-			hidden = append(hidden, n)
+// parseDelta reads a cache body (see cacheHeader) over the built-in table.
+func parseDelta(file, body string) (*Set, error) {
+	b := &builtinTable
+	s := &Set{base: b, raw: map[string]string{}, unlisted: make(map[string]bool, len(b.unlisted))}
+	for _, n := range b.unlisted {
+		s.unlisted[n] = true
+	}
+	var added []string
+	section := ""
+	n := 0
+	for line := range strings.SplitSeq(body, "\n") {
+		n++
+		bad := func(msg string) error {
+			return &diag.Error{Pos: diag.Pos{File: file, Line: n + 1}, Msg: msg, Text: line}
+		}
+		switch {
+		case line == hiddenMarker || line == goneMarker:
+			if section == goneMarker || section == line {
+				return nil, bad("section out of order") // #hidden, then #gone, each once
+			}
+			section = line
+			continue
+		case line == "" || strings.HasPrefix(line, "#"):
 			continue
 		}
-		fmt.Fprintf(&b, "%s = %s\n", n, s.raw[n])
+		if section == goneMarker {
+			_, inBase := b.lookup(line)
+			_, set := s.raw[line]
+			if !inBase || set || s.gone[line] {
+				return nil, bad("not a built-in name, or listed twice")
+			}
+			if s.gone == nil {
+				s.gone = map[string]bool{}
+			}
+			s.gone[line] = true
+			delete(s.unlisted, line)
+			continue
+		}
+		name, value, err := splitLine(line)
+		if err != nil {
+			return nil, bad(err.Error())
+		}
+		if _, dup := s.raw[name]; dup {
+			return nil, bad("parameter " + name + " printed twice")
+		}
+		s.raw[name] = value
+		if section == hiddenMarker {
+			s.unlisted[name] = true
+		} else {
+			delete(s.unlisted, name)
+		}
+		if _, inBase := b.lookup(name); !inBase {
+			added = append(added, name)
+		}
+	}
+	if len(added) == 0 && len(s.gone) == 0 {
+		s.names = b.names
+	} else {
+		s.names = make([]string, 0, len(b.names)+len(added))
+		for _, n := range b.names {
+			if !s.gone[n] {
+				s.names = append(s.names, n)
+			}
+		}
+		s.names = append(s.names, added...)
+	}
+	if err := s.finish(); err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	return s, nil
+}
+
+// writeCache stores s as changes to the built-in table (see cacheHeader)
+// behind the identity and checksum header, atomically, in a private
+// directory only.
+func writeCache(dir, file, id string, s *Set) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# pfaudit cache of `%s -d`, as changes to pfaudit's built-in table; safe to delete.\n", s.Path)
+	changed := func(n string) bool {
+		v, _ := s.get(n)
+		bv, inBase := builtinTable.lookup(n)
+		return !inBase || bv != v || builtinTable.listed(n) != s.Listed(n)
+	}
+	line := func(n string) {
+		v, _ := s.get(n)
+		fmt.Fprintf(&b, "%s = %s\n", n, v)
+	}
+	var hidden []string
+	for _, n := range s.names {
+		switch {
+		case !changed(n):
+		case s.Listed(n):
+			line(n)
+		default:
+			hidden = append(hidden, n)
+		}
 	}
 	b.WriteString(hiddenMarker + "\n")
 	for _, n := range hidden {
-		fmt.Fprintf(&b, "%s = %s\n", n, s.raw[n])
+		line(n)
+	}
+	b.WriteString(goneMarker + "\n")
+	for _, n := range builtinTable.names {
+		if !s.Known(n) {
+			b.WriteString(n + "\n")
+		}
 	}
 	body := b.String()
 	sum := sha256.Sum256([]byte(body))
@@ -184,7 +285,7 @@ func writeCache(dir, file, id string, s *Set) error {
 	if err != nil {
 		return err
 	}
-	_, err = fmt.Fprintf(tmp, "%sidentity=%s sha256=%s\n%s", cacheHeader, id, hex.EncodeToString(sum[:]), body)
+	_, err = fmt.Fprintf(tmp, "%sidentity=%s base=%s sha256=%s\n%s", cacheHeader, id, BuiltinTableID, hex.EncodeToString(sum[:]), body)
 	if err == nil {
 		err = tmp.Sync()
 	}

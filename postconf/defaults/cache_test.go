@@ -116,7 +116,8 @@ func TestCacheRefusesUntrusted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	forged := strings.Replace(string(genuine), "\nsmtpd_relay_restrictions = ", "\nsmtpd_relay_restrictions = permit, ", 1)
+	// The cache holds changes to the built-in table: the forgery adds one.
+	forged := strings.Replace(string(genuine), "\n"+hiddenMarker+"\n", "\nsmtpd_relay_restrictions = permit, reject_unauth_destination\n"+hiddenMarker+"\n", 1)
 	if forged == string(genuine) {
 		t.Fatal("no smtpd_relay_restrictions line to forge")
 	}
@@ -124,7 +125,7 @@ func TestCacheRefusesUntrusted(t *testing.T) {
 	head, body, _ := strings.Cut(forged, "\n")
 	_ = head
 	sum := sha256.Sum256([]byte(body))
-	signed := fmt.Sprintf("%sidentity=%s sha256=%s\n%s", cacheHeader, id, hex.EncodeToString(sum[:]), body)
+	signed := fmt.Sprintf("%sidentity=%s base=%s sha256=%s\n%s", cacheHeader, id, BuiltinTableID, hex.EncodeToString(sum[:]), body)
 
 	for _, tt := range []struct {
 		name string

@@ -16,15 +16,20 @@ func FuzzParseData(f *testing.F) {
 	f.Add("a = b\nmail_version = 3.7.11\n")
 	f.Add("compatibility_level = ${{$compatibility_level} <level {2} ? {0} : {3.6}}\nx = $compatibility_level\n")
 	f.Add("= x\n\x00\nname=\n")
+	f.Add("myhostname = x\n#hidden\nnew_name = y\n#gone\nsmtputf8_enable\n")
 	f.Fuzz(func(t *testing.T, data string) {
-		s, err := parseData(data)
-		if err != nil {
-			return
-		}
-		for _, n := range s.Names() {
-			_, _ = s.Raw(n)
-			_ = s.Known(n)
-			_ = s.Listed(n)
+		// The table format, and the cache's changes to the built-in table.
+		for _, parse := range []func(string) (*Set, error){parseData, func(d string) (*Set, error) { return parseDelta("cache", d) }} {
+			s, err := parse(data)
+			if err != nil {
+				continue
+			}
+			for _, n := range s.Names() {
+				if _, ok := s.Raw(n); !ok || !s.Known(n) {
+					t.Fatalf("%s listed by Names but unknown", n)
+				}
+				_ = s.Listed(n)
+			}
 		}
 	})
 }

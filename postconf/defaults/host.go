@@ -140,13 +140,13 @@ func (s *Set) Live(ctx context.Context, name string, lookup Lookup) (string, err
 func (s *Set) networkOptions(lookup Lookup) (NetworkOptions, error) {
 	level, set := lookup("compatibility_level")
 	if !set {
-		level = s.raw["compatibility_level"]
+		level, _ = s.get("compatibility_level")
 	}
 	get := func(name string) (string, error) {
 		if v, set := lookup(name); set {
 			return v, nil
 		}
-		raw, ok := s.raw[name]
+		raw, ok := s.get(name)
 		if !ok {
 			return "", fmt.Errorf("mynetworks: no default for %s", name)
 		}

@@ -133,14 +133,15 @@ func (s *Set) addHidden(ctx context.Context, path string, timeout time.Duration,
 	for _, n := range legacyNames {
 		cand[n] = true
 	}
-	for _, v := range s.raw {
+	for _, n := range s.names {
+		v, _ := s.get(n)
 		for _, m := range refPattern().FindAllStringSubmatch(v, -1) {
 			cand[m[1]] = true
 		}
 	}
 	var ask []string
 	for n := range cand {
-		if _, ok := s.raw[n]; !ok {
+		if _, ok := s.get(n); !ok {
 			ask = append(ask, n)
 		}
 	}

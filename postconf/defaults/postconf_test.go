@@ -348,10 +348,15 @@ func BenchmarkFromPostconf(b *testing.B) {
 	}
 }
 
-// BenchmarkBuiltinParse is the one-time cost of the first Builtin() call.
-func BenchmarkBuiltinParse(b *testing.B) {
+// BenchmarkParseData is the cost of reading a whole `postconf -d`
+// listing in the table format (postconf-d.txt).
+func BenchmarkParseData(b *testing.B) {
+	data, err := os.ReadFile("postconf-d.txt")
+	if err != nil {
+		b.Fatal(err)
+	}
 	for b.Loop() {
-		if _, err := parseData(builtinData); err != nil {
+		if _, err := parseData(string(data)); err != nil {
 			b.Fatal(err)
 		}
 	}

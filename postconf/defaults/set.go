@@ -3,7 +3,6 @@ package defaults
 import (
 	"bufio"
 	"bytes"
-	_ "embed"
 	"errors"
 	"fmt"
 	"slices"
@@ -46,11 +45,28 @@ type Set struct {
 	// this binary's postconf -d (see FromPostconfCached).
 	Cached bool
 
-	raw map[string]string
+	// base, when set, holds the values this Set shares with the built-in
+	// table; raw then holds only the values that differ from it or that
+	// it lacks, and gone the base names this Set does not know. Without
+	// base, raw holds every value.
+	base *table
+	raw  map[string]string
+	gone map[string]bool
 	// unlisted are the known names the full listing omits (a handful:
 	// legacy and renamed ones); every other known name is listed.
 	unlisted map[string]bool
-	names    []string // sorted, listed and by-name-only alike
+	names    []string // sorted, listed and by-name-only alike; shared with base when equal
+}
+
+// get is the raw default of name and whether the Set knows it.
+func (s *Set) get(name string) (string, bool) {
+	if v, ok := s.raw[name]; ok {
+		return v, true
+	}
+	if s.base == nil || s.gone[name] {
+		return "", false
+	}
+	return s.base.lookup(name)
 }
 
 // Raw returns the unexpanded default of name as `postconf -d name` prints it,
@@ -58,10 +74,7 @@ type Set struct {
 // (see Derived) the built-in Set returns the symbolic placeholder, a Set
 // from postconf the value computed on that host; evaluate a configuration
 // with Live instead.
-func (s *Set) Raw(name string) (string, bool) {
-	v, ok := s.raw[name]
-	return v, ok
-}
+func (s *Set) Raw(name string) (string, bool) { return s.get(name) }
 
 // Known reports whether Postfix knows name as a built-in parameter. That
 // includes legacy and renamed names (virtual_maps,
@@ -71,14 +84,14 @@ func (s *Set) Raw(name string) (string, bool) {
 // "smtp") and user-defined ones are not here: they depend on the
 // configuration.
 func (s *Set) Known(name string) bool {
-	_, ok := s.raw[name]
+	_, ok := s.get(name)
 	return ok
 }
 
 // Listed reports whether the full `postconf -d` listing prints name (true
 // for all known names except the legacy and renamed ones, see Known).
 func (s *Set) Listed(name string) bool {
-	_, known := s.raw[name]
+	_, known := s.get(name)
 	return known && !s.unlisted[name]
 }
 
@@ -91,7 +104,7 @@ func (s *Set) Len() int { return len(s.names) }
 // ForLevel returns the default of name with the compatibility_level
 // expressions resolved for level (see ResolveForLevel).
 func (s *Set) ForLevel(name, level string) (string, bool, error) {
-	raw, ok := s.raw[name]
+	raw, ok := s.get(name)
 	if !ok {
 		return "", false, nil
 	}
@@ -113,26 +126,23 @@ func (s *Set) String() string {
 }
 
 //go:generate go run gen_defaults.go -o postconf-d.txt
+//go:generate go test -run ^TestBuiltinTableGenerated$ -update
 
-// builtinData is `postconf -d` of Postfix 3.7.11 run on an empty
-// configuration directory, host-derived values replaced by placeholders,
-// followed by the names postconf answers only by name. See gen_defaults.go.
-//
-//go:embed postconf-d.txt
-var builtinData string
-
-// hiddenMarker separates, in postconf-d.txt, the listed names from those
-// `postconf -d` answers only when asked by name.
+// hiddenMarker separates, in postconf-d.txt and in the cache, the listed
+// names from those `postconf -d` answers only when asked by name.
 const hiddenMarker = "#hidden"
 
+// builtinSet is the built-in table of builtin_gen.go (postconf-d.txt:
+// `postconf -d` of Postfix 3.7.11 run on an empty configuration directory,
+// host-derived values replaced by placeholders, then the names postconf
+// answers only by name; see gen_defaults.go). Nothing is parsed or copied.
 var builtinSet = sync.OnceValue(func() *Set {
-	s, err := parseData(builtinData)
-	if err != nil {
-		// The file is generated and tested; failing here is a bug in the
-		// build, not bad input.
-		panic("defaults: embedded postconf-d.txt is broken: " + err.Error())
+	s := &Set{Source: SourceBuiltin, base: &builtinTable, raw: map[string]string{}, names: builtinTable.names,
+		unlisted: make(map[string]bool, len(builtinTable.unlisted))}
+	for _, n := range builtinTable.unlisted {
+		s.unlisted[n] = true
 	}
-	s.Source = SourceBuiltin
+	s.Version, _ = s.get("mail_version")
 	return s
 })
 
@@ -175,7 +185,7 @@ func newSet() *Set {
 }
 
 func (s *Set) add(name, value string, listed bool) error {
-	if _, dup := s.raw[name]; dup {
+	if _, dup := s.get(name); dup {
 		return fmt.Errorf("parameter %s printed twice", name)
 	}
 	s.raw[name] = value
@@ -190,11 +200,11 @@ func (s *Set) add(name, value string, listed bool) error {
 // postconf -d prints mail_version and compatibility_level.
 func (s *Set) finish() error {
 	for _, must := range []string{"mail_version", "compatibility_level"} {
-		if _, ok := s.raw[must]; !ok {
-			return fmt.Errorf("%w: no %s parameter (%d parameters read)", ErrBadOutput, must, len(s.raw))
+		if _, ok := s.get(must); !ok {
+			return fmt.Errorf("%w: no %s parameter (%d parameters read)", ErrBadOutput, must, len(s.names))
 		}
 	}
-	s.Version = s.raw["mail_version"]
+	s.Version, _ = s.get("mail_version")
 	slices.Sort(s.names)
 	return nil
 }
