@@ -1,3 +1,8 @@
+// A run lasts seconds: GOMAXPROCS follows the CPU limit found at start,
+// and the runtime's watcher for later changes (a goroutine, and a thread
+// woken, at every start) is not needed (scripts/bench-startup.sh).
+//go:debug updatemaxprocs=0
+
 // Command pfaudit audits a Postfix server's relay policy. See README.md.
 package main
 

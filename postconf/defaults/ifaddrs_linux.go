@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"net"
 	"net/netip"
 	"syscall"
 )
@@ -17,13 +16,9 @@ import (
 // IFA_ADDRESS) of interfaces whose link is administratively up (IFF_UP), the
 // wildcard addresses skipped. Order matters: mynetworks keeps it.
 func localAddrs(fams []family) ([]netip.Prefix, error) {
-	ifs, err := net.Interfaces()
+	up, err := linksUp()
 	if err != nil {
-		return nil, fmt.Errorf("inet_addr_local: %w", err)
-	}
-	up := make(map[int32]bool, len(ifs))
-	for _, ifi := range ifs {
-		up[int32(ifi.Index)] = ifi.Flags&net.FlagUp != 0
+		return nil, err
 	}
 	rib, err := syscall.NetlinkRIB(syscall.RTM_GETADDR, syscall.AF_UNSPEC)
 	if err != nil {
@@ -47,18 +42,17 @@ func localAddrs(fams []family) ([]netip.Prefix, error) {
 		if !up[index] {
 			continue
 		}
-		attrs, err := syscall.ParseNetlinkRouteAttr(m)
-		if err != nil {
-			return nil, fmt.Errorf("inet_addr_local: netlink: %w", err)
-		}
 		var addr, local []byte
-		for _, a := range attrs {
-			switch a.Attr.Type {
+		err := walkAttrs(m.Data[syscall.SizeofIfAddrmsg:], func(typ uint16, value []byte) {
+			switch typ {
 			case syscall.IFA_ADDRESS:
-				addr = a.Value
+				addr = value
 			case syscall.IFA_LOCAL:
-				local = a.Value
+				local = value
 			}
+		})
+		if err != nil {
+			return nil, err
 		}
 		if local != nil {
 			addr = local
@@ -83,6 +77,53 @@ func localAddrs(fams []family) ([]netip.Prefix, error) {
 		out = append(out, byFamily[f]...)
 	}
 	return out, nil
+}
+
+// linksUp maps interface indexes to IFF_UP from one RTM_GETLINK dump: the
+// flags of the fixed ifinfomsg header are all getifaddrs needs here
+// (net.Interfaces would decode every link's attributes too).
+func linksUp() (map[int32]bool, error) {
+	rib, err := syscall.NetlinkRIB(syscall.RTM_GETLINK, syscall.AF_UNSPEC)
+	if err != nil {
+		return nil, fmt.Errorf("inet_addr_local: netlink: %w", err)
+	}
+	msgs, err := syscall.ParseNetlinkMessage(rib)
+	if err != nil {
+		return nil, fmt.Errorf("inet_addr_local: netlink: %w", err)
+	}
+	up := make(map[int32]bool, len(msgs))
+	for i := range msgs {
+		m := &msgs[i]
+		if m.Header.Type != syscall.RTM_NEWLINK {
+			continue
+		}
+		if len(m.Data) < syscall.SizeofIfInfomsg {
+			return nil, errors.New("inet_addr_local: short netlink link message")
+		}
+		index := int32(binary.NativeEndian.Uint32(m.Data[4:8]))
+		flags := binary.NativeEndian.Uint32(m.Data[8:12])
+		up[index] = flags&syscall.IFF_UP != 0
+	}
+	return up, nil
+}
+
+// walkAttrs calls fn for each route attribute (struct rtattr: length,
+// type, value padded to 4 bytes) in b.
+func walkAttrs(b []byte, fn func(typ uint16, value []byte)) error {
+	for len(b) >= syscall.SizeofRtAttr {
+		l := int(binary.NativeEndian.Uint16(b[0:2]))
+		typ := binary.NativeEndian.Uint16(b[2:4])
+		if l < syscall.SizeofRtAttr || l > len(b) {
+			return errors.New("inet_addr_local: malformed netlink attribute")
+		}
+		fn(typ, b[syscall.SizeofRtAttr:l])
+		l = (l + syscall.RTA_ALIGNTO - 1) &^ (syscall.RTA_ALIGNTO - 1)
+		if l >= len(b) {
+			break
+		}
+		b = b[l:]
+	}
+	return nil
 }
 
 // ipv6Available is the probe of inet_proto_init(): can an IPv6 socket be
