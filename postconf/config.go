@@ -871,43 +871,93 @@ func infoFor(d Defaults) *defaultsInfo {
 		}
 	}
 	info := &defaultsInfo{}
-	if d != nil {
+	if d == nil {
+		return info
+	}
+	if set != nil {
+		info.names = set.SortedNames() // immutable, like the Set
+		info.listedBy = set
+		if refs, ok := refsOverBuiltin(set); ok {
+			info.refs = refs
+			lastInfo.set, lastInfo.info = set, info
+			return info
+		}
+	} else {
 		info.names = d.Names()
 		if ld, ok := d.(listedDefaults); ok {
 			info.listedBy = ld
 		} else {
 			info.listed = make(map[string]bool, len(info.names))
-		}
-		for _, n := range info.names {
-			if info.listed != nil {
+			for _, n := range info.names {
 				info.listed[n] = true
 			}
-			if rawParams[n] {
-				continue
-			}
-			v, _ := d.Raw(n)
-			if !strings.Contains(v, "$") {
-				continue
-			}
-			// Only names the defaults do not know matter to
-			// registerUserParams (a known name is never a user
-			// parameter nor undefined): most references are dropped
-			// here, once per Defaults, instead of looked up per Config.
-			r := defaultRefs{param: n}
-			_ = ScanNames(v, func(name string) {
-				if !d.Known(name) {
-					r.names = append(r.names, name)
-				}
-			})
-			if len(r.names) > 0 {
-				info.refs = append(info.refs, r)
-			}
+		}
+	}
+	for _, n := range info.names {
+		if r, ok := unknownRefs(d, n); ok {
+			info.refs = append(info.refs, r)
 		}
 	}
 	if ok {
 		lastInfo.set, lastInfo.info = set, info
 	}
 	return info
+}
+
+// unknownRefs lists the names the default of param references that d does
+// not know: only those matter to registerUserParams (a known name is never
+// a user parameter nor undefined), so most references are dropped here,
+// once per Defaults, instead of looked up per Config.
+func unknownRefs(d Defaults, param string) (defaultRefs, bool) {
+	if rawParams[param] {
+		return defaultRefs{}, false
+	}
+	v, _ := d.Raw(param)
+	if !strings.Contains(v, "$") {
+		return defaultRefs{}, false
+	}
+	r := defaultRefs{param: param}
+	_ = ScanNames(v, func(name string) {
+		if !d.Known(name) {
+			r.names = append(r.names, name)
+		}
+	})
+	return r, len(r.names) > 0
+}
+
+// refsOverBuiltin derives set's unknown references from builtinRefs (those
+// of the built-in table, generated) when set is the table with some values
+// changed or added, as the postconf -d cache and the built-in Set are:
+// only the changed values are scanned.
+func refsOverBuiltin(set *defaults.Set) ([]defaultRefs, bool) {
+	changed, ok := set.Changes()
+	if !ok || builtinRefsTable != defaults.BuiltinTableID {
+		return nil, false
+	}
+	var out []defaultRefs
+	for _, r := range builtinRefs {
+		if _, ch := slices.BinarySearch(changed, r.param); ch {
+			continue
+		}
+		// An added name may make a reference known.
+		k := defaultRefs{param: r.param}
+		for _, n := range r.names {
+			if !set.Known(n) {
+				k.names = append(k.names, n)
+			}
+		}
+		if len(k.names) > 0 {
+			out = append(out, k)
+		}
+	}
+	for _, n := range changed {
+		if r, ok := unknownRefs(set, n); ok {
+			out = append(out, r)
+		}
+	}
+	// In name order, as a scan of every default finds them.
+	slices.SortFunc(out, func(a, b defaultRefs) int { return strings.Compare(a.param, b.param) })
+	return out, true
 }
 
 // SetNames lists what `postconf -n` prints: parameters main.cf sets that

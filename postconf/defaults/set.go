@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -264,4 +265,48 @@ func scanLines(data []byte, max int, fn func(n int, line string) error) error {
 		return fmt.Errorf("%w: line %d: %v", ErrBadOutput, n+1, err)
 	}
 	return nil
+}
+
+// SortedNames is Names without the copy, for callers that only read it:
+// the slice is shared and must not be modified.
+func (s *Set) SortedNames() []string { return s.names }
+
+// Changes reports how s differs from the built-in table (BuiltinTableID):
+// the names whose default s holds itself (a value the table lacks or
+// disagrees with), sorted. ok is false when s is not expressed over the
+// table (an answer fresh from postconf) or lacks some of its names; then
+// nothing can be derived from the table's own analysis.
+func (s *Set) Changes() (names []string, ok bool) {
+	if s.base != &builtinTable || len(s.gone) > 0 {
+		return nil, false
+	}
+	for n := range s.raw {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names, true
+}
+
+// Overlay returns the built-in Set with the given defaults replaced or
+// added (as listed names): a Postfix whose answer differs from the
+// recorded one in a few values, expressed over the table as the postconf
+// -d cache is.
+func Overlay(values map[string]string) *Set {
+	b := Builtin()
+	s := &Set{Source: b.Source, base: b.base, raw: make(map[string]string, len(values)), unlisted: maps.Clone(b.unlisted)}
+	added := false
+	for n, v := range values {
+		s.raw[n] = v
+		delete(s.unlisted, n)
+		if _, ok := b.base.lookup(n); !ok {
+			added = true
+		}
+	}
+	s.names = b.names
+	if added {
+		s.names = slices.Sorted(maps.Keys(values))
+		s.names = slices.Compact(slices.Sorted(slices.Values(append(s.names, b.names...))))
+	}
+	s.Version, _ = s.get("mail_version")
+	return s
 }
