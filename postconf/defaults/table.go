@@ -12,10 +12,60 @@ type table struct {
 	names    []string // sorted
 	values   []string // values[i] is the default of names[i]
 	unlisted []string // sorted: names the full listing omits (see Set.Known)
+	// slots is a generated open-addressing index: slot hash(name) (then
+	// the next ones, wrapping) holds 1 + the index of name, 0 ends the
+	// search. A fleet looks defaults up millions of times: this costs a
+	// map's lookup without a map.
+	slots []uint16
+}
+
+// tableHash is 32-bit FNV-1a; the generator and lookup must agree.
+func tableHash(s string) uint32 {
+	h := uint32(2166136261)
+	for i := 0; i < len(s); i++ {
+		h ^= uint32(s[i])
+		h *= 16777619
+	}
+	return h
+}
+
+func (t *table) index(name string) (int, bool) {
+	if len(t.slots) == 0 {
+		return slices.BinarySearch(t.names, name)
+	}
+	mask := uint32(len(t.slots) - 1)
+	for i := tableHash(name) & mask; ; i = (i + 1) & mask {
+		s := t.slots[i]
+		if s == 0 {
+			return 0, false
+		}
+		if t.names[s-1] == name {
+			return int(s - 1), true
+		}
+	}
+}
+
+// buildSlots makes the index of names (for the generator): a power of two
+// at least twice their number, so that searches stay short and end.
+func buildSlots(names []string) []uint16 {
+	n := 1
+	for n < 2*len(names) {
+		n *= 2
+	}
+	slots := make([]uint16, n)
+	mask := uint32(n - 1)
+	for k, name := range names {
+		i := tableHash(name) & mask
+		for slots[i] != 0 {
+			i = (i + 1) & mask
+		}
+		slots[i] = uint16(k + 1)
+	}
+	return slots
 }
 
 func (t *table) lookup(name string) (string, bool) {
-	i, ok := slices.BinarySearch(t.names, name)
+	i, ok := t.index(name)
 	if !ok {
 		return "", false
 	}

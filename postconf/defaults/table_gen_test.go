@@ -47,8 +47,33 @@ func genBuiltinTable(data []byte) ([]byte, error) {
 	list("names", s.names)
 	list("values", values)
 	list("unlisted", unlisted)
-	b.WriteString("}\n")
+	b.WriteString("slots: []uint16{")
+	for i, x := range buildSlots(s.names) {
+		if i%16 == 0 {
+			b.WriteString("\n")
+		}
+		fmt.Fprintf(&b, "%d, ", x)
+	}
+	b.WriteString("\n},\n}\n")
 	return format.Source(b.Bytes())
+}
+
+// TestTableIndex: every name is found through the generated index at its
+// own position, and names the table lacks are not.
+func TestTableIndex(t *testing.T) {
+	if len(builtinTable.slots) < 2*len(builtinTable.names) {
+		t.Fatalf("%d slots for %d names", len(builtinTable.slots), len(builtinTable.names))
+	}
+	for i, n := range builtinTable.names {
+		if j, ok := builtinTable.index(n); !ok || j != i {
+			t.Errorf("%s: index %d %v, want %d", n, j, ok, i)
+		}
+	}
+	for _, n := range []string{"", "smtpd", "smtpd_relay_restriction", "smtpd_relay_restrictionsx", "zzz", "2bounce_notice_recipien"} {
+		if _, ok := builtinTable.index(n); ok {
+			t.Errorf("%q found", n)
+		}
+	}
 }
 
 // TestBuiltinTableGenerated fails when builtin_gen.go is not what
