@@ -139,15 +139,23 @@ func probeNamespaces(t *testing.T) map[string]bool {
 // hostEnd finds the probe's veth end (pfh...) in namespace ns.
 func hostEnd(t *testing.T, ipBin, ns string) string {
 	t.Helper()
-	out, err := exec.Command(ipBin, "-n", ns, "-o", "link", "show").CombinedOutput()
-	if err != nil {
-		t.Fatalf("ip link show: %v: %s", err, out)
-	}
-	for _, line := range strings.Split(string(out), "\n") {
-		f := strings.Fields(line)
-		if len(f) > 1 && strings.HasPrefix(f[1], "pfh") {
-			return strings.TrimSuffix(strings.SplitN(f[1], "@", 2)[0], ":")
+	// The probe makes its namespace first and the veth pair next: on a
+	// busy machine the pair can lag the namespace the caller saw.
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		out, err := exec.Command(ipBin, "-n", ns, "-o", "link", "show").CombinedOutput()
+		if err != nil {
+			t.Fatalf("ip link show: %v: %s", err, out)
 		}
+		for _, line := range strings.Split(string(out), "\n") {
+			f := strings.Fields(line)
+			if len(f) > 1 && strings.HasPrefix(f[1], "pfh") {
+				return strings.TrimSuffix(strings.SplitN(f[1], "@", 2)[0], ":")
+			}
+		}
+		if time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 	t.Errorf("no pfh* host end of the probe's veth pair in %s", ns)
 	return ""
