@@ -72,25 +72,43 @@ done
 
 # perf stat -r times each process on its own (fork, exec, run, exit)
 # without the shell loop around it, whose fork costs milliseconds on a VM
-# and narrows the batch ratios above towards 1. Reported when perf works.
+# and narrows the batch ratios above towards 1. The commands alternate,
+# $batch runs each per round, and each line reports the medians over the
+# rounds of the mean elapsed time, the CPU time (task-clock: every thread)
+# and the page faults: on a shared machine the medians of alternating
+# rounds are what stays comparable. Reported when perf works.
 if command -v perf >/dev/null 2>&1 && perf stat -r 1 true >/dev/null 2>&1; then
-	runs=$((rounds * batch))
 	for dir in "${dirs[@]}"; do
-		echo "$dir (perf stat -r $runs: mean elapsed, page faults)"
-		p=""
-		for k in postconf config audit version hello; do
+		echo "$dir (perf stat: medians of $rounds rounds of $batch runs)"
+		keys=(postconf config audit version hello)
+		for k in "${keys[@]}"; do : >"$work/perf.$k"; done
+		for _ in $(seq "$rounds"); do
+			for k in "${keys[@]}"; do
+				case $k in
+				postconf) cmd=("$postconf" -c "$dir" -x) ;;
+				config) cmd=("$bin" config -c "$dir" -x) ;;
+				audit) cmd=("$bin" audit --no-probe --color never -c "$dir") ;;
+				version) cmd=("$bin" --version) ;;
+				hello) cmd=("$hello") ;;
+				esac
+				perf stat -e task-clock,page-faults -r "$batch" "${cmd[@]}" 2>&1 >/dev/null |
+					awk '/seconds time elapsed/ { e = $1 * 1000000 } /task-clock/ { c = $1 * 1000 } /page-faults/ { gsub(",", "", $1); f = $1 } END { printf "%d %d %d\n", e, c, f }' >>"$work/perf.$k" || true
+			done
+		done
+		pe=$(cut -d' ' -f1 "$work/perf.postconf" | median)
+		pc=$(cut -d' ' -f2 "$work/perf.postconf" | median)
+		for k in "${keys[@]}"; do
 			case $k in
-			postconf) name="postconf -x"; cmd=("$postconf" -c "$dir" -x) ;;
-			config) name="pfaudit config -x"; cmd=("$bin" config -c "$dir" -x) ;;
-			audit) name="pfaudit audit --no-probe"; cmd=("$bin" audit --no-probe --color never -c "$dir") ;;
-			version) name="pfaudit --version"; cmd=("$bin" --version) ;;
-			hello) name="hello world (Go, static)"; cmd=("$hello") ;;
+			postconf) name="postconf -x" ;;
+			config) name="pfaudit config -x" ;;
+			audit) name="pfaudit audit --no-probe" ;;
+			version) name="pfaudit --version" ;;
+			hello) name="hello world (Go, static)" ;;
 			esac
-			out=$(perf stat -e page-faults -r "$runs" "${cmd[@]}" 2>&1 >/dev/null || true)
-			full=$(printf '%s\n' "$out" | awk '/seconds time elapsed/ { printf "%d", $1 * 1000000 }')
-			faults=$(printf '%s\n' "$out" | awk '/page-faults/ { gsub(",", "", $1); print $1 }')
-			[ -n "$p" ] || p=$full
-			awk -v n="$name" -v v="$full" -v p="$p" -v f="$faults" 'BEGIN { printf "  %-32s %8d µs  %5s faults  ratio to postconf -x: %.2f\n", n, v, f, v / p }'
+			e=$(cut -d' ' -f1 "$work/perf.$k" | median)
+			c=$(cut -d' ' -f2 "$work/perf.$k" | median)
+			f=$(cut -d' ' -f3 "$work/perf.$k" | median)
+			awk -v n="$name" -v e="$e" -v c="$c" -v f="$f" -v pe="$pe" -v pc="$pc" 'BEGIN { printf "  %-28s %7d µs elapsed (ratio %.2f)  %7d µs CPU (ratio %.2f)  %4d faults\n", n, e, e / pe, c, c / pc, f }'
 		done
 	done
 fi
