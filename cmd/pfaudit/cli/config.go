@@ -1,7 +1,7 @@
 package cli
 
 import (
-	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -73,8 +73,20 @@ func RunConfig(cmd *cobra.Command, o *ConfigOptions, st Streams) error {
 		err error
 	}
 	ch := make(chan result, 1)
+	// Text is written as the listing is made (postconf.QueryText), in one
+	// write at the end, like postconf's stdio buffer: no Entry per name.
+	var text *bytes.Buffer
+	if o.Format != "json" {
+		text = new(bytes.Buffer)
+	}
 	go func() {
-		v, err := cfg.Query(o.View)
+		var v *postconf.View
+		var err error
+		if text != nil {
+			v, err = cfg.QueryText(o.View, text)
+		} else {
+			v, err = cfg.Query(o.View)
+		}
 		ch <- result{v, err}
 	}()
 	var v *postconf.View
@@ -94,17 +106,10 @@ func RunConfig(cmd *cobra.Command, o *ConfigOptions, st Streams) error {
 			fmt.Fprintf(st.Err, "pfaudit: warning: %s\n", w)
 		}
 	}
-	if o.Format == "json" {
+	if text == nil {
 		return writeConfigJSON(st.Out, cfg, v)
 	}
-	// One write per line would be a system call per parameter (a
-	// thousand for config -x): buffered, like postconf's stdio.
-	bw := bufio.NewWriterSize(st.Out, 64<<10)
-	for _, e := range v.Entries {
-		bw.WriteString(e.Text)
-		bw.WriteByte('\n')
-	}
-	if err := bw.Flush(); err != nil {
+	if _, err := st.Out.Write(text.Bytes()); err != nil {
 		return withCode(ExitError, fmt.Errorf("writing the output: %w", err))
 	}
 	return nil
