@@ -667,6 +667,7 @@ func (c *Config) Expand(svc *Service, name string) (string, error) {
 		e.parse(v.Raw)
 	}
 	x, err := e.result()
+	e.release()
 	if err != nil {
 		return "", c.positioned(v, namedErr(name, err))
 	}
@@ -677,6 +678,7 @@ func (c *Config) Expand(svc *Service, name string) (string, error) {
 // names.
 func (c *Config) ExpandValue(svc *Service, text string) (Expansion, error) {
 	e := newExpander(c.lookupErr(svc), c.workLimit+8*len(text), c.memoFor(svc))
+	defer e.release()
 	e.parse(text)
 	return e.result()
 }

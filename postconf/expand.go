@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/pfaudit/pfaudit/postconf/defaults"
 )
@@ -83,6 +84,8 @@ type expander struct {
 	peakTotal *int
 	ms        *memoState
 	steps     *int // work done, in callbacks and 64-byte units of text parsed
+
+	home *expanderState // what newExpander allocated (nil for operands)
 }
 
 // memoMinSteps is the least work (steps) beyond the memoised expansions it
@@ -202,22 +205,41 @@ func expandErr(s string, lookup lookupErrFunc) (Expansion, error) {
 // input's size.
 func expandLimit(s string, lookup lookupErrFunc, limit int) (Expansion, error) {
 	e := newExpander(lookup, limit, nil)
+	defer e.release()
 	e.parse(s)
 	return e.result()
 }
 
+// expanderState is an expander with the state its operands' expanders
+// share: one allocation, from expanderPool. Config.Expand runs once per
+// parameter a rule reads or a listing prints, so that is hundreds of
+// expanders per configuration (145 KB for `pfaudit config -x`, and as much
+// per host of a fleet) that can be the same few.
+type expanderState struct {
+	e                             expander
+	total, work, peakTotal, steps int
+	undef                         nameSet
+	ms                            memoState
+}
+
+var expanderPool = sync.Pool{New: func() any { return new(expanderState) }}
+
 func newExpander(lookup lookupErrFunc, limit int, memo memoScope) *expander {
-	// One allocation for the expander and the state its operands'
-	// expanders share: Config.Expand runs once per parameter a rule reads.
-	r := &struct {
-		e                             expander
-		total, work, peakTotal, steps int
-		undef                         nameSet
-		ms                            memoState
-	}{}
+	r := expanderPool.Get().(*expanderState)
 	r.e = expander{lookup: lookup, total: &r.total, work: &r.work, peakTotal: &r.peakTotal, steps: &r.steps,
-		limit: max(limit, maxWork), undef: &r.undef, memo: memo, ms: &r.ms}
+		limit: max(limit, maxWork), undef: &r.undef, memo: memo, ms: &r.ms, home: r}
 	return &r.e
+}
+
+// release hands an expander made by newExpander back for reuse, after its
+// result was taken: what result returns (the value's string, the list of
+// undefined names) is not part of the state and stays valid. Neither e nor
+// its operands' expanders may be used after.
+func (e *expander) release() {
+	if r := e.home; r != nil {
+		*r = expanderState{} // drops every reference, and is the next user's zero state
+		expanderPool.Put(r)
+	}
 }
 
 func (e *expander) result() (Expansion, error) {
@@ -232,12 +254,10 @@ func (e *expander) result() (Expansion, error) {
 // use. Syntax errors end the scan and are returned.
 func ScanNames(s string, visit func(name string)) error {
 	e := newExpander(func(string) (string, bool, error) { return "", false, nil }, 2*len(s), nil)
+	defer e.release()
 	e.scan, e.onName = true, visit
 	e.parse(s)
-	if e.err != nil {
-		return e.err
-	}
-	return nil
+	return e.err
 }
 
 func (e *expander) fail(format string, args ...any) {
