@@ -317,7 +317,9 @@ func (c *Config) override(svc *Service, name string) (Override, bool) {
 // `postconf -P` prints for the service.
 func (c *Config) EffectiveOverrides(svc *Service) []Override {
 	if c.eff == nil {
-		c.eff = map[*Service][]Override{}
+		// Every service is asked for (registerUserParams): sized once, not
+		// grown by rehashing through a master.cf's 25 services.
+		c.eff = make(map[*Service][]Override, len(c.Master.Services))
 	}
 	if e, ok := c.eff[svc]; ok {
 		return e
