@@ -46,6 +46,19 @@ type Domains struct {
 // parent_domain_matches_subdomains included). A server that hosts
 // example.net gets example.com, and so on.
 func (m *Model) PickDomains() Domains {
+	if sd := m.scope.domains; sd != nil {
+		for _, a := range sd.assumed {
+			m.assume(a)
+		}
+		return sd.dom
+	}
+	var d Domains
+	assumed := m.capture(func() { d = m.pickDomains() })
+	m.scope.domains = &sharedDomains{dom: d, assumed: assumed}
+	return d
+}
+
+func (m *Model) pickDomains() Domains {
 	var d Domains
 	var skipped []string
 	firstRelay := ""
@@ -329,10 +342,7 @@ func AnalyzeListener(cfg *postconf.Config, l Listener, opt Options) *Analysis {
 	// a case is large, and growing the slice by doubling copied them all.
 	a.Cases = make([]Case, 0, len(clients)*(catalogueSize+4)+maxTrustedNetworks+4)
 	for _, c := range clients {
-		reqs := requests(c, dom, h, d, ip)
-		if relayDomain != "" {
-			reqs = append(reqs, routedViaRelayDomain(c, dom, relayDomain)...)
-		}
+		reqs := m.sharedRequests(c, dom, h, d, ip, relayDomain)
 		for _, req := range reqs {
 			if opt.Cancelled() {
 				return interrupted(a, opt)

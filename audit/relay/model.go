@@ -32,6 +32,9 @@ type Options struct {
 	// Context.Err() before they use the result. It lives here, and not in
 	// Analyze's parameters, so that every caller of Analyze keeps working.
 	Context context.Context
+	// Share, when set, lets the models of one audit reuse each other's
+	// address classes, lists and requests (share.go); nil shares nothing.
+	Share *Share
 }
 
 // Cancelled reports whether the analysis must stop (Context is done).
@@ -77,10 +80,17 @@ type Model struct {
 	front *postconf.Service
 	// assumptions the model made, in the order made (deduplicated).
 	assumptions []string
+	// scope is the address-class part, perhaps shared (share.go);
+	// captured collects the assumptions a shared computation makes.
+	scope    *addrScope
+	captured *[]string
 }
 
 // assume records an assumption a decision rests on.
 func (m *Model) assume(a string) {
+	if m.captured != nil {
+		*m.captured = append(*m.captured, a)
+	}
 	for _, x := range m.assumptions {
 		if x == a {
 			return
@@ -123,12 +133,11 @@ func NewModel(cfg *postconf.Config, svc *postconf.Service, opt Options) *Model {
 		// trust whole subnets).
 		mn = "127.0.0.0/8 [::1]/128"
 	}
-	m.mynet, m.mynetErr = buildHostList("mynetworks", mn, mnPos, m)
-	m.local = m.domainList("mydestination")
-	m.relayD = m.domainList("relay_domains")
-	m.virtA = m.domainList("virtual_alias_domains")
-	m.virtM = m.domainList("virtual_mailbox_domains")
-	m.ifaceAddrs, m.ifaceUnknown = m.interfaceAddrs()
+	m.setMynetworks(mn, mnPos)
+	m.setScope()
+	sc := m.scope
+	m.local, m.relayD, m.virtA, m.virtM = sc.local, sc.relayD, sc.virtA, sc.virtM
+	m.ifaceAddrs, m.ifaceUnknown = sc.ifaceAddrs, sc.ifaceUnknown
 	return m
 }
 
@@ -156,15 +165,6 @@ func (m *Model) value(name string) (string, diag.Pos) {
 
 func (m *Model) yes(name string) bool {
 	return strings.EqualFold(strings.TrimSpace(m.expand(name)), "yes")
-}
-
-func (m *Model) domainList(name string) domainMatcher {
-	v, pos := m.value(name)
-	d, err := buildDomainList(name, v, pos, m)
-	if err != nil {
-		return errDomainList{err}
-	}
-	return d
 }
 
 // interfaceAddrs returns the addresses inet_interfaces and

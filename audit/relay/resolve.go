@@ -62,7 +62,16 @@ func (m *Model) resolve(addr string) resolution {
 	if r, ok := m.resolved[addr]; ok {
 		return r
 	}
-	r := m.resolveUncached(addr)
+	var r resolution
+	if sr, ok := m.scope.resolved[addr]; ok {
+		for _, a := range sr.assumed {
+			m.assume(a)
+		}
+		r = sr.res
+	} else {
+		assumed := m.capture(func() { r = m.resolveUncached(addr) })
+		m.scope.resolved[addr] = sharedResolution{res: r, assumed: assumed}
+	}
 	if m.resolved == nil {
 		m.resolved = map[string]resolution{}
 	}
