@@ -120,7 +120,16 @@ func (m *Model) destination(rcpt string, dom Domains) (string, string) {
 	if d, ok := m.dests[k]; ok {
 		return d[0], d[1]
 	}
-	dest, resolved := m.destinationUncached(rcpt, dom)
+	var dest, resolved string
+	if d, ok := m.scope.dests[k]; ok {
+		// The answer rests on resolve's, whose assumptions this model
+		// must record too.
+		m.resolve(rcpt)
+		dest, resolved = d[0], d[1]
+	} else {
+		dest, resolved = m.destinationUncached(rcpt, dom)
+		m.scope.dests[k] = [2]string{dest, resolved}
+	}
 	if m.dests == nil {
 		m.dests = map[destKey][2]string{}
 	}
@@ -223,10 +232,6 @@ func interrupted(a *Analysis, opt Options) *Analysis {
 func Requests(c Client, h, d, ip string) []Request {
 	return requests(c, Domains{Test: testDomain, Sender: senderDomain}, h, d, ip)
 }
-
-// catalogueSize bounds the requests requests() and routedViaRelayDomain()
-// make for one client (it only sizes a slice).
-const catalogueSize = 40
 
 func requests(c Client, dom Domains, h, d, ip string) []Request {
 	x, senderDomain := dom.Test, dom.Sender
@@ -338,11 +343,21 @@ func AnalyzeListener(cfg *postconf.Config, l Listener, opt Options) *Analysis {
 	verdict, reason, deciding := Closed, "every relay attempt from an untrusted client is refused", (*Case)(nil)
 	unknownCase := (*Case)(nil)
 	relayDomain := m.literalRelayDomain()
-	// Room for the catalogue's requests per client and the trusted ones:
-	// a case is large, and growing the slice by doubling copied them all.
-	a.Cases = make([]Case, 0, len(clients)*(catalogueSize+4)+maxTrustedNetworks+4)
-	for _, c := range clients {
-		reqs := m.sharedRequests(c, dom, h, d, ip, relayDomain)
+	perClient := make([][]Request, len(clients))
+	n := 0
+	for i, c := range clients {
+		perClient[i] = m.sharedRequests(c, dom, h, d, ip, relayDomain)
+		n += len(perClient[i])
+	}
+	trusted := m.trustedClients(dom)
+	// Room for exactly the cases below (the catalogue's per client, the
+	// local control, loopback, the trusted ones): a case is large, growing
+	// the slice by doubling copied them all, and room to spare is memory
+	// cleared and scanned for nothing. Cases are pointed to (deciding), so
+	// the array must not move either.
+	a.Cases = make([]Case, 0, n+2+len(trusted))
+	for i, reqs := range perClient {
+		c := clients[i]
 		for _, req := range reqs {
 			if opt.Cancelled() {
 				return interrupted(a, opt)
@@ -413,7 +428,7 @@ func AnalyzeListener(cfg *postconf.Config, l Listener, opt Options) *Analysis {
 	}
 	// The trusted classes, for the report: this host's addresses, a client
 	// in each mynetworks network, an authenticated client.
-	for _, c := range m.trustedClients(dom) {
+	for _, c := range trusted {
 		if opt.Cancelled() {
 			return interrupted(a, opt)
 		}

@@ -70,6 +70,7 @@ type addrScope struct {
 	ifaceAddrs                  []netip.Addr
 	ifaceUnknown                bool
 	resolved                    map[string]sharedResolution
+	dests                       map[destKey][2]string
 	domains                     *sharedDomains
 }
 
@@ -160,7 +161,7 @@ func (m *Model) setScope() {
 			return
 		}
 	}
-	s := &addrScope{local: ds[0], relayD: ds[1], virtA: ds[2], virtM: ds[3], resolved: map[string]sharedResolution{}}
+	s := &addrScope{local: ds[0], relayD: ds[1], virtA: ds[2], virtM: ds[3], resolved: map[string]sharedResolution{}, dests: map[destKey][2]string{}}
 	s.ifaceAddrs, s.ifaceUnknown = m.interfaceAddrs()
 	m.scope = s
 	if m.opt.Share != nil {
