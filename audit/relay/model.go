@@ -71,8 +71,8 @@ type Model struct {
 	mynetMemo map[mynetKey]hostMatch
 	// steps holds the traces of every decision, one after another: a
 	// listener's analysis makes hundreds of decisions of a few steps each,
-	// and one growing array costs a handful of allocations instead of a
-	// few per decision.
+	// and arrays of stepChunk steps (pushStep) cost a handful of
+	// allocations instead of a few per decision.
 	steps        []Step
 	ifaceAddrs   []netip.Addr
 	ifaceUnknown bool
@@ -369,8 +369,23 @@ func (m *Model) step(st *state, list string, idx int, r restriction, out, detail
 		m.closeRun(st)
 		st.dunnoRun = 0
 	}
-	if m.steps == nil {
-		m.steps = make([]Step, 0, 128)
+	m.pushStep(st, s)
+}
+
+// stepChunk is how many steps the trace array holds at first, and grows by.
+const stepChunk = 128
+
+// pushStep appends s to the decision's trace. When the array is full, the
+// decision's steps so far move to a new one: earlier decisions keep theirs
+// in the old array, so the steps are allocated about once instead of
+// copied at every doubling (with every old array kept alive by the traces
+// that point into it).
+func (m *Model) pushStep(st *state, s Step) {
+	if len(m.steps) == cap(m.steps) {
+		cur := m.steps[st.start:]
+		next := make([]Step, len(cur), max(stepChunk, 2*len(cur)))
+		copy(next, cur)
+		m.steps, st.start = next, 0
 	}
 	m.steps = append(m.steps, s)
 }
@@ -390,7 +405,7 @@ func (m *Model) closeRun(st *state) {
 			s.Detail = more
 		}
 	}
-	m.steps = append(m.steps, s)
+	m.pushStep(st, s)
 	st.elided, st.lastElided = 0, Step{}
 }
 
