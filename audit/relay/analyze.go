@@ -117,23 +117,14 @@ func (m *Model) pickDomains() Domains {
 // party, and how it resolves.
 func (m *Model) destination(rcpt string, dom Domains) (string, string) {
 	k := destKey{rcpt, dom.RelayAll}
-	if d, ok := m.dests[k]; ok {
-		return d[0], d[1]
-	}
-	var dest, resolved string
 	if d, ok := m.scope.dests[k]; ok {
 		// The answer rests on resolve's, whose assumptions this model
 		// must record too.
 		m.resolve(rcpt)
-		dest, resolved = d[0], d[1]
-	} else {
-		dest, resolved = m.destinationUncached(rcpt, dom)
-		m.scope.dests[k] = [2]string{dest, resolved}
+		return d[0], d[1]
 	}
-	if m.dests == nil {
-		m.dests = map[destKey][2]string{}
-	}
-	m.dests[k] = [2]string{dest, resolved}
+	dest, resolved := m.destinationUncached(rcpt, dom)
+	m.scope.dests[k] = [2]string{dest, resolved}
 	return dest, resolved
 }
 

@@ -63,10 +63,7 @@ type Model struct {
 	virtA    domainMatcher
 	virtM    domainMatcher
 	memo     map[string]string
-	resolved map[string]resolution
 	decided  decisionMemo
-	// dests: destination's answers per recipient.
-	dests map[destKey][2]string
 	// mynetMemo: mynetworks' answers per client (matchMynetworks).
 	mynetMemo map[mynetKey]hostMatch
 	// steps holds the traces of every decision, one after another: a
@@ -117,7 +114,9 @@ type list struct {
 
 // NewModel prepares the model of svc's scope (nil: main.cf only).
 func NewModel(cfg *postconf.Config, svc *postconf.Service, opt Options) *Model {
-	m := &Model{cfg: cfg, svc: svc, opt: opt, lists: map[string]*list{}, tables: map[string]tableOrErr{}}
+	// The expansion memo is sized for the parameters an analysis reads:
+	// grown from empty it was rehashed several times per model.
+	m := &Model{cfg: cfg, svc: svc, opt: opt, lists: map[string]*list{}, tables: map[string]tableOrErr{}, memo: make(map[string]string, 64)}
 	m.classes = map[string]bool{}
 	for _, c := range postconf.SplitList(m.expand("smtpd_restriction_classes")) {
 		m.classes[c] = true

@@ -161,7 +161,7 @@ func (m *Model) setScope() {
 			return
 		}
 	}
-	s := &addrScope{local: ds[0], relayD: ds[1], virtA: ds[2], virtM: ds[3], resolved: map[string]sharedResolution{}, dests: map[destKey][2]string{}}
+	s := &addrScope{local: ds[0], relayD: ds[1], virtA: ds[2], virtM: ds[3], resolved: make(map[string]sharedResolution, 64), dests: make(map[destKey][2]string, 64)}
 	s.ifaceAddrs, s.ifaceUnknown = m.interfaceAddrs()
 	m.scope = s
 	if m.opt.Share != nil {
