@@ -455,6 +455,29 @@ var smtpdGlobals = []string{"mynetworks", "mydestination", "myhostname", "mydoma
 // macro processing error", whatever the rest says (postconf(5): $name
 // expansion happens when the value is used).
 func (m *Model) expansionError() (string, error) {
+	// Nearly every configuration expands cleanly: first try every name in
+	// any order, without collecting and sorting them; only when one fails
+	// is the first failing name in sorted order looked for.
+	fails := func(n string) bool { _, err := m.cfg.Expand(m.svc, n); return err != nil }
+	failed := false
+	for _, n := range smtpdGlobals {
+		failed = failed || fails(n)
+	}
+	for n := range m.cfg.Main.Params {
+		if !failed && (strings.HasPrefix(n, "smtpd_") || m.classes[n]) {
+			failed = fails(n)
+		}
+	}
+	if m.svc != nil && !failed {
+		for _, o := range m.cfg.EffectiveOverrides(m.svc) {
+			if !failed && (strings.HasPrefix(o.Name, "smtpd_") || slices.Contains(smtpdGlobals, o.Name) || m.classes[o.Name]) {
+				failed = fails(o.Name)
+			}
+		}
+	}
+	if !failed {
+		return "", nil
+	}
 	names := map[string]bool{}
 	for _, n := range smtpdGlobals {
 		names[n] = true
