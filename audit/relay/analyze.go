@@ -188,7 +188,7 @@ func (m *Model) hasGuard(items []restriction, depth int) (bool, string) {
 			}
 		case m.classes[r.Text]:
 			v := m.expand(r.Text)
-			if ok, g := m.hasGuard(parseList(splitRestrictions(v)), depth+1); ok {
+			if ok, g := m.hasGuard(m.parsedList(v), depth+1); ok {
 				return true, g
 			}
 		}

@@ -81,6 +81,9 @@ type Model struct {
 	// captured collects the assumptions a shared computation makes.
 	scope    *addrScope
 	captured *[]string
+	// parsed are the restriction lists parsed so far, by value
+	// (parsedList).
+	parsed map[string][]restriction
 }
 
 // assume records an assumption a decision rests on.
@@ -201,7 +204,7 @@ func (m *Model) getList(param string) *list {
 	}
 	raw, _ := m.cfg.Raw(m.svc, param)
 	l := &list{Param: param, Pos: raw.Pos, Src: raw.Source}
-	l.Items = parseList(splitRestrictions(m.expand(param)))
+	l.Items = m.parsedList(m.expand(param))
 	m.lists[param] = l
 	return l
 }
@@ -664,7 +667,7 @@ func (m *Model) evalOne(st *state, list string, idx int, r restriction, pos diag
 		}
 		raw, _ := m.cfg.Raw(m.svc, r.Text)
 		m.step(st, list, idx, r, "class", "restriction class: "+v, pos)
-		return m.evalList(st, r.Text, parseList(splitRestrictions(v)), raw.Pos)
+		return m.evalList(st, r.Text, m.parsedList(v), raw.Pos)
 	}
 	// smtpd logs "unknown smtpd restriction" and answers 451 4.3.5 Server
 	// configuration error (smtpd_check.c).

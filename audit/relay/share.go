@@ -25,12 +25,13 @@ type Share struct {
 	hosts   map[listKey]*sharedHosts
 	scopes  map[scopeKey]*addrScope
 	reqs    map[reqsKey][]Request
+	lists   map[string][]restriction
 }
 
 // NewShare returns an empty Share.
 func NewShare() *Share {
 	return &Share{domains: map[listKey]domainMatcher{}, hosts: map[listKey]*sharedHosts{},
-		scopes: map[scopeKey]*addrScope{}, reqs: map[reqsKey][]Request{}}
+		scopes: map[scopeKey]*addrScope{}, reqs: map[reqsKey][]Request{}, lists: map[string][]restriction{}}
 }
 
 // listKey is what a match list is built from: the parameter (it names the
@@ -167,6 +168,30 @@ func (m *Model) setScope() {
 	if m.opt.Share != nil {
 		m.opt.Share.scopes[k] = s
 	}
+}
+
+// parsedList is parseList(splitRestrictions(v)), parsed once per value
+// in the model (a restriction class was parsed again by every decision
+// that entered it) and in the Share. The restrictions are only read.
+func (m *Model) parsedList(v string) []restriction {
+	if l, ok := m.parsed[v]; ok {
+		return l
+	}
+	l, ok := []restriction(nil), false
+	if m.opt.Share != nil {
+		l, ok = m.opt.Share.lists[v]
+	}
+	if !ok {
+		l = parseList(splitRestrictions(v))
+		if m.opt.Share != nil {
+			m.opt.Share.lists[v] = l
+		}
+	}
+	if m.parsed == nil {
+		m.parsed = map[string][]restriction{}
+	}
+	m.parsed[v] = l
+	return l
 }
 
 // sharedRequests is requests() (and the routed ones via relayDomain)
