@@ -84,6 +84,9 @@ type Model struct {
 	// parsed are the restriction lists parsed so far, by value
 	// (parsedList).
 	parsed map[string][]restriction
+	// notIn are notInMynetworks' texts per address (a listener has two
+	// or three untrusted client addresses).
+	notIn map[netip.Addr]string
 }
 
 // assume records an assumption a decision rests on.
@@ -267,7 +270,7 @@ type state struct {
 // stops at its first permit, reject or defer, its end being a permit; the
 // recipient is refused when any list refuses (SMTPD_ACCESS_README).
 func (m *Model) Decide(req Request) Decision {
-	if d, ok := m.decided.get(req); ok {
+	if d, ok := m.decided.get(req, m); ok {
 		return d
 	}
 	st := &state{req: req, start: len(m.steps)}
@@ -551,8 +554,9 @@ func (m *Model) evalOne(st *state, list string, idx int, r restriction, pos diag
 			m.setReply(st, 451, "4.3.0", "Temporary lookup failure", "mynetworks cannot be evaluated by Postfix: "+m.mynetErr.Error())
 			return oDefer
 		}
-		c := st.client()
+		c := st.mynetClient()
 		hm := m.matchMynetworks(c)
+		st.mynetRead(hm)
 		ok, unknown, why := hm.Matched, hm.Unknown, hm.Why
 		switch {
 		case hm.Fail:
@@ -568,7 +572,7 @@ func (m *Model) evalOne(st *state, list string, idx int, r restriction, pos diag
 			st.why = list + ": permit_mynetworks (client " + c.Addr.String() + " in mynetworks: " + why + ")"
 			return oPermit
 		}
-		m.step(st, list, idx, r, "dunno", "client "+c.Addr.String()+" not in mynetworks", pos)
+		m.step(st, list, idx, r, "dunno", m.notInMynetworks(c.Addr), pos)
 		return oDunno
 	case "permit_sasl_authenticated":
 		if login := st.sasl(); login != "" && m.yes("smtpd_sasl_auth_enable") {
