@@ -29,6 +29,9 @@ type Options struct {
 	Policy *rules.Policy
 	// Version names the pfaudit build in the report.
 	Version string
+	// noShare: every model computes everything itself (the reference
+	// TestShareSound compares the shared analyses with).
+	noShare bool
 }
 
 // Run analyses cfg and runs the rules. The analyses are returned too, for
@@ -39,7 +42,13 @@ func Run(ctx context.Context, cfg *postconf.Config, o Options) (*render.Report, 
 	// so that their signatures stay as every caller knows them. When it is
 	// done, Run returns early with a partial report: callers check
 	// ctx.Err() before they use it.
+	// One Share for the audit's analyses: the listeners and the patched
+	// copies fix verification analyses (rules.Run) mostly agree on the
+	// address classes and lists.
 	ropt := relay.Options{Tables: table.ForFiles(cfg.Files.Root, cfg.Files.Offline), Context: ctx}
+	if !o.noShare {
+		ropt.Share = relay.NewShare()
+	}
 	if o.Live {
 		// An unset mynetworks is already computed for this host by
 		// postconf.Config (LiveDefaults); inet_interfaces = all needs the

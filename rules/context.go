@@ -26,6 +26,14 @@ type Context struct {
 	// A Context is therefore not safe for concurrent use.
 	params map[paramKey]param
 	lists  map[*postconf.Service]relayLists
+	// scopes (scopeFor) and rscopes (restrictionScopes): several rules
+	// ask, and the fix verification's re-checks ask again.
+	scopes  map[*postconf.Service]*listScope
+	rscopes []struct {
+		Key string
+		P   param
+	}
+	rscopesDone bool
 	// mynets are the parsed mynetworks scopes (mynetworksEntries), and
 	// mynetFixes the cleaned value per scope: several rules read them,
 	// and a rule that reports every entry of a long mynetworks would
@@ -121,7 +129,9 @@ func (c *Context) param(svc *postconf.Service, name string) param {
 	}
 	p.Value, p.Err = c.Cfg.Expand(svc, name)
 	if c.params == nil {
-		c.params = map[paramKey]param{}
+		// An audit reads 75 to 135 of them: grown from empty, the map
+		// was rehashed several times.
+		c.params = make(map[paramKey]param, 128)
 	}
 	c.params[k] = p
 	return p

@@ -1031,6 +1031,17 @@ func (c *Context) restrictionScopes() []struct {
 	Key string
 	P   param
 } {
+	if c.rscopesDone {
+		return c.rscopes
+	}
+	c.rscopes, c.rscopesDone = c.restrictionScopesUncached(), true
+	return c.rscopes
+}
+
+func (c *Context) restrictionScopesUncached() []struct {
+	Key string
+	P   param
+} {
 	var out []struct {
 		Key string
 		P   param

@@ -161,10 +161,17 @@ type listScope struct {
 }
 
 func (c *Context) scopeFor(svc *postconf.Service) *listScope {
+	if s, ok := c.scopes[svc]; ok {
+		return s
+	}
 	s := &listScope{c: c, svc: svc, classes: map[string]bool{}}
 	for _, n := range postconf.SplitList(c.param(svc, "smtpd_restriction_classes").Value) {
 		s.classes[n] = true
 	}
+	if c.scopes == nil {
+		c.scopes = map[*postconf.Service]*listScope{}
+	}
+	c.scopes[svc] = s
 	return s
 }
 

@@ -200,5 +200,5 @@ func (m *Model) accessResult(st *state, list string, idx int, r restriction, pos
 		return oDefer
 	}
 	m.step(st, list, idx, r, "restrictions", detail, pos)
-	return m.evalList(st, r.Arg, parseList(splitRestrictions(res.Value)), res.Pos)
+	return m.evalList(st, r.Arg, m.parsedList(res.Value), res.Pos)
 }

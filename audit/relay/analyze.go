@@ -46,6 +46,19 @@ type Domains struct {
 // parent_domain_matches_subdomains included). A server that hosts
 // example.net gets example.com, and so on.
 func (m *Model) PickDomains() Domains {
+	if sd := m.scope.domains; sd != nil {
+		for _, a := range sd.assumed {
+			m.assume(a)
+		}
+		return sd.dom
+	}
+	var d Domains
+	assumed := m.capture(func() { d = m.pickDomains() })
+	m.scope.domains = &sharedDomains{dom: d, assumed: assumed}
+	return d
+}
+
+func (m *Model) pickDomains() Domains {
 	var d Domains
 	var skipped []string
 	firstRelay := ""
@@ -104,14 +117,14 @@ func (m *Model) PickDomains() Domains {
 // party, and how it resolves.
 func (m *Model) destination(rcpt string, dom Domains) (string, string) {
 	k := destKey{rcpt, dom.RelayAll}
-	if d, ok := m.dests[k]; ok {
+	if d, ok := m.scope.dests[k]; ok {
+		// The answer rests on resolve's, whose assumptions this model
+		// must record too.
+		m.resolve(rcpt)
 		return d[0], d[1]
 	}
 	dest, resolved := m.destinationUncached(rcpt, dom)
-	if m.dests == nil {
-		m.dests = map[destKey][2]string{}
-	}
-	m.dests[k] = [2]string{dest, resolved}
+	m.scope.dests[k] = [2]string{dest, resolved}
 	return dest, resolved
 }
 
@@ -175,7 +188,7 @@ func (m *Model) hasGuard(items []restriction, depth int) (bool, string) {
 			}
 		case m.classes[r.Text]:
 			v := m.expand(r.Text)
-			if ok, g := m.hasGuard(parseList(splitRestrictions(v)), depth+1); ok {
+			if ok, g := m.hasGuard(m.parsedList(v), depth+1); ok {
 				return true, g
 			}
 		}
@@ -210,10 +223,6 @@ func interrupted(a *Analysis, opt Options) *Analysis {
 func Requests(c Client, h, d, ip string) []Request {
 	return requests(c, Domains{Test: testDomain, Sender: senderDomain}, h, d, ip)
 }
-
-// catalogueSize bounds the requests requests() and routedViaRelayDomain()
-// make for one client (it only sizes a slice).
-const catalogueSize = 40
 
 func requests(c Client, dom Domains, h, d, ip string) []Request {
 	x, senderDomain := dom.Test, dom.Sender
@@ -325,14 +334,21 @@ func AnalyzeListener(cfg *postconf.Config, l Listener, opt Options) *Analysis {
 	verdict, reason, deciding := Closed, "every relay attempt from an untrusted client is refused", (*Case)(nil)
 	unknownCase := (*Case)(nil)
 	relayDomain := m.literalRelayDomain()
-	// Room for the catalogue's requests per client and the trusted ones:
-	// a case is large, and growing the slice by doubling copied them all.
-	a.Cases = make([]Case, 0, len(clients)*(catalogueSize+4)+maxTrustedNetworks+4)
-	for _, c := range clients {
-		reqs := requests(c, dom, h, d, ip)
-		if relayDomain != "" {
-			reqs = append(reqs, routedViaRelayDomain(c, dom, relayDomain)...)
-		}
+	perClient := make([][]Request, len(clients))
+	n := 0
+	for i, c := range clients {
+		perClient[i] = m.sharedRequests(c, dom, h, d, ip, relayDomain)
+		n += len(perClient[i])
+	}
+	trusted := m.trustedClients(dom)
+	// Room for exactly the cases below (the catalogue's per client, the
+	// local control, loopback, the trusted ones): a case is large, growing
+	// the slice by doubling copied them all, and room to spare is memory
+	// cleared and scanned for nothing. Cases are pointed to (deciding), so
+	// the array must not move either.
+	a.Cases = make([]Case, 0, n+2+len(trusted))
+	for i, reqs := range perClient {
+		c := clients[i]
 		for _, req := range reqs {
 			if opt.Cancelled() {
 				return interrupted(a, opt)
@@ -403,7 +419,7 @@ func AnalyzeListener(cfg *postconf.Config, l Listener, opt Options) *Analysis {
 	}
 	// The trusted classes, for the report: this host's addresses, a client
 	// in each mynetworks network, an authenticated client.
-	for _, c := range m.trustedClients(dom) {
+	for _, c := range trusted {
 		if opt.Cancelled() {
 			return interrupted(a, opt)
 		}
@@ -439,6 +455,29 @@ var smtpdGlobals = []string{"mynetworks", "mydestination", "myhostname", "mydoma
 // macro processing error", whatever the rest says (postconf(5): $name
 // expansion happens when the value is used).
 func (m *Model) expansionError() (string, error) {
+	// Nearly every configuration expands cleanly: first try every name in
+	// any order, without collecting and sorting them; only when one fails
+	// is the first failing name in sorted order looked for.
+	fails := func(n string) bool { _, err := m.cfg.Expand(m.svc, n); return err != nil }
+	failed := false
+	for _, n := range smtpdGlobals {
+		failed = failed || fails(n)
+	}
+	for n := range m.cfg.Main.Params {
+		if !failed && (strings.HasPrefix(n, "smtpd_") || m.classes[n]) {
+			failed = fails(n)
+		}
+	}
+	if m.svc != nil && !failed {
+		for _, o := range m.cfg.EffectiveOverrides(m.svc) {
+			if !failed && (strings.HasPrefix(o.Name, "smtpd_") || slices.Contains(smtpdGlobals, o.Name) || m.classes[o.Name]) {
+				failed = fails(o.Name)
+			}
+		}
+	}
+	if !failed {
+		return "", nil
+	}
 	names := map[string]bool{}
 	for _, n := range smtpdGlobals {
 		names[n] = true

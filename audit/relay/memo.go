@@ -1,6 +1,9 @@
 package relay
 
-import "net/netip"
+import (
+	"net/netip"
+	"strings"
+)
 
 // Decisions are memoised by what they read of the request. The catalogue
 // sends the same recipient with many senders and HELO names, and most
@@ -14,7 +17,7 @@ import "net/netip"
 // on the values read so far: a request that agrees with a decided one on
 // every field that decision read takes the same path to the same answer.
 
-type reqField uint8
+type reqField uint16
 
 const (
 	fAddr reqField = 1 << iota
@@ -25,6 +28,13 @@ const (
 	fHELO
 	fSender
 	fRecipient
+	// fMynetMiss: the address was read only by permit_mynetworks, which
+	// found it in no mynetworks entry (a clean miss: not unknown, no
+	// lookup failure). Such a decision holds for any address that
+	// mynetworks misses as cleanly, with the address in the steps that
+	// say so (readdress): an Internet client's IPv4 and IPv6 requests
+	// are then decided once.
+	fMynetMiss
 )
 
 func (st *state) addr() netip.Addr { st.used |= fAddr; return st.req.Client.Addr }
@@ -37,6 +47,73 @@ func (st *state) certTrusted() bool {
 func (st *state) helo() string   { st.used |= fHELO; return st.req.Client.HELO }
 func (st *state) sender() string { st.used |= fSender; return st.req.Sender }
 func (st *state) rcpt() string   { st.used |= fRecipient; return st.req.Recipient }
+
+// mynetClient is the client permit_mynetworks matches; mynetRead notes
+// what the answer makes the decision depend on.
+func (st *state) mynetClient() Client {
+	return Client{Addr: st.req.Client.Addr, Name: st.req.Client.Name}
+}
+
+func (st *state) mynetRead(hm hostMatch) {
+	if hm.Matched || hm.Unknown || hm.Fail {
+		st.used |= fAddr | fName
+		return
+	}
+	st.used |= fName | fMynetMiss
+}
+
+// cleanMiss reports whether mynetworks misses c the way fMynetMiss
+// decisions rest on.
+func (m *Model) cleanMiss(c Client) bool {
+	if m.mynetErr != nil {
+		return false
+	}
+	hm := m.matchMynetworks(Client{Addr: c.Addr, Name: c.Name})
+	return !hm.Matched && !hm.Unknown && !hm.Fail
+}
+
+// readdress is d, decided for a client at from, as a client at to gets it:
+// the permit_mynetworks steps that found the client in no entry name the
+// client's address ("client 203.0.113.5 not in mynetworks", perhaps with
+// closeRun's note after it); nothing else in a fMynetMiss decision does.
+func (m *Model) readdress(d Decision, from, to netip.Addr) Decision {
+	if from == to {
+		return d
+	}
+	old, repl := m.notInMynetworks(from), m.notInMynetworks(to)
+	var tr []Step
+	for i := range d.Trace {
+		s := &d.Trace[i]
+		if s.Outcome == "dunno" && strings.EqualFold(s.Restriction, "permit_mynetworks") && strings.HasPrefix(s.Detail, old) {
+			if tr == nil {
+				tr = make([]Step, len(d.Trace))
+				copy(tr, d.Trace)
+			}
+			if len(s.Detail) == len(old) {
+				tr[i].Detail = repl
+			} else {
+				tr[i].Detail = repl + s.Detail[len(old):]
+			}
+		}
+	}
+	if tr != nil {
+		d.Trace = tr
+	}
+	return d
+}
+
+// notInMynetworks is the step text of a client address mynetworks misses.
+func (m *Model) notInMynetworks(a netip.Addr) string {
+	if s, ok := m.notIn[a]; ok {
+		return s
+	}
+	s := "client " + a.String() + " not in mynetworks"
+	if m.notIn == nil {
+		m.notIn = map[netip.Addr]string{}
+	}
+	m.notIn[a] = s
+	return s
+}
 
 // client is the client for access-table keys (its name and address).
 func (st *state) client() Client {
@@ -83,13 +160,26 @@ func keyOf(req Request, mask reqField) memoKey {
 
 type decisionMemo struct {
 	masks []reqField // in the order first seen
-	byKey map[reqField]map[memoKey]Decision
+	byKey map[reqField]map[memoKey]memoEntry
 }
 
-func (d *decisionMemo) get(req Request) (Decision, bool) {
+// memoEntry is a decision and the client address it was made for.
+type memoEntry struct {
+	dec  Decision
+	addr netip.Addr
+}
+
+func (d *decisionMemo) get(req Request, m *Model) (Decision, bool) {
 	for _, mask := range d.masks {
-		if dec, ok := d.byKey[mask][keyOf(req, mask)]; ok {
-			return dec, true
+		e, ok := d.byKey[mask][keyOf(req, mask)]
+		if !ok {
+			continue
+		}
+		if mask&fMynetMiss == 0 || mask&fAddr != 0 || e.addr == req.Client.Addr {
+			return e.dec, true
+		}
+		if m.cleanMiss(req.Client) {
+			return m.readdress(e.dec, e.addr, req.Client.Addr), true
 		}
 	}
 	return Decision{}, false
@@ -97,13 +187,13 @@ func (d *decisionMemo) get(req Request) (Decision, bool) {
 
 func (d *decisionMemo) put(req Request, mask reqField, dec Decision) {
 	if d.byKey == nil {
-		d.byKey = map[reqField]map[memoKey]Decision{}
+		d.byKey = map[reqField]map[memoKey]memoEntry{}
 	}
 	byKey, ok := d.byKey[mask]
 	if !ok {
-		byKey = map[memoKey]Decision{}
+		byKey = map[memoKey]memoEntry{}
 		d.byKey[mask] = byKey
 		d.masks = append(d.masks, mask)
 	}
-	byKey[keyOf(req, mask)] = dec
+	byKey[keyOf(req, mask)] = memoEntry{dec, req.Client.Addr}
 }

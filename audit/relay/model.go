@@ -32,6 +32,9 @@ type Options struct {
 	// Context.Err() before they use the result. It lives here, and not in
 	// Analyze's parameters, so that every caller of Analyze keeps working.
 	Context context.Context
+	// Share, when set, lets the models of one audit reuse each other's
+	// address classes, lists and requests (share.go); nil shares nothing.
+	Share *Share
 }
 
 // Cancelled reports whether the analysis must stop (Context is done).
@@ -60,16 +63,13 @@ type Model struct {
 	virtA    domainMatcher
 	virtM    domainMatcher
 	memo     map[string]string
-	resolved map[string]resolution
 	decided  decisionMemo
-	// dests: destination's answers per recipient.
-	dests map[destKey][2]string
 	// mynetMemo: mynetworks' answers per client (matchMynetworks).
 	mynetMemo map[mynetKey]hostMatch
 	// steps holds the traces of every decision, one after another: a
 	// listener's analysis makes hundreds of decisions of a few steps each,
-	// and one growing array costs a handful of allocations instead of a
-	// few per decision.
+	// and arrays of stepChunk steps (pushStep) cost a handful of
+	// allocations instead of a few per decision.
 	steps        []Step
 	ifaceAddrs   []netip.Addr
 	ifaceUnknown bool
@@ -77,10 +77,23 @@ type Model struct {
 	front *postconf.Service
 	// assumptions the model made, in the order made (deduplicated).
 	assumptions []string
+	// scope is the address-class part, perhaps shared (share.go);
+	// captured collects the assumptions a shared computation makes.
+	scope    *addrScope
+	captured *[]string
+	// parsed are the restriction lists parsed so far, by value
+	// (parsedList).
+	parsed map[string][]restriction
+	// notIn are notInMynetworks' texts per address (a listener has two
+	// or three untrusted client addresses).
+	notIn map[netip.Addr]string
 }
 
 // assume records an assumption a decision rests on.
 func (m *Model) assume(a string) {
+	if m.captured != nil {
+		*m.captured = append(*m.captured, a)
+	}
 	for _, x := range m.assumptions {
 		if x == a {
 			return
@@ -107,7 +120,9 @@ type list struct {
 
 // NewModel prepares the model of svc's scope (nil: main.cf only).
 func NewModel(cfg *postconf.Config, svc *postconf.Service, opt Options) *Model {
-	m := &Model{cfg: cfg, svc: svc, opt: opt, lists: map[string]*list{}, tables: map[string]tableOrErr{}}
+	// The expansion memo is sized for the parameters an analysis reads:
+	// grown from empty it was rehashed several times per model.
+	m := &Model{cfg: cfg, svc: svc, opt: opt, lists: map[string]*list{}, tables: map[string]tableOrErr{}, memo: make(map[string]string, 64)}
 	m.classes = map[string]bool{}
 	for _, c := range postconf.SplitList(m.expand("smtpd_restriction_classes")) {
 		m.classes[c] = true
@@ -123,12 +138,11 @@ func NewModel(cfg *postconf.Config, svc *postconf.Service, opt Options) *Model {
 		// trust whole subnets).
 		mn = "127.0.0.0/8 [::1]/128"
 	}
-	m.mynet, m.mynetErr = buildHostList("mynetworks", mn, mnPos, m)
-	m.local = m.domainList("mydestination")
-	m.relayD = m.domainList("relay_domains")
-	m.virtA = m.domainList("virtual_alias_domains")
-	m.virtM = m.domainList("virtual_mailbox_domains")
-	m.ifaceAddrs, m.ifaceUnknown = m.interfaceAddrs()
+	m.setMynetworks(mn, mnPos)
+	m.setScope()
+	sc := m.scope
+	m.local, m.relayD, m.virtA, m.virtM = sc.local, sc.relayD, sc.virtA, sc.virtM
+	m.ifaceAddrs, m.ifaceUnknown = sc.ifaceAddrs, sc.ifaceUnknown
 	return m
 }
 
@@ -156,15 +170,6 @@ func (m *Model) value(name string) (string, diag.Pos) {
 
 func (m *Model) yes(name string) bool {
 	return strings.EqualFold(strings.TrimSpace(m.expand(name)), "yes")
-}
-
-func (m *Model) domainList(name string) domainMatcher {
-	v, pos := m.value(name)
-	d, err := buildDomainList(name, v, pos, m)
-	if err != nil {
-		return errDomainList{err}
-	}
-	return d
 }
 
 // interfaceAddrs returns the addresses inet_interfaces and
@@ -202,7 +207,7 @@ func (m *Model) getList(param string) *list {
 	}
 	raw, _ := m.cfg.Raw(m.svc, param)
 	l := &list{Param: param, Pos: raw.Pos, Src: raw.Source}
-	l.Items = parseList(splitRestrictions(m.expand(param)))
+	l.Items = m.parsedList(m.expand(param))
 	m.lists[param] = l
 	return l
 }
@@ -265,7 +270,7 @@ type state struct {
 // stops at its first permit, reject or defer, its end being a permit; the
 // recipient is refused when any list refuses (SMTPD_ACCESS_README).
 func (m *Model) Decide(req Request) Decision {
-	if d, ok := m.decided.get(req); ok {
+	if d, ok := m.decided.get(req, m); ok {
 		return d
 	}
 	st := &state{req: req, start: len(m.steps)}
@@ -369,8 +374,23 @@ func (m *Model) step(st *state, list string, idx int, r restriction, out, detail
 		m.closeRun(st)
 		st.dunnoRun = 0
 	}
-	if m.steps == nil {
-		m.steps = make([]Step, 0, 128)
+	m.pushStep(st, s)
+}
+
+// stepChunk is how many steps the trace array holds at first, and grows by.
+const stepChunk = 128
+
+// pushStep appends s to the decision's trace. When the array is full, the
+// decision's steps so far move to a new one: earlier decisions keep theirs
+// in the old array, so the steps are allocated about once instead of
+// copied at every doubling (with every old array kept alive by the traces
+// that point into it).
+func (m *Model) pushStep(st *state, s Step) {
+	if len(m.steps) == cap(m.steps) {
+		cur := m.steps[st.start:]
+		next := make([]Step, len(cur), max(stepChunk, 2*len(cur)))
+		copy(next, cur)
+		m.steps, st.start = next, 0
 	}
 	m.steps = append(m.steps, s)
 }
@@ -390,7 +410,7 @@ func (m *Model) closeRun(st *state) {
 			s.Detail = more
 		}
 	}
-	m.steps = append(m.steps, s)
+	m.pushStep(st, s)
 	st.elided, st.lastElided = 0, Step{}
 }
 
@@ -534,8 +554,9 @@ func (m *Model) evalOne(st *state, list string, idx int, r restriction, pos diag
 			m.setReply(st, 451, "4.3.0", "Temporary lookup failure", "mynetworks cannot be evaluated by Postfix: "+m.mynetErr.Error())
 			return oDefer
 		}
-		c := st.client()
+		c := st.mynetClient()
 		hm := m.matchMynetworks(c)
+		st.mynetRead(hm)
 		ok, unknown, why := hm.Matched, hm.Unknown, hm.Why
 		switch {
 		case hm.Fail:
@@ -551,7 +572,7 @@ func (m *Model) evalOne(st *state, list string, idx int, r restriction, pos diag
 			st.why = list + ": permit_mynetworks (client " + c.Addr.String() + " in mynetworks: " + why + ")"
 			return oPermit
 		}
-		m.step(st, list, idx, r, "dunno", "client "+c.Addr.String()+" not in mynetworks", pos)
+		m.step(st, list, idx, r, "dunno", m.notInMynetworks(c.Addr), pos)
 		return oDunno
 	case "permit_sasl_authenticated":
 		if login := st.sasl(); login != "" && m.yes("smtpd_sasl_auth_enable") {
@@ -650,7 +671,7 @@ func (m *Model) evalOne(st *state, list string, idx int, r restriction, pos diag
 		}
 		raw, _ := m.cfg.Raw(m.svc, r.Text)
 		m.step(st, list, idx, r, "class", "restriction class: "+v, pos)
-		return m.evalList(st, r.Text, parseList(splitRestrictions(v)), raw.Pos)
+		return m.evalList(st, r.Text, m.parsedList(v), raw.Pos)
 	}
 	// smtpd logs "unknown smtpd restriction" and answers 451 4.3.5 Server
 	// configuration error (smtpd_check.c).

@@ -58,15 +58,19 @@ type resolution struct {
 func (m *Model) resolve(addr string) resolution {
 	// Every client class sends the same recipients, and each request asks
 	// several times (the guard, permit_mx_backup, the destination): the
-	// answer depends on the address and this scope only.
-	if r, ok := m.resolved[addr]; ok {
-		return r
+	// answer depends on the address and the address scope only (the
+	// scope's key). The assumptions the answer rests on are recorded
+	// again: the model notes each once, so a model gets them at its first
+	// resolve of the address, as if it had computed the answer.
+	if sr, ok := m.scope.resolved[addr]; ok {
+		for _, a := range sr.assumed {
+			m.assume(a)
+		}
+		return sr.res
 	}
-	r := m.resolveUncached(addr)
-	if m.resolved == nil {
-		m.resolved = map[string]resolution{}
-	}
-	m.resolved[addr] = r
+	var r resolution
+	assumed := m.capture(func() { r = m.resolveUncached(addr) })
+	m.scope.resolved[addr] = sharedResolution{res: r, assumed: assumed}
 	return r
 }
 
