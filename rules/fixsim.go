@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -33,6 +34,9 @@ type simulated struct {
 	main   map[string]bool
 	svc    map[string]map[string]bool
 	master bool
+	// owned are the master.cf entries copied for editing: the others are
+	// the original configuration's, shared (copyMaster).
+	owned map[*postconf.Service]bool
 }
 
 // simulate applies cmds to a copy of cfg.
@@ -117,6 +121,14 @@ func (s *simulated) apply(main *postconf.MainCF, master *postconf.MasterCF, op, 
 		if svc == nil {
 			return fmt.Errorf("no master.cf entry %s/%s", parts[0], parts[1])
 		}
+		if !s.owned[svc] {
+			cp := cloneService(svc)
+			master.Services[slices.Index(master.Services, svc)] = cp
+			if s.owned == nil {
+				s.owned = map[*postconf.Service]bool{}
+			}
+			s.owned[cp], svc = true, cp
+		}
 		setOverride(svc, parts[2], val, hasVal)
 		if s.svc[svc.Key()] == nil {
 			s.svc[svc.Key()] = map[string]bool{}
@@ -195,26 +207,26 @@ func setOverride(svc *postconf.Service, name, value string, set bool) {
 	svc.Args = args
 }
 
+// copyMain copies main.cf's map and order; the settings themselves are
+// shared with the original: an edit replaces or deletes a map entry,
+// never changes a setting in place.
 func copyMain(m *postconf.MainCF) *postconf.MainCF {
-	out := &postconf.MainCF{File: m.File, Params: make(map[string]*postconf.Param, len(m.Params)),
-		Order: slices.Clone(m.Order), NoLines: m.NoLines}
-	for n, p := range m.Params {
-		cp := *p
-		out.Params[n] = &cp
-	}
-	return out
+	return &postconf.MainCF{File: m.File, Params: maps.Clone(m.Params), Order: slices.Clone(m.Order), NoLines: m.NoLines}
 }
 
+// copyMaster copies the list of entries; an entry is copied only when a
+// -P edit changes it (simulated.owned), -M and -MX replace or drop list
+// elements.
 func copyMaster(m *postconf.MasterCF) *postconf.MasterCF {
-	out := &postconf.MasterCF{File: m.File, NoLines: m.NoLines, Services: make([]*postconf.Service, len(m.Services))}
-	for i, s := range m.Services {
-		cp := *s
-		cp.Args = slices.Clone(s.Args)
-		cp.Overrides = slices.Clone(s.Overrides)
-		cp.Other = slices.Clone(s.Other)
-		out.Services[i] = &cp
-	}
-	return out
+	return &postconf.MasterCF{File: m.File, NoLines: m.NoLines, Services: slices.Clone(m.Services)}
+}
+
+func cloneService(s *postconf.Service) *postconf.Service {
+	cp := *s
+	cp.Args = slices.Clone(s.Args)
+	cp.Overrides = slices.Clone(s.Overrides)
+	cp.Other = slices.Clone(s.Other)
+	return &cp
 }
 
 // shellWords splits a command line the way a POSIX shell splits the
