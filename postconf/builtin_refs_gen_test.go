@@ -5,10 +5,10 @@ import (
 	"flag"
 	"fmt"
 	"go/format"
-	"os"
 	"strconv"
 	"testing"
 
+	"github.com/pfaudit/pfaudit/internal/gentest"
 	"github.com/pfaudit/pfaudit/postconf/defaults"
 )
 
@@ -52,17 +52,5 @@ func TestBuiltinRefsGenerated(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if *updateRefs {
-		if err := os.WriteFile(builtinRefsFile, src, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	have, err := os.ReadFile(builtinRefsFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(have, src) {
-		t.Fatalf("%s is stale: run go test -run '^TestBuiltinRefsGenerated$' -update ./postconf", builtinRefsFile)
-	}
+	gentest.Check(t, builtinRefsFile, src, *updateRefs, "go test -run '^TestBuiltinRefsGenerated$' -update ./postconf")
 }

@@ -10,6 +10,8 @@ import (
 	"os"
 	"strconv"
 	"testing"
+
+	"github.com/pfaudit/pfaudit/internal/gentest"
 )
 
 var update = flag.Bool("update", false, "rewrite builtin_gen.go from postconf-d.txt")
@@ -87,17 +89,5 @@ func TestBuiltinTableGenerated(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if *update {
-		if err := os.WriteFile(builtinGenFile, src, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	have, err := os.ReadFile(builtinGenFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(have, src) {
-		t.Fatalf("%s is stale: run go test -run '^TestBuiltinTableGenerated$' -update ./postconf/defaults", builtinGenFile)
-	}
+	gentest.Check(t, builtinGenFile, src, *update, "go test -run '^TestBuiltinTableGenerated$' -update ./postconf/defaults")
 }
