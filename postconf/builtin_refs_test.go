@@ -20,7 +20,7 @@ func TestRefsOverBuiltin(t *testing.T) {
 		{"host-derived values", defaults.Overlay(map[string]string{"myhostname": "mx.example.net", "mynetworks": "127.0.0.0/8"}), true},
 		{"changed value with a new unknown reference", defaults.Overlay(map[string]string{"smtpd_banner": "$myhostname $no_such_macro ESMTP"}), false},
 		{"changed value, known references", defaults.Overlay(map[string]string{"relay_domains": "$mydestination"}), true},
-		{"added name making a reference known", defaults.Overlay(map[string]string{"extension": "", "zz_added": "${zz_other?x} $extension"}), false},
+		{"added names, one referencing another", defaults.Overlay(map[string]string{"extension": "", "zz_added": "${zz_other?x} $extension"}), false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			got, ok := refsOverBuiltin(tt.set)

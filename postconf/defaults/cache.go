@@ -170,11 +170,7 @@ func readCache(dir, file, id string) (*Set, error) {
 
 // parseDelta reads a cache body (see cacheHeader) over the built-in table.
 func parseDelta(file, body string) (*Set, error) {
-	b := &builtinTable
-	s := &Set{base: b, raw: map[string]string{}, unlisted: make(map[string]bool, len(b.unlisted))}
-	for _, n := range b.unlisted {
-		s.unlisted[n] = true
-	}
+	s := overBuiltin()
 	var added []string
 	section := ""
 	n := 0
@@ -194,7 +190,7 @@ func parseDelta(file, body string) (*Set, error) {
 			continue
 		}
 		if section == goneMarker {
-			_, inBase := b.lookup(line)
+			_, inBase := s.base.lookup(line)
 			_, set := s.raw[line]
 			if !inBase || set || s.gone[line] {
 				return nil, bad("not a built-in name, or listed twice")
@@ -213,28 +209,11 @@ func parseDelta(file, body string) (*Set, error) {
 		if _, dup := s.raw[name]; dup {
 			return nil, bad("parameter " + name + " printed twice")
 		}
-		s.raw[name] = value
-		if section == hiddenMarker {
-			s.unlisted[name] = true
-		} else {
-			delete(s.unlisted, name)
-		}
-		if _, inBase := b.lookup(name); !inBase {
+		if s.change(name, value, section != hiddenMarker) {
 			added = append(added, name)
 		}
 	}
-	if len(added) == 0 && len(s.gone) == 0 {
-		s.names = b.names
-	} else {
-		s.names = make([]string, 0, len(b.names)+len(added))
-		for _, n := range b.names {
-			if !s.gone[n] {
-				s.names = append(s.names, n)
-			}
-		}
-		s.names = append(s.names, added...)
-	}
-	if err := s.finish(); err != nil {
+	if err := s.finishOver(added); err != nil {
 		return nil, fmt.Errorf("%s: %w", file, err)
 	}
 	return s, nil

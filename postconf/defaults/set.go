@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -138,14 +137,54 @@ const hiddenMarker = "#hidden"
 // host-derived values replaced by placeholders, then the names postconf
 // answers only by name; see gen_defaults.go). Nothing is parsed or copied.
 var builtinSet = sync.OnceValue(func() *Set {
-	s := &Set{Source: SourceBuiltin, base: &builtinTable, raw: map[string]string{}, names: builtinTable.names,
-		unlisted: make(map[string]bool, len(builtinTable.unlisted))}
-	for _, n := range builtinTable.unlisted {
-		s.unlisted[n] = true
-	}
-	s.Version, _ = s.get("mail_version")
+	s := overBuiltin()
+	s.Source = SourceBuiltin
+	s.finishOver(nil)
 	return s
 })
+
+// overBuiltin is a Set over the built-in table with nothing changed yet:
+// see change and finishOver.
+func overBuiltin() *Set {
+	b := &builtinTable
+	s := &Set{base: b, raw: map[string]string{}, unlisted: make(map[string]bool, len(b.unlisted))}
+	for _, n := range b.unlisted {
+		s.unlisted[n] = true
+	}
+	return s
+}
+
+// change sets name's default in a Set over the built-in table, listed or
+// by name only, and reports whether the table lacks name.
+func (s *Set) change(name, value string, listed bool) (added bool) {
+	s.raw[name] = value
+	if listed {
+		delete(s.unlisted, name)
+	} else {
+		s.unlisted[name] = true
+	}
+	_, inBase := s.base.lookup(name)
+	return !inBase
+}
+
+// finishOver completes a Set over the built-in table: its names are the
+// table's (shared when nothing was added or is gone), and mail_version and
+// compatibility_level must be known (finish).
+func (s *Set) finishOver(added []string) error {
+	if len(added) == 0 && len(s.gone) == 0 {
+		s.names = s.base.names
+		s.Version, _ = s.get("mail_version")
+		return nil
+	}
+	s.names = make([]string, 0, len(s.base.names)+len(added))
+	for _, n := range s.base.names {
+		if !s.gone[n] {
+			s.names = append(s.names, n)
+		}
+	}
+	s.names = append(s.names, added...)
+	return s.finish()
+}
 
 // Builtin returns the built-in Set recorded from Postfix 3.7.11. Every call
 // returns the same immutable Set.
@@ -292,21 +331,16 @@ func (s *Set) Changes() (names []string, ok bool) {
 // recorded one in a few values, expressed over the table as the postconf
 // -d cache is.
 func Overlay(values map[string]string) *Set {
-	b := Builtin()
-	s := &Set{Source: b.Source, base: b.base, raw: make(map[string]string, len(values)), unlisted: maps.Clone(b.unlisted)}
-	added := false
+	s := overBuiltin()
+	s.Source = SourceBuiltin
+	var added []string
 	for n, v := range values {
-		s.raw[n] = v
-		delete(s.unlisted, n)
-		if _, ok := b.base.lookup(n); !ok {
-			added = true
+		if s.change(n, v, true) {
+			added = append(added, n)
 		}
 	}
-	s.names = b.names
-	if added {
-		s.names = slices.Sorted(maps.Keys(values))
-		s.names = slices.Compact(slices.Sorted(slices.Values(append(s.names, b.names...))))
+	if err := s.finishOver(added); err != nil {
+		panic("defaults: Overlay: " + err.Error()) // the built-in table has both names
 	}
-	s.Version, _ = s.get("mail_version")
 	return s
 }

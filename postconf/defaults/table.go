@@ -30,9 +30,6 @@ func tableHash(s string) uint32 {
 }
 
 func (t *table) index(name string) (int, bool) {
-	if len(t.slots) == 0 {
-		return slices.BinarySearch(t.names, name)
-	}
 	mask := uint32(len(t.slots) - 1)
 	for i := tableHash(name) & mask; ; i = (i + 1) & mask {
 		s := t.slots[i]
@@ -43,25 +40,6 @@ func (t *table) index(name string) (int, bool) {
 			return int(s - 1), true
 		}
 	}
-}
-
-// buildSlots makes the index of names (for the generator): a power of two
-// at least twice their number, so that searches stay short and end.
-func buildSlots(names []string) []uint16 {
-	n := 1
-	for n < 2*len(names) {
-		n *= 2
-	}
-	slots := make([]uint16, n)
-	mask := uint32(n - 1)
-	for k, name := range names {
-		i := tableHash(name) & mask
-		for slots[i] != 0 {
-			i = (i + 1) & mask
-		}
-		slots[i] = uint16(k + 1)
-	}
-	return slots
 }
 
 func (t *table) lookup(name string) (string, bool) {

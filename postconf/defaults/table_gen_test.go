@@ -60,6 +60,25 @@ func genBuiltinTable(data []byte) ([]byte, error) {
 	return format.Source(b.Bytes())
 }
 
+// buildSlots makes the index of names for the generated table: a power of two
+// at least twice their number, so that searches stay short and end.
+func buildSlots(names []string) []uint16 {
+	n := 1
+	for n < 2*len(names) {
+		n *= 2
+	}
+	slots := make([]uint16, n)
+	mask := uint32(n - 1)
+	for k, name := range names {
+		i := tableHash(name) & mask
+		for slots[i] != 0 {
+			i = (i + 1) & mask
+		}
+		slots[i] = uint16(k + 1)
+	}
+	return slots
+}
+
 // TestTableIndex: every name is found through the generated index at its
 // own position, and names the table lacks are not.
 func TestTableIndex(t *testing.T) {
