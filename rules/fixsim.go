@@ -80,7 +80,9 @@ func simulate(cfg *postconf.Config, cmds []string) (*simulated, error) {
 		}
 	}
 	c := postconf.New(main, master, cfg.Defaults, cfg.DefaultsSource)
-	c.Dir, c.LiveDefaults = cfg.Dir, cfg.LiveDefaults
+	// The copy reads the same files (a dump's copies under --files-root, or
+	// none) as the audited configuration.
+	c.Dir, c.LiveDefaults, c.Files = cfg.Dir, cfg.LiveDefaults, cfg.Files
 	s.cfg = c
 	return s, nil
 }

@@ -41,6 +41,9 @@ func TestSimulate(t *testing.T) {
 	const main = "compatibility_level = 3.6\nmynetworks = 0.0.0.0/0\nsoft_bounce = yes\nsmtpd_banner = a\nsmtpd_banner = b\n"
 	const master = "smtp inet n - y - - smtpd\n  -o smtpd_sasl_auth_enable=yes\n  -o syslog_name=postfix/smtp\n10025 inet n - n - - smtpd\n  -o content_filter=\n"
 	cfg := buildConfig(t, main, master, "/srv/pf")
+	// A copy of another server's files: the patched configuration must
+	// read the files the original reads, not this host's.
+	cfg.Files = postconf.FileAccess{Root: "/srv/copy-of-mx1"}
 	type check struct {
 		svc, name, want string
 	}
@@ -84,6 +87,9 @@ func TestSimulate(t *testing.T) {
 			}
 			if err != nil {
 				t.Fatal(err)
+			}
+			if s.cfg.Files != cfg.Files || s.cfg.Dir != cfg.Dir || s.cfg.LiveDefaults != cfg.LiveDefaults {
+				t.Errorf("patched configuration reads files %+v in %q (live %v), the original %+v in %q (live %v)", s.cfg.Files, s.cfg.Dir, s.cfg.LiveDefaults, cfg.Files, cfg.Dir, cfg.LiveDefaults)
 			}
 			for _, c := range tc.checks {
 				var svc *postconf.Service
