@@ -364,7 +364,7 @@ func stagedConfig(cfg *postconf.Config, changes []Change) (*postconf.Config, err
 		}
 	}
 	out := postconf.New(main, master, cfg.Defaults, cfg.DefaultsSource)
-	out.Dir, out.LiveDefaults = cfg.Dir, cfg.LiveDefaults
+	out.Dir, out.LiveDefaults, out.Files = cfg.Dir, cfg.LiveDefaults, cfg.Files
 	return out, nil
 }
 
