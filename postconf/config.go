@@ -216,7 +216,86 @@ func New(main *MainCF, master *MasterCF, d Defaults, source string) *Config {
 	return newConfig(main, master, d, source, "")
 }
 
+// Edited is New(main, master, c.Defaults, c.DefaultsSource) for an edited
+// copy of c: main.cf's parameters differ from c's only in the names in
+// edited (changed, added or removed), and master holds c's entries
+// (the same *Service values, in the same order) or edited ones. A fix
+// verification builds one such copy per fix; when the edits cannot change
+// what depends on master.cf and on user-defined names (registrationHolds)
+// the copy shares c's instead of computing it again, which was most of
+// building it.
+func (c *Config) Edited(main *MainCF, master *MasterCF, edited []string) *Config {
+	if !c.registrationHolds(main, master, edited) {
+		return New(main, master, c.Defaults, c.DefaultsSource)
+	}
+	return newConfigFrom(main, master, c.Defaults, c.DefaultsSource, "", c)
+}
+
+// registrationHolds reports whether New on the edited parts would find
+// c's name spaces, service-derived parameters, user-defined names, legacy
+// names, undefined names and start-up error (registerServiceParams,
+// registerUserParams). Each edited name must be a listed built-in
+// parameter (not legacy, not read-only) whose old and new values refer
+// only to names the defaults know, and whose default refers to none they
+// do not: registerUserParams notes only names the defaults do not know,
+// and which of those main.cf assigns, so such edits change nothing it
+// computes. smtpd_restriction_classes, expanded against main.cf alone,
+// may refer to anything: a main.cf that sets it is built in full.
+func (c *Config) registrationHolds(main *MainCF, master *MasterCF, edited []string) bool {
+	if c.Defaults == nil || master == nil || main == nil || c.Master == nil || c.Main == nil {
+		return false
+	}
+	if len(master.Services) != len(c.Master.Services) {
+		return false
+	}
+	for i, s := range master.Services {
+		if s != c.Master.Services[i] {
+			return false
+		}
+	}
+	if _, ok := main.Params["smtpd_restriction_classes"]; ok {
+		return false
+	}
+	if _, ok := c.Main.Params["smtpd_restriction_classes"]; ok {
+		return false
+	}
+	knownRefs := func(v string) bool {
+		ok := true
+		if err := ScanNames(v, func(n string) {
+			if !c.Defaults.Known(n) {
+				ok = false
+			}
+		}); err != nil {
+			return false
+		}
+		return ok
+	}
+	for _, n := range edited {
+		if readOnlyParams[n] || !c.Defaults.Known(n) || !c.info.isListed(n) {
+			return false
+		}
+		for _, r := range c.info.refs {
+			if r.param == n {
+				return false
+			}
+		}
+		for _, m := range []*MainCF{c.Main, main} {
+			if p, ok := m.Params[n]; ok && !knownRefs(p.Value) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
 func newConfig(main *MainCF, master *MasterCF, d Defaults, source, dir string) *Config {
+	return newConfigFrom(main, master, d, source, dir, nil)
+}
+
+// newConfigFrom builds a Config; from, when not nil, is a configuration
+// whose registrations hold for this one (registrationHolds) and are
+// shared: none of them changes once built.
+func newConfigFrom(main *MainCF, master *MasterCF, d Defaults, source, dir string, from *Config) *Config {
 	if main == nil {
 		main = &MainCF{Params: map[string]*Param{}}
 	}
@@ -243,8 +322,6 @@ func newConfig(main *MainCF, master *MasterCF, d Defaults, source, dir string) *
 			}
 		}
 	}
-	c.ns = map[string][]Override{}
-	c.nsActive = map[*Service]bool{}
 	// Expansion work is bounded in proportion to the largest value, so
 	// that a legitimate value of megabytes expands (referenced from a
 	// default or two) and a blow-up still ends.
@@ -258,20 +335,27 @@ func newConfig(main *MainCF, master *MasterCF, d Defaults, source, dir string) *
 		}
 	}
 	c.workLimit = max(maxWork, 8*largest)
-	for _, s := range master.Services {
-		for _, o := range s.Overrides {
-			c.ns[s.Key()] = append(c.ns[s.Key()], o)
+	if from != nil {
+		c.ns, c.nsActive, c.sensitive, c.delivery = from.ns, from.nsActive, from.sensitive, from.delivery
+		c.user, c.legacy, c.undefined, c.startupErr = from.user, from.legacy, from.undefined, from.startupErr
+	} else {
+		c.ns = map[string][]Override{}
+		c.nsActive = map[*Service]bool{}
+		for _, s := range master.Services {
+			for _, o := range s.Overrides {
+				c.ns[s.Key()] = append(c.ns[s.Key()], o)
+			}
+			_, c.nsActive[s] = c.ns[s.Key()]
 		}
-		_, c.nsActive[s] = c.ns[s.Key()]
-	}
-	c.sensitive = map[string]bool{"service_name": true, "process_name": true}
-	for _, s := range master.Services {
-		for _, o := range s.Overrides {
-			c.sensitive[o.Name] = true
+		c.sensitive = map[string]bool{"service_name": true, "process_name": true}
+		for _, s := range master.Services {
+			for _, o := range s.Overrides {
+				c.sensitive[o.Name] = true
+			}
 		}
+		c.registerServiceParams()
+		c.registerUserParams(mainNames)
 	}
-	c.registerServiceParams()
-	c.registerUserParams(mainNames)
 	for _, name := range mainNames {
 		if !c.Known(name) {
 			p := main.Params[name]
@@ -782,7 +866,9 @@ func (c *Config) positioned(v Value, err error) error {
 // once.
 func (c *Config) Check() ([]diag.Warning, error) {
 	c.checkOnce.Do(func() {
-		c.checkWarns = c.undefined
+		// Clipped: a caller appending to the warnings must not write
+		// into an array another configuration shares (Edited).
+		c.checkWarns = slices.Clip(c.undefined)
 		if c.startupErr != nil {
 			c.checkErr = c.startupErr
 			return

@@ -79,7 +79,11 @@ func simulate(cfg *postconf.Config, cmds []string) (*simulated, error) {
 			}
 		}
 	}
-	c := postconf.New(main, master, cfg.Defaults, cfg.DefaultsSource)
+	edited := make([]string, 0, len(s.main))
+	for n := range s.main {
+		edited = append(edited, n)
+	}
+	c := cfg.Edited(main, master, edited)
 	// The copy reads the same files (a dump's copies under --files-root, or
 	// none) as the audited configuration.
 	c.Dir, c.LiveDefaults, c.Files = cfg.Dir, cfg.LiveDefaults, cfg.Files
