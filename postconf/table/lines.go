@@ -144,10 +144,18 @@ func extpar(s string, strip bool) (string, error) {
 // between balanced braces together (mystrtokq() with "{}"). A closing brace
 // at level zero is an ordinary character.
 func SplitBraced(s, seps string) []string {
+	// A bitmap of the separators instead of a search of seps per byte,
+	// and room for a master.cf entry's fields from the start: a fleet
+	// splits every entry and every list of every host.
+	var set [8]uint32
+	for i := 0; i < len(seps); i++ {
+		set[seps[i]>>5] |= 1 << (seps[i] & 31)
+	}
+	isSep := func(c byte) bool { return set[c>>5]&(1<<(c&31)) != 0 }
 	var out []string
 	i := 0
 	for {
-		for i < len(s) && strings.IndexByte(seps, s[i]) >= 0 {
+		for i < len(s) && isSep(s[i]) {
 			i++
 		}
 		if i >= len(s) {
@@ -160,9 +168,12 @@ func SplitBraced(s, seps string) []string {
 				level++
 			} else if level > 0 && c == '}' {
 				level--
-			} else if level == 0 && strings.IndexByte(seps, c) >= 0 {
+			} else if level == 0 && isSep(c) {
 				break
 			}
+		}
+		if out == nil {
+			out = make([]string, 0, 12)
 		}
 		out = append(out, s[start:i])
 	}
