@@ -785,6 +785,10 @@ type expandMemo struct {
 	live   bool
 	shared map[string]*memoEntry
 	scoped map[*Service]map[string]*memoEntry
+	// scopes are the memoScope values handed out, one per scope (nil:
+	// main.cf): made once, a scopeMemo in an interface was an allocation
+	// per expansion.
+	scopes map[*Service]*scopeMemo
 }
 
 // scopeMemo is the memoScope of one scope of a Config.
@@ -809,10 +813,18 @@ func (c *Config) memoFor(svc *Service) memoScope {
 		m.dir, m.live = c.Dir, c.LiveDefaults
 		m.shared, m.scoped = map[string]*memoEntry{}, map[*Service]map[string]*memoEntry{}
 	}
-	return scopeMemo{c, svc}
+	sm := m.scopes[svc]
+	if sm == nil {
+		if m.scopes == nil {
+			m.scopes = make(map[*Service]*scopeMemo, 4)
+		}
+		sm = &scopeMemo{c, svc}
+		m.scopes[svc] = sm
+	}
+	return sm
 }
 
-func (s scopeMemo) get(name string) *memoEntry {
+func (s *scopeMemo) get(name string) *memoEntry {
 	m := &s.c.memo
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -822,7 +834,7 @@ func (s scopeMemo) get(name string) *memoEntry {
 	return m.scoped[s.svc][name]
 }
 
-func (s scopeMemo) put(name string, e *memoEntry) {
+func (s *scopeMemo) put(name string, e *memoEntry) {
 	m := &s.c.memo
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -836,7 +848,7 @@ func (s scopeMemo) put(name string, e *memoEntry) {
 	m.scoped[s.svc][name] = e
 }
 
-func (s scopeMemo) sensitive(name string) bool { return s.c.sensitive[name] }
+func (s *scopeMemo) sensitive(name string) bool { return s.c.sensitive[name] }
 
 func namedErr(name string, err error) error {
 	var ee *ExpandError
