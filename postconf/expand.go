@@ -285,7 +285,36 @@ func (e *expander) parse(value string) {
 		e.fail("expansion exceeds %d MiB: %q", e.limit>>20, diagShort(value))
 		return
 	}
+	// The literal text before a macro is handed on as the substring of
+	// value it is; only a "$$" (one '$' of two) makes it text of its own,
+	// built in lit. Copying every literal was most of the allocations of
+	// expanding a configuration.
 	var lit strings.Builder
+	litStart, litEnd := 0, 0 // the literal is value[litStart:litEnd] while lit is empty
+	addLit := func(from, to int) {
+		switch {
+		case lit.Len() == 0 && (litStart == litEnd || litEnd == from):
+			if litStart == litEnd {
+				litStart = from
+			}
+			litEnd = to
+		default:
+			if lit.Len() == 0 {
+				lit.WriteString(value[litStart:litEnd])
+			}
+			lit.WriteString(value[from:to])
+		}
+	}
+	flushLit := func() {
+		switch {
+		case lit.Len() > 0:
+			e.callback(false, lit.String())
+			lit.Reset()
+		case litEnd > litStart:
+			e.callback(false, value[litStart:litEnd])
+		}
+		litStart, litEnd = 0, 0
+	}
 	i := 0
 	for i < len(value) && e.err == nil {
 		if value[i] != '$' {
@@ -293,19 +322,16 @@ func (e *expander) parse(value string) {
 			if j < 0 {
 				j = len(value) - i
 			}
-			lit.WriteString(value[i : i+j])
+			addLit(i, i+j)
 			i += j
 			continue
 		}
 		if i+1 < len(value) && value[i+1] == '$' {
-			lit.WriteByte('$')
+			addLit(i, i+1) // the first '$'
 			i += 2
 			continue
 		}
-		if lit.Len() > 0 {
-			e.callback(false, lit.String())
-			lit.Reset()
-		}
+		flushLit()
 		i++
 		var expr string
 		if i < len(value) && (value[i] == '{' || value[i] == '(') {
@@ -344,8 +370,8 @@ func (e *expander) parse(value string) {
 		}
 		e.callback(true, expr)
 	}
-	if lit.Len() > 0 && e.err == nil {
-		e.callback(false, lit.String())
+	if e.err == nil {
+		flushLit()
 	}
 }
 

@@ -55,6 +55,10 @@ func TestExpand(t *testing.T) {
 		{in: "$$a", want: "$a"},
 		{in: "$dollar", want: "$x"},
 		{in: "a$$$a", want: "a$A"},
+		{in: "x$$y$$z", want: "x$y$z"},
+		{in: "x $$$$ y", want: "x $$ y"},
+		{in: "$a$$", want: "A$"},
+		{in: "pre $a mid $$ post $a end", want: "pre A mid $ post A end"},
 		// Conditionals.
 		{in: "${a?yes}", want: "yes"},
 		{in: "${empty?yes}", want: ""},
