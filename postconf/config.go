@@ -746,7 +746,7 @@ func (c *Config) Expand(svc *Service, name string) (string, error) {
 	}
 	var e *expander
 	if memo != nil {
-		e = newExpander(c.lookupErr(svc), c.workLimit, memo)
+		e = newExpander(memo.(*scopeMemo).lookup, c.workLimit, memo)
 		e.expandName(name, v.Raw)
 	} else {
 		e = newExpander(c.lookupErr(svc), c.workLimit, nil)
@@ -795,6 +795,8 @@ type expandMemo struct {
 type scopeMemo struct {
 	c   *Config
 	svc *Service
+	// lookup is c.lookupErr(svc), made once with the scope.
+	lookup lookupErrFunc
 }
 
 // memoFor returns the memo of svc's scope: nil for a service that is not
@@ -818,7 +820,7 @@ func (c *Config) memoFor(svc *Service) memoScope {
 		if m.scopes == nil {
 			m.scopes = make(map[*Service]*scopeMemo, 4)
 		}
-		sm = &scopeMemo{c, svc}
+		sm = &scopeMemo{c: c, svc: svc, lookup: c.lookupErr(svc)}
 		m.scopes[svc] = sm
 	}
 	return sm
