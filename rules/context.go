@@ -24,7 +24,7 @@ type Context struct {
 
 	// Memoised lookups: the configuration does not change during a run.
 	// A Context is therefore not safe for concurrent use.
-	params map[paramKey]param
+	params map[paramKey]paramEntry
 	lists  map[*postconf.Service]relayLists
 	// scopes (scopeFor) and rscopes (restrictionScopes): several rules
 	// ask, and the fix verification's re-checks ask again.
@@ -119,8 +119,8 @@ type param struct {
 // param returns name's effective value in svc's scope (nil: global).
 func (c *Context) param(svc *postconf.Service, name string) param {
 	k := paramKey{svc, name}
-	if p, ok := c.params[k]; ok {
-		return p
+	if e, ok := c.params[k]; ok {
+		return param{Name: name, Raw: e.Raw, Value: e.Value, Err: e.Err, Svc: e.Svc}
 	}
 	raw, _ := c.Cfg.Raw(svc, name)
 	p := param{Name: name, Raw: raw}
@@ -131,10 +131,20 @@ func (c *Context) param(svc *postconf.Service, name string) param {
 	if c.params == nil {
 		// An audit reads 75 to 135 of them: grown from empty, the map
 		// was rehashed several times.
-		c.params = make(map[paramKey]param, 128)
+		c.params = make(map[paramKey]paramEntry, 128)
 	}
-	c.params[k] = p
+	c.params[k] = paramEntry{Raw: p.Raw, Value: p.Value, Err: p.Err, Svc: p.Svc}
 	return p
+}
+
+// paramEntry is a param without its name, which the memo's key holds: at
+// 128 bytes a map keeps it in place, where the 144-byte param was
+// allocated on its own for every entry (TestParamEntryInPlace).
+type paramEntry struct {
+	Raw   postconf.Value
+	Value string
+	Err   error
+	Svc   *postconf.Service
 }
 
 // value is the expanded effective value, lower-cased and trimmed, for
