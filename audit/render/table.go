@@ -457,39 +457,53 @@ func wrap(text string, width int, indent string, first ...string) []string {
 	if len(first) > 0 {
 		lead = first[0]
 	}
+	// The line is built in one buffer with its width kept, instead of
+	// a string concatenated and counted again at every word: a fleet's
+	// report wraps every finding of every host.
 	var out []string
-	cur := lead
+	line := make([]byte, 0, 2*width)
+	line = append(line, lead...)
+	cols := runes(lead)
+	indentCols := runes(indent)
 	empty := true
-	for _, para := range strings.Split(text, "\n") {
+	flush := func() {
+		out = append(out, string(line))
+		line = append(line[:0], indent...)
+		cols, empty = indentCols, true
+	}
+	for para := range strings.SplitSeq(text, "\n") {
 		if !empty {
-			out = append(out, cur)
-			cur, empty = indent, true
+			flush()
 		}
-		for _, word := range strings.Fields(para) {
+		for word := range strings.FieldsSeq(para) {
+			wcols := runes(word)
 			for {
-				room := width - runes(cur)
+				room := width - cols
 				if !empty {
 					room--
 				}
-				if runes(word) <= room {
+				if wcols <= room {
 					if !empty {
-						cur += " "
+						line = append(line, ' ')
+						cols++
 					}
-					cur += word
+					line = append(line, word...)
+					cols += wcols
 					empty = false
 					break
 				}
 				if !empty {
-					out = append(out, cur)
-					cur, empty = indent, true
+					flush()
 					continue
 				}
 				// A word longer than a whole line: cut it.
 				rw := []rune(word)
 				k := max(room, 1)
-				out = append(out, cur+string(rw[:k]))
+				out = append(out, string(line)+string(rw[:k]))
 				word = string(rw[k:])
-				cur = indent
+				wcols -= k
+				line = append(line[:0], indent...)
+				cols = indentCols
 				if word == "" {
 					break
 				}
@@ -497,7 +511,7 @@ func wrap(text string, width int, indent string, first ...string) []string {
 		}
 	}
 	if !empty || len(out) == 0 {
-		out = append(out, cur)
+		out = append(out, string(line))
 	}
 	return out
 }

@@ -2,7 +2,9 @@ package render
 
 import (
 	"bytes"
+	"math/rand/v2"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -128,6 +130,71 @@ func TestWrappedCommandsPaste(t *testing.T) {
 		}
 		if got, want := words(strings.Join(lines, "\n")), words(c); got != want {
 			t.Errorf("wrapped %q pastes as %s, want %s", lines, got, want)
+		}
+	}
+}
+
+// wrapConcat is wrap as it was first written, by string concatenation:
+// TestWrapMatchesConcat holds the buffered one to it.
+func wrapConcat(text string, width int, indent string, lead string) []string {
+	var out []string
+	cur := lead
+	empty := true
+	for _, para := range strings.Split(text, "\n") {
+		if !empty {
+			out = append(out, cur)
+			cur, empty = indent, true
+		}
+		for _, word := range strings.Fields(para) {
+			for {
+				room := width - runes(cur)
+				if !empty {
+					room--
+				}
+				if runes(word) <= room {
+					if !empty {
+						cur += " "
+					}
+					cur += word
+					empty = false
+					break
+				}
+				if !empty {
+					out = append(out, cur)
+					cur, empty = indent, true
+					continue
+				}
+				rw := []rune(word)
+				k := max(room, 1)
+				out = append(out, cur+string(rw[:k]))
+				word = string(rw[k:])
+				cur = indent
+				if word == "" {
+					break
+				}
+			}
+		}
+	}
+	if !empty || len(out) == 0 {
+		out = append(out, cur)
+	}
+	return out
+}
+
+func TestWrapMatchesConcat(t *testing.T) {
+	pieces := []string{"a", "bb", "ccc", "dddddddddddd", " ", "  ", "\n", "\t", "é", "日本語", "postconf", "-e", "'x = y'"}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for range 20000 {
+		var b strings.Builder
+		for range rng.IntN(12) {
+			b.WriteString(pieces[rng.IntN(len(pieces))])
+		}
+		text, width := b.String(), rng.IntN(14)
+		indent := []string{"", "  ", "    ", "é "}[rng.IntN(4)]
+		lead := []string{"", "- ", "PFA-RELAY-001 "}[rng.IntN(3)]
+		got, want := wrap(text, width, indent, lead), wrapConcat(text, width, indent, lead)
+		if !slices.Equal(got, want) {
+			t.Fatalf("wrap(%q, %d, %q, %q) = %q, want %q", text, width, indent, lead, got, want)
 		}
 	}
 }
