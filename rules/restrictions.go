@@ -164,8 +164,11 @@ func (c *Context) scopeFor(svc *postconf.Service) *listScope {
 	if s, ok := c.scopes[svc]; ok {
 		return s
 	}
-	s := &listScope{c: c, svc: svc, classes: map[string]bool{}}
+	s := &listScope{c: c, svc: svc}
 	for _, n := range postconf.SplitList(c.param(svc, "smtpd_restriction_classes").Value) {
+		if s.classes == nil {
+			s.classes = map[string]bool{} // most configurations have no classes
+		}
 		s.classes[n] = true
 	}
 	if c.scopes == nil {

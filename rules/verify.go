@@ -321,10 +321,14 @@ func trustedCase(cs relay.Case) bool { return cs.Client.Trusted || cs.Client.Cla
 // and so, for a fix that narrows mynetworks, is the loss of mynetworks
 // trust by any client but loopback.
 func lostTrust(before, after *relay.Analysis, mynet bool) string {
-	now := map[string]relay.Case{}
-	for _, cs := range after.Cases {
+	// Indexes into after.Cases by class and trick: a Case (272 bytes)
+	// as a map value, and a key concatenated per case, were allocated
+	// one by one.
+	type classTrick struct{ class, trick string }
+	now := make(map[classTrick]int, 8)
+	for i, cs := range after.Cases {
 		if trustedCase(cs) {
-			now[cs.Client.Class+"\x00"+cs.Trick] = cs
+			now[classTrick{cs.Client.Class, cs.Trick}] = i
 		}
 	}
 	var nets []netip.Prefix
@@ -340,10 +344,11 @@ func lostTrust(before, after *relay.Analysis, mynet bool) string {
 		if mynet && cs.Client.Class != "loopback" {
 			continue
 		}
-		n, ok := now[cs.Client.Class+"\x00"+cs.Trick]
-		if !ok || n.Decision.Result == relay.Accept {
+		i, ok := now[classTrick{cs.Client.Class, cs.Trick}]
+		if !ok || after.Cases[i].Decision.Result == relay.Accept {
 			continue
 		}
+		n := after.Cases[i]
 		return fmt.Sprintf("the fix would stop the trusted %s client (%s) from relaying through %s: %s", cs.Client.Class, cs.Client.Addr, after.Listener.Key, shorten(n.Decision.Reason, 200))
 	}
 	return ""
