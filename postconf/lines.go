@@ -1,8 +1,8 @@
 package postconf
 
 import (
-	"bytes"
 	"sort"
+	"strings"
 
 	"github.com/pfaudit/pfaudit/postconf/diag"
 )
@@ -49,10 +49,17 @@ func isBlank(c byte) bool {
 // Trailing whitespace (including the CR of CRLF files) is removed. A NUL byte
 // ends the logical line's text, as it does in Postfix's C strings.
 func readLogicalLines(file string, data []byte) ([]logicalLine, []diag.Warning) {
+	// The file is made a string once, and a logical line of one physical
+	// line is a substring of it: copying each line twice (to a buffer,
+	// then to its string) was most of what reading a dump allocated. A
+	// line with continuations is built in cur.
+	src := string(data)
 	var (
 		out     []logicalLine
 		warns   []diag.Warning
-		cur     []byte
+		one     string // the logical line while it is one physical line
+		cur     []byte // the logical line once it has continuations
+		built   bool   // cur, not one, holds it
 		curLine int
 		cont    []lineStart
 		have    bool
@@ -62,27 +69,30 @@ func readLogicalLines(file string, data []byte) ([]logicalLine, []diag.Warning) 
 		if !have {
 			return
 		}
-		text := cur
-		if i := bytes.IndexByte(text, 0); i >= 0 {
+		text := one
+		if built {
+			text = string(cur)
+		}
+		if i := strings.IndexByte(text, 0); i >= 0 {
 			text = text[:i]
 		}
-		text = bytes.TrimRightFunc(text, func(r rune) bool { return r < 0x80 && isBlank(byte(r)) })
+		text = strings.TrimRightFunc(text, func(r rune) bool { return r < 0x80 && isBlank(byte(r)) })
 		if orphan {
 			warns = append(warns, diag.Warning{Pos: diag.Pos{File: file, Line: curLine},
-				Msg: "logical line must not start with whitespace: " + quote(diag.Shorten(string(text)))})
+				Msg: "logical line must not start with whitespace: " + quote(diag.Shorten(text))})
 		} else {
-			out = append(out, logicalLine{Text: string(text), Line: curLine, Cont: cont})
+			out = append(out, logicalLine{Text: text, Line: curLine, Cont: cont})
 		}
-		cur, have, orphan, cont = nil, false, false, nil
+		one, built, have, orphan, cont = "", false, false, false, nil
 	}
 	lineNo := 0
-	for len(data) > 0 {
+	for len(src) > 0 {
 		lineNo++
-		var phys []byte
-		if i := bytes.IndexByte(data, '\n'); i >= 0 {
-			phys, data = data[:i], data[i+1:]
+		var phys string
+		if i := strings.IndexByte(src, '\n'); i >= 0 {
+			phys, src = src[:i], src[i+1:]
 		} else {
-			phys, data = data, nil
+			phys, src = src, ""
 		}
 		j := 0
 		for j < len(phys) && isBlank(phys[j]) {
@@ -95,17 +105,21 @@ func readLogicalLines(file string, data []byte) ([]logicalLine, []diag.Warning) 
 			if have {
 				// readllines() appends the next physical line as it is,
 				// leading whitespace included and without the newline.
+				if !built {
+					cur = append(cur[:0], one...)
+					built = true
+				}
 				cont = append(cont, lineStart{Off: len(cur), Line: lineNo})
 				cur = append(cur, phys...)
 				continue
 			}
 			have, orphan, curLine = true, true, lineNo
-			cur = append(cur[:0], phys...)
+			one = phys
 			continue
 		}
 		flush()
 		have, curLine = true, lineNo
-		cur = append(cur[:0:0], phys...)
+		one = phys
 	}
 	flush()
 	return out, warns
