@@ -42,6 +42,9 @@ type Context struct {
 	mynetsDone bool
 	mynetFixes map[paramKey][]string
 	allowed    *prefixSet // the policy's allowed_networks
+	// exposed are exposedListeners' answer: a dozen rules ask.
+	exposed     []relay.Listener
+	exposedDone bool
 }
 
 type paramKey struct {
@@ -55,12 +58,14 @@ func (c *Context) listeners() []relay.Listener {
 		return c.Listeners
 	}
 	if len(c.Analyses) > 0 {
+		// Kept: every rule asks, and the analyses do not change.
 		out := make([]relay.Listener, 0, len(c.Analyses))
 		for _, a := range c.Analyses {
 			if a != nil {
 				out = append(out, a.Listener)
 			}
 		}
+		c.Listeners = out
 		return out
 	}
 	c.Listeners = relay.Listeners(c.Cfg)

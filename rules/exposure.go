@@ -16,13 +16,17 @@ import (
 
 // exposedListeners are the listeners Internet clients can reach.
 func (c *Context) exposedListeners() []relay.Listener {
+	if c.exposedDone {
+		return c.exposed
+	}
 	var out []relay.Listener
 	for _, l := range c.listeners() {
 		if exposed(l) {
 			out = append(out, l)
 		}
 	}
-	return out
+	c.exposed, c.exposedDone = slices.Clip(out), true
+	return c.exposed
 }
 
 func checkSendOnlyExposed(c *Context) []Finding {
