@@ -496,34 +496,36 @@ func (c *Config) registerUserParams(mainNames []string) {
 			anyOverride[o.Name] = true
 		}
 	}
-	flag := func(file string, svc *Service) func(string) {
-		return func(name string) {
-			supplied := false
-			if svc != nil {
-				if _, ok := c.override(svc, name); ok {
-					supplied = true
-				}
-			}
-			if !supplied {
-				if _, ok := c.mainOnly(name); ok {
-					supplied = true
-					if !c.Known(name) {
-						c.user[name] = true
-					}
-				}
-			}
-			if svc == nil && !supplied && anyOverride[name] && !readOnlyParams[name] {
+	// One visitor whose file and scope change, not a closure per
+	// service: a fleet registers the names of every host.
+	var file string
+	var svc *Service
+	f := func(name string) {
+		supplied := false
+		if svc != nil {
+			if _, ok := c.override(svc, name); ok {
 				supplied = true
 			}
-			if !supplied && !c.Known(name) && !seenUndef[file+"\x00"+name] {
-				seenUndef[file+"\x00"+name] = true
-				c.undefined = append(c.undefined, diag.Warning{Pos: diag.Pos{File: file}, Msg: "undefined parameter: " + name})
+		}
+		if !supplied {
+			if _, ok := c.mainOnly(name); ok {
+				supplied = true
+				if !c.Known(name) {
+					c.user[name] = true
+				}
 			}
+		}
+		if svc == nil && !supplied && anyOverride[name] && !readOnlyParams[name] {
+			supplied = true
+		}
+		if !supplied && !c.Known(name) && !seenUndef[file+"\x00"+name] {
+			seenUndef[file+"\x00"+name] = true
+			c.undefined = append(c.undefined, diag.Warning{Pos: diag.Pos{File: file}, Msg: "undefined parameter: " + name})
 		}
 	}
 	// The -o settings of each service, in that service's scope.
 	for _, s := range c.Master.Services {
-		f := flag(c.Master.File, s)
+		file, svc = c.Master.File, s
 		for _, o := range c.EffectiveOverrides(s) {
 			if !rawParams[o.Name] {
 				_ = ScanNames(o.Value, f)
@@ -532,7 +534,7 @@ func (c *Config) registerUserParams(mainNames []string) {
 	}
 	// Defaults of the parameters main.cf leaves alone: some name an
 	// obsolete parameter that main.cf may still set.
-	f := flag(c.Main.File, nil)
+	file, svc = c.Main.File, nil
 	for _, r := range c.info.refs {
 		if _, set := c.Main.Params[r.param]; !set {
 			for _, n := range r.names {
