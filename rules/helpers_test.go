@@ -5,7 +5,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"unsafe"
 
 	"github.com/pfaudit/pfaudit/audit/relay"
 	"github.com/pfaudit/pfaudit/postconf"
@@ -196,13 +195,5 @@ func deciding(list, restriction string, index int, pos diag.Pos) *relay.Case {
 		},
 		Decision: relay.Decision{Result: relay.Accept, Code: 250, Reason: "both lists permit",
 			Trace: []relay.Step{{List: list, Index: index, Restriction: restriction, Outcome: "permit", Pos: pos}}},
-	}
-}
-
-// TestParamEntryInPlace: Go's maps keep values of up to 128 bytes in
-// place and allocate larger ones one by one (internal/runtime/maps).
-func TestParamEntryInPlace(t *testing.T) {
-	if n := unsafe.Sizeof(paramEntry{}); n > 128 {
-		t.Errorf("paramEntry is %d bytes: the parameter memo allocates each entry", n)
 	}
 }

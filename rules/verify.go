@@ -182,7 +182,7 @@ func (v *verifier) verifyFix(f Finding, check CheckFunc, fs []Finding) string {
 	if !ok {
 		// One rule runs on the copy and reads a handful of parameters:
 		// the audit's presized memo (Context.param) would be mostly empty.
-		ctx := &Context{Cfg: p.sim.cfg, Analyses: p.analyses, Policy: v.c.Policy, Relay: v.c.Relay, params: make(map[paramKey]paramEntry, 8)}
+		ctx := &Context{Cfg: p.sim.cfg, Analyses: p.analyses, Policy: v.c.Policy, Relay: v.c.Relay, params: make(map[paramKey]int32, 8)}
 		after = indexFindings(check(ctx))
 		if v.after == nil {
 			v.after = map[string]*afterIndex{}
