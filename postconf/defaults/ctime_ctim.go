@@ -5,6 +5,8 @@ package defaults
 import (
 	"os"
 	"syscall"
+
+	"github.com/pfaudit/pfaudit/internal/safefile"
 )
 
 // statIdentity is the status-change time, device and inode of a file:
@@ -15,5 +17,6 @@ func statIdentity(st os.FileInfo) (ctime int64, dev, ino uint64, ok bool) {
 	if !ok {
 		return 0, 0, 0, false
 	}
-	return sys.Ctim.Nano(), uint64(sys.Dev), uint64(sys.Ino), true
+	dev, ino, _ = safefile.FileID(st)
+	return sys.Ctim.Nano(), dev, ino, true
 }
