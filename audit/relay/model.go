@@ -270,12 +270,12 @@ type state struct {
 // stops at its first permit, reject or defer, its end being a permit; the
 // recipient is refused when any list refuses (SMTPD_ACCESS_README).
 func (m *Model) Decide(req Request) Decision {
-	if d, ok := m.decided.get(req, m); ok {
+	if d, ok := m.decided.get(&req, m); ok {
 		return d
 	}
 	st := &state{req: req, start: len(m.steps)}
 	d := m.decide(st)
-	m.decided.put(req, st.used, d)
+	m.decided.put(&req, st.used, d)
 	return d
 }
 
