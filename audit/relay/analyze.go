@@ -458,15 +458,31 @@ func (m *Model) expansionError() (string, error) {
 	// Nearly every configuration expands cleanly: first try every name in
 	// any order, without collecting and sorting them; only when one fails
 	// is the first failing name in sorted order looked for.
-	fails := func(n string) bool { _, err := m.cfg.Expand(m.svc, n); return err != nil }
+	//
+	// The model has expanded most of these names already (the address
+	// classes, mynetworks, the restriction lists): their answer is in its
+	// memo. A main.cf value without "$" expands to itself and cannot fail
+	// (postconf.Config.Expand); where a -o setting replaces it, the
+	// override is checked below.
+	fails := func(n string) bool {
+		if _, ok := m.memo[n]; ok {
+			return m.unexpandable[n]
+		}
+		_, err := m.cfg.Expand(m.svc, n)
+		return err != nil
+	}
 	failed := false
 	for _, n := range smtpdGlobals {
 		failed = failed || fails(n)
 	}
-	for n := range m.cfg.Main.Params {
-		if !failed && (strings.HasPrefix(n, "smtpd_") || m.classes[n]) {
-			failed = fails(n)
+	for n, p := range m.cfg.Main.Params {
+		if failed || !strings.HasPrefix(n, "smtpd_") && !m.classes[n] {
+			continue
 		}
+		if strings.IndexByte(p.Value, '$') < 0 && n != "service_name" && n != "process_name" {
+			continue
+		}
+		failed = fails(n)
 	}
 	if m.svc != nil && !failed {
 		for _, o := range m.cfg.EffectiveOverrides(m.svc) {

@@ -63,7 +63,10 @@ type Model struct {
 	virtA    domainMatcher
 	virtM    domainMatcher
 	memo     map[string]string
-	decided  decisionMemo
+	// unexpandable are the names in memo whose expansion failed (their
+	// value there is ""), for expansionError.
+	unexpandable map[string]bool
+	decided      decisionMemo
 	// mynetMemo: mynetworks' answers per client (matchMynetworks).
 	mynetMemo map[mynetKey]hostMatch
 	// steps holds the traces of every decision, one after another: a
@@ -155,6 +158,10 @@ func (m *Model) expand(name string) string {
 	v, err := m.cfg.Expand(m.svc, name)
 	if err != nil {
 		v = ""
+		if m.unexpandable == nil {
+			m.unexpandable = map[string]bool{}
+		}
+		m.unexpandable[name] = true
 	}
 	if m.memo == nil {
 		m.memo = map[string]string{}
