@@ -87,6 +87,8 @@ type Model struct {
 	// parsed are the restriction lists parsed so far, by value
 	// (parsedList).
 	parsed map[string][]restriction
+	// order is decideLists' answer, once worked out.
+	order []decideList
 	// notIn are notInMynetworks' texts per address (a listener has two
 	// or three untrusted client addresses).
 	notIn map[netip.Addr]string
@@ -287,23 +289,44 @@ func (m *Model) Decide(req Request) Decision {
 	return d
 }
 
-func (m *Model) decide(st *state) Decision {
-	lists := []string{"smtpd_client_restrictions", "smtpd_helo_restrictions", "smtpd_sender_restrictions"}
-	if m.yes("smtpd_relay_before_recipient_restrictions") {
-		lists = append(lists, "smtpd_relay_restrictions", "smtpd_recipient_restrictions")
-	} else {
-		lists = append(lists, "smtpd_recipient_restrictions", "smtpd_relay_restrictions")
+// decideList is one list decide evaluates, with what a bare type:table
+// means in it.
+type decideList struct {
+	l         *list
+	bareTable string
+}
+
+// decideLists are the lists of every decision, in smtpd's order: the
+// same for every decision of the model, so worked out at its first
+// (each decision looked all five up, and the order, again).
+func (m *Model) decideLists() []decideList {
+	if m.order != nil {
+		return m.order
 	}
+	names := []string{"smtpd_client_restrictions", "smtpd_helo_restrictions", "smtpd_sender_restrictions"}
+	if m.yes("smtpd_relay_before_recipient_restrictions") {
+		names = append(names, "smtpd_relay_restrictions", "smtpd_recipient_restrictions")
+	} else {
+		names = append(names, "smtpd_recipient_restrictions", "smtpd_relay_restrictions")
+	}
+	m.order = make([]decideList, len(names))
+	for i, p := range names {
+		rl, _ := rlist.ListOf(p)
+		m.order[i] = decideList{m.getList(p), rl.BareTable()}
+	}
+	return m.order
+}
+
+func (m *Model) decide(st *state) Decision {
 	// A list whose answer cannot be known offline ends that list either
 	// way (a permit ends only its own list): a later list that refuses
 	// then decides, whatever the undecidable one would have said
 	// (SMTPD_ACCESS_README: the recipient is refused when any list
 	// refuses).
 	undecided := ""
-	for _, p := range lists {
-		l := m.getList(p)
-		rl, _ := rlist.ListOf(p)
-		st.bareTable = rl.BareTable()
+	for _, dl := range m.decideLists() {
+		l := dl.l
+		st.bareTable = dl.bareTable
 		o := m.evalList(st, l.Param, l.Items, l.Pos)
 		switch o {
 		case oReject, oDefer:
