@@ -408,8 +408,12 @@ func (m *Model) step(st *state, list string, idx int, r restriction, out, detail
 	m.pushStep(st, s)
 }
 
-// stepChunk is how many steps the trace array holds at first, and grows by.
-const stepChunk = 128
+// firstStepChunk is how many steps the trace array holds at first,
+// stepChunk how many it grows by.
+const (
+	firstStepChunk = 64
+	stepChunk      = 128
+)
 
 // pushStep appends s to the decision's trace. When the array is full, the
 // decision's steps so far move to a new one: earlier decisions keep theirs
@@ -419,7 +423,14 @@ const stepChunk = 128
 func (m *Model) pushStep(st *state, s Step) {
 	if len(m.steps) == cap(m.steps) {
 		cur := m.steps[st.start:]
-		next := make([]Step, len(cur), max(stepChunk, 2*len(cur)))
+		n := stepChunk
+		if m.steps == nil {
+			// Most models take fewer than firstStepChunk steps (a few dozen
+			// decisions of a few steps), and a full chunk was mostly
+			// cleared and scanned for nothing.
+			n = firstStepChunk
+		}
+		next := make([]Step, len(cur), max(n, 2*len(cur)))
 		copy(next, cur)
 		m.steps, st.start = next, 0
 	}
