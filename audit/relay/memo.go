@@ -211,8 +211,9 @@ func mix(h uint64) uint64 {
 
 // decisionMemo holds the decisions made so far. Each is an entry with its
 // mask and key; index finds, by memoHash, the latest entry of that hash,
-// and each entry the one before it with the same hash (a chain, for hash
-// collisions and for the readdressed copies of a decision).
+// and each entry the one before it with the same hash (a chain: hash
+// collisions, and a key decided again for another client address when
+// mynetworks did not miss that one cleanly).
 type decisionMemo struct {
 	masks   []reqField // in the order first seen
 	entries []memoEntry
