@@ -116,43 +116,33 @@ func (m *Model) pickDomains() Domains {
 // destination says whether an accepted recipient would leave for a third
 // party, and how it resolves.
 func (m *Model) destination(rcpt string, dom Domains) (string, string) {
-	k := destKey{rcpt, dom.RelayAll}
-	if d, ok := m.scope.dests[k]; ok {
-		// The answer rests on resolve's, whose assumptions this model
-		// must record too.
-		m.resolve(rcpt)
-		return d[0], d[1]
-	}
-	dest, resolved := m.destinationUncached(rcpt, dom)
-	m.scope.dests[k] = [2]string{dest, resolved}
-	return dest, resolved
-}
-
-type destKey struct {
-	rcpt     string
-	relayAll bool
-}
-
-func (m *Model) destinationUncached(rcpt string, dom Domains) (string, string) {
-	res := m.resolve(rcpt)
+	sr := m.resolveShared(rcpt)
+	res := sr.res
 	if res.unknown != "" {
 		return "", ""
 	}
-	desc := res.addr + " (" + res.class.String()
-	if res.routed {
-		desc += ", routed"
-	}
-	desc += ")"
 	switch {
 	case res.class == classDefault:
-		return ThirdParty, desc
+		return ThirdParty, sr.desc
 	case res.class == classRelay && (res.routed || dom.RelayAll):
 		// A routed address at a relay_domains destination is handed to
 		// that domain's server, which may route it on (resolve.c: the
 		// reason for the routed flag).
-		return ThirdParty, desc
+		return ThirdParty, sr.desc
 	}
-	return Hosted, desc
+	return Hosted, sr.desc
+}
+
+// describe is how Case.Resolved shows a resolution.
+func (r resolution) describe() string {
+	if r.unknown != "" {
+		return ""
+	}
+	desc := r.addr + " (" + r.class.String()
+	if r.routed {
+		desc += ", routed"
+	}
+	return desc + ")"
 }
 
 // Guard runs smtpd's startup check on the two RCPT lists in this scope.
@@ -458,15 +448,31 @@ func (m *Model) expansionError() (string, error) {
 	// Nearly every configuration expands cleanly: first try every name in
 	// any order, without collecting and sorting them; only when one fails
 	// is the first failing name in sorted order looked for.
-	fails := func(n string) bool { _, err := m.cfg.Expand(m.svc, n); return err != nil }
+	//
+	// The model has expanded most of these names already (the address
+	// classes, mynetworks, the restriction lists): their answer is in its
+	// memo. A main.cf value without "$" expands to itself and cannot fail
+	// (postconf.Config.Expand); where a -o setting replaces it, the
+	// override is checked below.
+	fails := func(n string) bool {
+		if _, ok := m.memo[n]; ok {
+			return m.unexpandable[n]
+		}
+		_, err := m.cfg.Expand(m.svc, n)
+		return err != nil
+	}
 	failed := false
 	for _, n := range smtpdGlobals {
 		failed = failed || fails(n)
 	}
-	for n := range m.cfg.Main.Params {
-		if !failed && (strings.HasPrefix(n, "smtpd_") || m.classes[n]) {
-			failed = fails(n)
+	for n, p := range m.cfg.Main.Params {
+		if failed || !strings.HasPrefix(n, "smtpd_") && !m.classes[n] {
+			continue
 		}
+		if strings.IndexByte(p.Value, '$') < 0 && n != "service_name" && n != "process_name" {
+			continue
+		}
+		failed = fails(n)
 	}
 	if m.svc != nil && !failed {
 		for _, o := range m.cfg.EffectiveOverrides(m.svc) {

@@ -1,7 +1,10 @@
 package relay
 
 import (
+	"encoding/binary"
+	"hash/maphash"
 	"net/netip"
+	"slices"
 	"strings"
 )
 
@@ -121,19 +124,16 @@ func (st *state) client() Client {
 	return Client{Addr: st.req.Client.Addr, Name: st.req.Client.Name}
 }
 
-// memoKey is the request with the fields outside mask cleared.
+// memoKey is the request with the fields outside mask cleared, but for
+// the client address: every entry keeps that (memoEntry.addr).
 type memoKey struct {
-	addr                    netip.Addr
 	name, sasl              string
 	cert, certTrusted       bool
 	helo, sender, recipient string
 }
 
-func keyOf(req Request, mask reqField) memoKey {
+func keyOf(req *Request, mask reqField) memoKey {
 	var k memoKey
-	if mask&fAddr != 0 {
-		k.addr = req.Client.Addr
-	}
 	if mask&fName != 0 {
 		k.name = req.Client.Name
 	}
@@ -158,42 +158,136 @@ func keyOf(req Request, mask reqField) memoKey {
 	return k
 }
 
+// memoSeed seeds the memo's string hashes. The hashes only find entries
+// (equal keys have equal hashes; every hit is confirmed by comparing the
+// keys), so their values never reach an output.
+var memoSeed = maphash.MakeSeed()
+
+// memoHash hashes mask and the request fields under it. A map keyed by
+// memoKey hashed all of its fields, cleared or not, with the generic
+// struct hash at every lookup (most of the memo's cost); this hashes only
+// the fields the mask keeps, the common mask being three of them.
+func memoHash(req *Request, mask reqField) uint64 {
+	h := mix(uint64(mask))
+	if mask&fAddr != 0 {
+		a := req.Client.Addr.As16()
+		h = mix(h ^ binary.LittleEndian.Uint64(a[:8]))
+		h = mix(h ^ binary.LittleEndian.Uint64(a[8:]) ^ uint64(req.Client.Addr.BitLen()))
+	}
+	if mask&fName != 0 {
+		h = mix(h ^ maphash.String(memoSeed, req.Client.Name))
+	}
+	if mask&fSASL != 0 {
+		h = mix(h ^ maphash.String(memoSeed, req.Client.SASLLogin))
+	}
+	if mask&fCert != 0 && req.Client.ClientCert {
+		h = mix(h ^ 1)
+	}
+	if mask&fCertTrusted != 0 && req.Client.CertTrusted {
+		h = mix(h ^ 2)
+	}
+	if mask&fHELO != 0 {
+		h = mix(h ^ maphash.String(memoSeed, req.Client.HELO))
+	}
+	if mask&fSender != 0 {
+		h = mix(h ^ maphash.String(memoSeed, req.Sender))
+	}
+	if mask&fRecipient != 0 {
+		h = mix(h ^ maphash.String(memoSeed, req.Recipient))
+	}
+	return h
+}
+
+// mix is a 64-bit finaliser (MurmurHash3's fmix64): it spreads every input
+// bit over the result, so that combined field hashes do not cancel out.
+func mix(h uint64) uint64 {
+	h ^= h >> 33
+	h *= 0xff51afd7ed558ccd
+	h ^= h >> 33
+	h *= 0xc4ceb9fe1a85ec53
+	h ^= h >> 33
+	return h
+}
+
+// decisionMemo holds the decisions made so far. Each is an entry with its
+// mask and key; index finds, by memoHash, the latest entry of that hash,
+// and each entry the one before it with the same hash (a chain: hash
+// collisions, and a key decided again for another client address when
+// mynetworks did not miss that one cleanly).
 type decisionMemo struct {
-	masks []reqField // in the order first seen
-	byKey map[reqField]map[memoKey]memoEntry
+	masks   []reqField // in the order first seen
+	entries []memoEntry
+	index   map[uint64]int32
+	// collide makes every key of a mask hash alike (tests: every lookup
+	// then walks a chain and must tell the keys apart).
+	collide bool
 }
 
-// memoEntry is a decision and the client address it was made for.
+// memoEntry is a decision, the fields it read and the client address it
+// was made for.
 type memoEntry struct {
-	dec  Decision
+	mask reqField
+	prev int32 // the entry before it with the same hash; -1: none
+	key  memoKey
 	addr netip.Addr
+	dec  Decision
 }
 
-func (d *decisionMemo) get(req Request, m *Model) (Decision, bool) {
+func (d *decisionMemo) hash(req *Request, mask reqField) uint64 {
+	if d.collide {
+		return uint64(mask)
+	}
+	return memoHash(req, mask)
+}
+
+func (d *decisionMemo) get(req *Request, m *Model) (Decision, bool) {
 	for _, mask := range d.masks {
-		e, ok := d.byKey[mask][keyOf(req, mask)]
+		h := d.hash(req, mask)
+		i, ok := d.index[h]
 		if !ok {
 			continue
 		}
-		if mask&fMynetMiss == 0 || mask&fAddr != 0 || e.addr == req.Client.Addr {
-			return e.dec, true
+		k := keyOf(req, mask)
+		cand := int32(-1)
+		for ; i >= 0; i = d.entries[i].prev {
+			e := &d.entries[i]
+			if e.mask != mask || e.key != k || mask&fAddr != 0 && e.addr != req.Client.Addr {
+				continue
+			}
+			if mask&fMynetMiss == 0 || mask&fAddr != 0 || e.addr == req.Client.Addr {
+				return e.dec, true
+			}
+			if cand < 0 {
+				cand = i
+			}
 		}
-		if m.cleanMiss(req.Client) {
+		if cand >= 0 && m.cleanMiss(req.Client) {
+			e := &d.entries[cand]
 			return m.readdress(e.dec, e.addr, req.Client.Addr), true
 		}
 	}
 	return Decision{}, false
 }
 
-func (d *decisionMemo) put(req Request, mask reqField, dec Decision) {
-	if d.byKey == nil {
-		d.byKey = map[reqField]map[memoKey]memoEntry{}
-	}
-	byKey, ok := d.byKey[mask]
-	if !ok {
-		byKey = map[memoKey]memoEntry{}
-		d.byKey[mask] = byKey
+func (d *decisionMemo) put(req *Request, mask reqField, dec Decision) {
+	if !slices.Contains(d.masks, mask) {
 		d.masks = append(d.masks, mask)
 	}
-	byKey[keyOf(req, mask)] = memoEntry{dec, req.Client.Addr}
+	d.add(d.hash(req, mask), mask, keyOf(req, mask), req.Client.Addr, dec)
+}
+
+func (d *decisionMemo) add(h uint64, mask reqField, k memoKey, addr netip.Addr, dec Decision) {
+	if d.index == nil {
+		// Room for the decisions most analyses make (about a dozen): the
+		// entries are large, and growing them from one copied each
+		// several times.
+		d.index = map[uint64]int32{}
+		d.entries = make([]memoEntry, 0, 16)
+	}
+	prev, ok := d.index[h]
+	if !ok {
+		prev = -1
+	}
+	d.index[h] = int32(len(d.entries))
+	d.entries = append(d.entries, memoEntry{mask: mask, prev: prev, key: k, addr: addr, dec: dec})
 }

@@ -63,7 +63,10 @@ type Model struct {
 	virtA    domainMatcher
 	virtM    domainMatcher
 	memo     map[string]string
-	decided  decisionMemo
+	// unexpandable are the names in memo whose expansion failed (their
+	// value there is ""), for expansionError.
+	unexpandable map[string]bool
+	decided      decisionMemo
 	// mynetMemo: mynetworks' answers per client (matchMynetworks).
 	mynetMemo map[mynetKey]hostMatch
 	// steps holds the traces of every decision, one after another: a
@@ -84,6 +87,8 @@ type Model struct {
 	// parsed are the restriction lists parsed so far, by value
 	// (parsedList).
 	parsed map[string][]restriction
+	// order is decideLists' answer, once worked out.
+	order []decideList
 	// notIn are notInMynetworks' texts per address (a listener has two
 	// or three untrusted client addresses).
 	notIn map[netip.Addr]string
@@ -120,9 +125,10 @@ type list struct {
 
 // NewModel prepares the model of svc's scope (nil: main.cf only).
 func NewModel(cfg *postconf.Config, svc *postconf.Service, opt Options) *Model {
-	// The expansion memo is sized for the parameters an analysis reads:
-	// grown from empty it was rehashed several times per model.
-	m := &Model{cfg: cfg, svc: svc, opt: opt, lists: map[string]*list{}, tables: map[string]tableOrErr{}, memo: make(map[string]string, 64)}
+	// The expansion memo is sized for the parameters an analysis reads
+	// (about 30): grown from empty it was rehashed several times per
+	// model; sized for 64 it had 128 slots (a map for 48 has 64).
+	m := &Model{cfg: cfg, svc: svc, opt: opt, lists: map[string]*list{}, tables: map[string]tableOrErr{}, memo: make(map[string]string, 48)}
 	m.classes = map[string]bool{}
 	for _, c := range postconf.SplitList(m.expand("smtpd_restriction_classes")) {
 		m.classes[c] = true
@@ -155,6 +161,10 @@ func (m *Model) expand(name string) string {
 	v, err := m.cfg.Expand(m.svc, name)
 	if err != nil {
 		v = ""
+		if m.unexpandable == nil {
+			m.unexpandable = map[string]bool{}
+		}
+		m.unexpandable[name] = true
 	}
 	if m.memo == nil {
 		m.memo = map[string]string{}
@@ -270,32 +280,53 @@ type state struct {
 // stops at its first permit, reject or defer, its end being a permit; the
 // recipient is refused when any list refuses (SMTPD_ACCESS_README).
 func (m *Model) Decide(req Request) Decision {
-	if d, ok := m.decided.get(req, m); ok {
+	if d, ok := m.decided.get(&req, m); ok {
 		return d
 	}
 	st := &state{req: req, start: len(m.steps)}
 	d := m.decide(st)
-	m.decided.put(req, st.used, d)
+	m.decided.put(&req, st.used, d)
 	return d
 }
 
-func (m *Model) decide(st *state) Decision {
-	lists := []string{"smtpd_client_restrictions", "smtpd_helo_restrictions", "smtpd_sender_restrictions"}
-	if m.yes("smtpd_relay_before_recipient_restrictions") {
-		lists = append(lists, "smtpd_relay_restrictions", "smtpd_recipient_restrictions")
-	} else {
-		lists = append(lists, "smtpd_recipient_restrictions", "smtpd_relay_restrictions")
+// decideList is one list decide evaluates, with what a bare type:table
+// means in it.
+type decideList struct {
+	l         *list
+	bareTable string
+}
+
+// decideLists are the lists of every decision, in smtpd's order: the
+// same for every decision of the model, so worked out at its first
+// (each decision looked all five up, and the order, again).
+func (m *Model) decideLists() []decideList {
+	if m.order != nil {
+		return m.order
 	}
+	names := []string{"smtpd_client_restrictions", "smtpd_helo_restrictions", "smtpd_sender_restrictions"}
+	if m.yes("smtpd_relay_before_recipient_restrictions") {
+		names = append(names, "smtpd_relay_restrictions", "smtpd_recipient_restrictions")
+	} else {
+		names = append(names, "smtpd_recipient_restrictions", "smtpd_relay_restrictions")
+	}
+	m.order = make([]decideList, len(names))
+	for i, p := range names {
+		rl, _ := rlist.ListOf(p)
+		m.order[i] = decideList{m.getList(p), rl.BareTable()}
+	}
+	return m.order
+}
+
+func (m *Model) decide(st *state) Decision {
 	// A list whose answer cannot be known offline ends that list either
 	// way (a permit ends only its own list): a later list that refuses
 	// then decides, whatever the undecidable one would have said
 	// (SMTPD_ACCESS_README: the recipient is refused when any list
 	// refuses).
 	undecided := ""
-	for _, p := range lists {
-		l := m.getList(p)
-		rl, _ := rlist.ListOf(p)
-		st.bareTable = rl.BareTable()
+	for _, dl := range m.decideLists() {
+		l := dl.l
+		st.bareTable = dl.bareTable
 		o := m.evalList(st, l.Param, l.Items, l.Pos)
 		switch o {
 		case oReject, oDefer:
@@ -377,8 +408,12 @@ func (m *Model) step(st *state, list string, idx int, r restriction, out, detail
 	m.pushStep(st, s)
 }
 
-// stepChunk is how many steps the trace array holds at first, and grows by.
-const stepChunk = 128
+// firstStepChunk is how many steps the trace array holds at first,
+// stepChunk how many it grows by.
+const (
+	firstStepChunk = 64
+	stepChunk      = 128
+)
 
 // pushStep appends s to the decision's trace. When the array is full, the
 // decision's steps so far move to a new one: earlier decisions keep theirs
@@ -388,7 +423,14 @@ const stepChunk = 128
 func (m *Model) pushStep(st *state, s Step) {
 	if len(m.steps) == cap(m.steps) {
 		cur := m.steps[st.start:]
-		next := make([]Step, len(cur), max(stepChunk, 2*len(cur)))
+		n := stepChunk
+		if m.steps == nil {
+			// Most models take fewer than firstStepChunk steps (a few dozen
+			// decisions of a few steps), and a full chunk was mostly
+			// cleared and scanned for nothing.
+			n = firstStepChunk
+		}
+		next := make([]Step, len(cur), max(n, 2*len(cur)))
 		copy(next, cur)
 		m.steps, st.start = next, 0
 	}

@@ -62,16 +62,25 @@ func (m *Model) resolve(addr string) resolution {
 	// scope's key). The assumptions the answer rests on are recorded
 	// again: the model notes each once, so a model gets them at its first
 	// resolve of the address, as if it had computed the answer.
+	return m.resolveShared(addr).res
+}
+
+// resolveShared is resolve's entry for addr in the scope, made when
+// missing. The entry also holds the resolution's description for
+// destination: every resolved recipient is a case's, and a second map
+// for destination's answers cost a lookup and its room in every scope.
+func (m *Model) resolveShared(addr string) sharedResolution {
 	if sr, ok := m.scope.resolved[addr]; ok {
 		for _, a := range sr.assumed {
 			m.assume(a)
 		}
-		return sr.res
+		return sr
 	}
 	var r resolution
 	assumed := m.capture(func() { r = m.resolveUncached(addr) })
-	m.scope.resolved[addr] = sharedResolution{res: r, assumed: assumed}
-	return r
+	sr := sharedResolution{res: r, assumed: assumed, desc: r.describe()}
+	m.scope.resolved[addr] = sr
+	return sr
 }
 
 func (m *Model) resolveUncached(addr string) resolution {

@@ -71,13 +71,13 @@ type addrScope struct {
 	ifaceAddrs                  []netip.Addr
 	ifaceUnknown                bool
 	resolved                    map[string]sharedResolution
-	dests                       map[destKey][2]string
 	domains                     *sharedDomains
 }
 
 type sharedResolution struct {
 	res     resolution
 	assumed []string
+	desc    string // res.describe()
 }
 
 type sharedDomains struct {
@@ -144,6 +144,12 @@ func (m *Model) setMynetworks(mn string, pos diag.Pos) {
 	}
 }
 
+// scopeRecipients is the room a scope's resolutions start with: an
+// analysis resolves a few dozen recipients (the catalogue's, the local
+// control). A map for 48 has 64 slots; one sized for 64 had 128, most of
+// them never used, cleared and scanned in every scope.
+const scopeRecipients = 48
+
 // setScope builds (or finds) the model's address classes.
 func (m *Model) setScope() {
 	var k scopeKey
@@ -162,7 +168,7 @@ func (m *Model) setScope() {
 			return
 		}
 	}
-	s := &addrScope{local: ds[0], relayD: ds[1], virtA: ds[2], virtM: ds[3], resolved: make(map[string]sharedResolution, 64), dests: make(map[destKey][2]string, 64)}
+	s := &addrScope{local: ds[0], relayD: ds[1], virtA: ds[2], virtM: ds[3], resolved: make(map[string]sharedResolution, scopeRecipients)}
 	s.ifaceAddrs, s.ifaceUnknown = m.interfaceAddrs()
 	m.scope = s
 	if m.opt.Share != nil {
