@@ -222,16 +222,11 @@ var errNotRegular = errors.New("not a regular file")
 // fleet), regular files only, at most postconf.MaxFileSize in one sized
 // read.
 func readBounded(name string) ([]byte, error) {
-	f, st, err := safefile.Open(name)
+	b, err := safefile.ReadFile(name, postconf.MaxFileSize)
 	var nr *safefile.NotRegularError
 	if errors.As(err, &nr) {
 		return nil, fmt.Errorf("%s: %w", name, errNotRegular)
 	}
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b, err := safefile.ReadAll(f, name, postconf.MaxFileSize, st.Size())
 	var tl *safefile.TooLargeError
 	if errors.As(err, &tl) {
 		return nil, fmt.Errorf("%s: larger than %d MiB", name, postconf.MaxFileSize>>20)
