@@ -254,7 +254,7 @@ type runner struct {
 // failed write, cancellation); bad hosts are in the report and the
 // Summary, whose ExitCode is the command's exit status.
 // fleetGCPercent is the garbage collector's GOGC while a fleet runs.
-const fleetGCPercent = 300
+const fleetGCPercent = 400
 
 func Run(ctx context.Context, w io.Writer, o Options) (*Summary, error) {
 	start := time.Now()
@@ -280,14 +280,15 @@ func Run(ctx context.Context, w io.Writer, o Options) (*Summary, error) {
 	}
 	if _, set := os.LookupEnv("GOGC"); !set {
 		// The batch keeps little alive (the analysis cache, streamed
-		// output) and allocates fast: collecting at 4x the live heap
-		// instead of 2x (GOGC 100) costs a few tens of MB and saves about
-		// a fifth of the CPU. Measured on 2,000 distinct hosts, alternating runs
-		// (scripts/bench-fleet.sh): GOGC 200 1.58 s wall / 2.99 s CPU /
-		// 57 MB, 300 1.51 / 2.86 / 72 MB, 400 and up no faster with more
-		// page faults; a smaller cache (a smaller live heap) only made
-		// the collections more frequent. The soft memory limit
-		// (cmd/pfaudit) still bounds the heap.
+		// output) and allocates fast: collecting at 5x the live heap
+		// instead of 2x (GOGC 100) costs a few tens of MB and saves
+		// about a fifth of the CPU. Measured on 2,000 distinct hosts,
+		// alternating runs (scripts/bench-fleet.sh), medians of 8: GOGC
+		// 300 1.05 s wall / 1.98 s CPU / 59 MB, 400 1.02 / 1.92 / 71 MB,
+		// 500 0.99 / 1.88 / 81 MB in one series and no better than 400
+		// in the next, 800 no better with 118 MB; a smaller cache (a
+		// smaller live heap) only made the collections more frequent.
+		// The soft memory limit (cmd/pfaudit) still bounds the heap.
 		defer debug.SetGCPercent(debug.SetGCPercent(fleetGCPercent))
 	}
 	r := &runner{ctx: ctx, opts: o, defaults: o.Defaults, defSource: o.DefaultsSource, cache: newCache(o.CacheSize)}
