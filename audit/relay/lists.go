@@ -31,7 +31,8 @@ type domainMatch struct {
 
 // hostMatch is the answer of a host list. Fail is a lookup failure Postfix
 // reports as 451 4.3.0 (e.g. an entry with host bits set, reached before a
-// match).
+// match). Why is empty for a plain miss (no entry matched), as in
+// domainMatch.
 type hostMatch struct {
 	Matched, Unknown, Fail bool
 	Why                    string
@@ -82,7 +83,11 @@ func buildHostList(param, value string, pos diag.Pos, m *Model) (hostMatcher, er
 
 func (h hostList) MatchHost(addr netip.Addr, name string) hostMatch {
 	r := h.l.Match(addr.Unmap(), name)
-	why := r.Reason
+	if r.Entry == nil && !r.Unknown && r.Err == nil && !r.Matched && r.Reason == "" {
+		// A plain miss: the model words it itself (notInMynetworks).
+		return hostMatch{}
+	}
+	why := r.Why()
 	if r.Entry != nil {
 		why = r.Entry.Raw
 		if s := r.Entry.Pos.String(); s != "" {
@@ -117,7 +122,11 @@ func buildDomainList(param, value string, pos diag.Pos, m *Model) (domainMatcher
 
 func (d domainList) MatchDomain(dom string) domainMatch {
 	r := d.l.Match(dom)
-	why := r.Reason
+	if r.Entry == nil && !r.Unknown && r.Err == nil && !r.Matched && r.Reason == "" {
+		// A plain miss: nothing reports why a domain is in no list.
+		return domainMatch{}
+	}
+	why := r.Why()
 	if r.Entry != nil {
 		why = r.Entry.Raw
 	}

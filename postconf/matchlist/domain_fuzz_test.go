@@ -50,7 +50,7 @@ func FuzzParseDomainList(f *testing.F) {
 						n++
 					}
 				}
-				if n > 1 || m.Reason == "" {
+				if n > 1 || m.Why() == "" {
 					t.Fatalf("%q: inconsistent match %+v", d, m)
 				}
 			}

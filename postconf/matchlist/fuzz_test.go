@@ -57,7 +57,7 @@ func FuzzParseHostList(f *testing.F) {
 			if m.Matched {
 				n++
 			}
-			if n > 1 || m.Reason == "" {
+			if n > 1 || m.Why() == "" {
 				t.Fatalf("%s: inconsistent match %+v", c, m)
 			}
 		}

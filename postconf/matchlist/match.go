@@ -78,6 +78,7 @@ func (l *List) evalFrom(i, phase int, s *subject) Match {
 				}
 				rest := l.evalFrom(next, nextPhase, s)
 				if !rest.Unknown && rest.Err == nil && rest.Matched == !e.Negate {
+					rest.Reason = rest.Why()
 					if !strings.HasSuffix(rest.Reason, offlineNote) {
 						rest.Reason += fmt.Sprintf(" (the same whether or not %s%s matches%s", e.Raw, at(e), offlineNote)
 					}
@@ -91,7 +92,20 @@ func (l *List) evalFrom(i, phase int, s *subject) Match {
 			}
 		}
 	}
-	return Match{Reason: "no entry of " + l.Param + " matches " + what(s, l, -1)}
+	return Match{missOf: l, missName: s.name, missAddr: s.addr}
+}
+
+// Why explains the answer for a report: Reason, or for a search that
+// found no entry, the words that say so. Those are made only when asked:
+// most searches of an analysis find nothing (each untrusted client in
+// mynetworks, each test domain in every domain list), and the relay model
+// words a miss itself.
+func (m Match) Why() string {
+	if m.Reason != "" || m.missOf == nil {
+		return m.Reason
+	}
+	s := subject{name: m.missName, addr: m.missAddr}
+	return "no entry of " + m.missOf.Param + " matches " + what(&s, m.missOf, -1)
 }
 
 const offlineNote = ", which cannot be evaluated offline)"

@@ -192,10 +192,14 @@ type Match struct {
 	// Err: Postfix itself fails this search (list->error); smtpd answers
 	// 451 4.3.0 "Temporary lookup failure" for the restriction.
 	Err error
-	// Reason explains the answer for a report.
+	// Reason explains the answer for a report; it is empty when no entry
+	// matched (a miss), which Why words on demand.
 	Reason string
 	// Entry is the deciding entry, if any.
 	Entry *Entry
+	// missOf, missName and missAddr are what Why needs to word a miss.
+	missOf             *List
+	missName, missAddr string
 }
 
 // List is a parsed match list.

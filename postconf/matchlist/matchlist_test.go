@@ -102,9 +102,9 @@ func TestHostListMatch(t *testing.T) {
 			for _, p := range tt.probes {
 				m := l.Match(netip.MustParseAddr(p.addr), p.name)
 				if got := summary(m); got != p.want {
-					t.Errorf("Match(%s, %q) = %s (%s), want %s", p.addr, p.name, got, m.Reason, p.want)
+					t.Errorf("Match(%s, %q) = %s (%s), want %s", p.addr, p.name, got, m.Why(), p.want)
 				}
-				if m.Reason == "" {
+				if m.Why() == "" {
 					t.Errorf("Match(%s) without a reason", p.addr)
 				}
 			}
@@ -236,7 +236,7 @@ func TestDomainList(t *testing.T) {
 			for _, p := range tt.probes {
 				m := l.Match(p.domain)
 				if got := summary(m); got != p.want {
-					t.Errorf("Match(%s) = %s (%s), want %s", p.domain, got, m.Reason, p.want)
+					t.Errorf("Match(%s) = %s (%s), want %s", p.domain, got, m.Why(), p.want)
 				}
 			}
 		})
@@ -415,4 +415,27 @@ func ExampleHostList_Match() {
 	// 127.0.0.1: matched=true postfix-fails=false
 	// 192.0.2.1: matched=false postfix-fails=true
 	// 2001:db8::1: matched=false postfix-fails=false
+}
+
+// TestMissWhy: a search that finds no entry leaves Reason empty and words
+// the miss when asked.
+func TestMissWhy(t *testing.T) {
+	hl, _, err := ParseHostList("mynetworks", "127.0.0.0/8 [::1]/128", pos40, opts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := hl.Match(netip.MustParseAddr("203.0.113.5"), "")
+	if m.Matched || m.Reason != "" || m.Why() != "no entry of mynetworks matches unknown[203.0.113.5]" {
+		t.Errorf("host miss: %+v, Why %q", m, m.Why())
+	}
+	if m := hl.Match(netip.MustParseAddr("127.0.0.2"), ""); !m.Matched || m.Why() != m.Reason || m.Reason == "" {
+		t.Errorf("host match: Reason %q, Why %q", m.Reason, m.Why())
+	}
+	dl, _, err := ParseDomainList("relay_domains", "example.com", pos40, opts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := dl.Match("example.net"); m.Matched || m.Why() != "no entry of relay_domains matches example.net" {
+		t.Errorf("domain miss: Why %q", m.Why())
+	}
 }

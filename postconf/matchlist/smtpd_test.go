@@ -151,7 +151,7 @@ func TestSMTPDGroundTruth(t *testing.T) {
 			var got string
 			switch {
 			case m.Unknown:
-				t.Errorf("mynetworks = %s, client %s: unknown (%s); smtpd answered %d", value, c, m.Reason, code)
+				t.Errorf("mynetworks = %s, client %s: unknown (%s); smtpd answered %d", value, c, m.Why(), code)
 				continue
 			case m.Err != nil:
 				got = "4xx"
@@ -162,7 +162,7 @@ func TestSMTPDGroundTruth(t *testing.T) {
 			}
 			want := fmt.Sprintf("%dxx", code/100)
 			if got != want {
-				t.Errorf("mynetworks = %s, client %s: smtpd %d, pfaudit %s (%s)", value, c, code, got, m.Reason)
+				t.Errorf("mynetworks = %s, client %s: smtpd %d, pfaudit %s (%s)", value, c, code, got, m.Why())
 			}
 		}
 	}
