@@ -12,6 +12,7 @@ import (
 	"runtime/debug"
 
 	"github.com/pfaudit/pfaudit/cmd/pfaudit/cli"
+	_ "github.com/pfaudit/pfaudit/cmd/pfaudit/internal/hugeheap" // first init: see its doc
 )
 
 // memoryLimit is the soft heap limit pfaudit starts with unless GOMEMLIMIT

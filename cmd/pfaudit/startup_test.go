@@ -47,6 +47,14 @@ func parseInitTrace(out []byte) ([]initCost, error) {
 	return costs, sc.Err()
 }
 
+func initBytes(costs []initCost) int {
+	n := 0
+	for _, c := range costs {
+		n += c.bytes
+	}
+	return n
+}
+
 func TestInitBudget(t *testing.T) {
 	bin := pfauditBinary(t) // as `make build` builds it
 	cmd := exec.Command(bin, "--version")
@@ -70,6 +78,22 @@ func TestInitBudget(t *testing.T) {
 	// below would pass on nothing.
 	if len(costs) < 50 || own < 5 {
 		t.Fatalf("inittrace names %d packages (%d of pfaudit):\n%s", len(costs), own, stderr.Bytes())
+	}
+	// internal/hugeheap must run before the packages that allocate: what
+	// they touch before it would stay in 4 KB pages. An import added to
+	// it (package syscall, say) would order it after dozens of them.
+	const huge = "github.com/pfaudit/pfaudit/cmd/pfaudit/internal/hugeheap"
+	before := 0
+	for _, c := range costs {
+		if c.pkg == huge {
+			break
+		}
+		before += c.bytes
+	}
+	if before == initBytes(costs) {
+		t.Errorf("%s is not initialised", huge)
+	} else if before > 0 {
+		t.Errorf("packages initialised before %s allocate %d bytes: it must come first", huge, before)
 	}
 	total := 0
 	for _, c := range costs {

@@ -1,0 +1,56 @@
+package hugeheap
+
+import "unsafe"
+
+// Linux madvise(2) advice values.
+const (
+	madvHugepage = 14 // MADV_HUGEPAGE: fault this range in 2 MB at a time
+	madvCollapse = 25 // MADV_COLLAPSE (6.1): make the resident 4 KB pages one 2 MB page now
+	hugePage     = 2 << 20
+	smallPage    = 4 << 10
+)
+
+// probe is allocated on the heap during initialisation; its address tells
+// where the heap's first mapping is.
+var probe = new([64]byte)
+
+// Outcome of one region's advice, kept for the package's tests.
+type region struct {
+	start              uintptr
+	advised, collapsed bool
+	adviseErr, collErr uintptr // errno, 0 for none
+}
+
+var regions []region
+
+func init() {
+	base := uintptr(unsafe.Pointer(probe)) &^ (hugePage - 1)
+	var resident [hugePage / smallPage]byte
+	var out [3]region
+	n := 0
+	// The 4 MB mapping holding the probe lies within the region before
+	// and the one after the probe's own.
+	for r := base - hugePage; r <= base+hugePage; r += hugePage {
+		// mincore fails (ENOMEM) unless the whole region is mapped; what
+		// it reports tells whether anything there is resident yet.
+		if syscall3(sysMincore, r, hugePage, uintptr(unsafe.Pointer(&resident[0]))) != 0 {
+			continue
+		}
+		reg := region{start: r}
+		reg.adviseErr = syscall3(sysMadvise, r, hugePage, madvHugepage)
+		reg.advised = reg.adviseErr == 0
+		// A region that already has 4 KB pages goes on getting 4 KB pages
+		// (the kernel maps a huge page only where no page table exists
+		// yet), so those are collapsed into one now.
+		for _, b := range resident {
+			if b&1 != 0 {
+				reg.collErr = syscall3(sysMadvise, r, hugePage, madvCollapse)
+				reg.collapsed = reg.collErr == 0
+				break
+			}
+		}
+		out[n] = reg
+		n++
+	}
+	regions = out[:n]
+}
