@@ -11,11 +11,13 @@
 // One 2 MB page for the same range costs about 0.2 ms.
 //
 // The Go runtime stopped asking for huge pages itself (Go 1.21.1) because
-// long-running programs with sparse heaps paid for them in memory. Here
-// only the 2 MB regions of the heap's first mapping are marked (the
-// runtime maps the heap 4 MB at a time), so a run holds at most a few MB
-// more, and later growth of the heap (large configurations, fleets) keeps
-// ordinary pages.
+// long-running programs with sparse heaps paid for them in memory, and
+// because collapsing can stall: the kernel allocates the 2 MB page on the
+// spot, compacting memory if it must (here: 0.5-1 ms usually, a 5 ms
+// tail one run in ten). Only the two 2 MB regions of the heap's first
+// mapping are marked (the runtime maps the heap 4 MB at a time), so a run
+// holds at most 4 MB more, and later growth of the heap (large
+// configurations, fleets) keeps ordinary pages.
 //
 // The package imports nothing that has an init of its own, so it is
 // initialised before almost every other package (the Go spec orders
