@@ -1,6 +1,6 @@
 // Package hugeheap backs the start of the Go heap with transparent huge
-// pages, from the first package initialisation on. It has no API: main
-// imports it for its init.
+// pages, from the first package initialisation on (main imports it for
+// its init), and on request the next stretch of its growth (Reserve).
 //
 // A pfaudit run is short and its heap small (about 1 MB for a stock
 // audit), so nearly all of its memory is touched for the first time
@@ -16,8 +16,9 @@
 // spot, compacting memory if it must (here: 0.5-1 ms usually, a 5 ms
 // tail one run in ten). Only the two 2 MB regions of the heap's first
 // mapping are marked (the runtime maps the heap 4 MB at a time), so a run
-// holds at most 4 MB more, and later growth of the heap (large
-// configurations, fleets) keeps ordinary pages.
+// holds at most 4 MB more, and later growth of the heap keeps ordinary
+// pages unless a command that knows it will build a large heap asks for
+// more with Reserve (pfaudit fleet).
 //
 // The package imports nothing that has an init of its own, so it is
 // initialised before almost every other package (the Go spec orders

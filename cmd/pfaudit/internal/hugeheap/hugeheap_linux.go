@@ -1,6 +1,9 @@
 package hugeheap
 
-import "unsafe"
+import (
+	"runtime"
+	"unsafe"
+)
 
 // Linux madvise(2) advice values.
 const (
@@ -55,4 +58,32 @@ func init() {
 		n++
 	}
 	regions = out[:n]
+}
+
+// reserved is the range Reserve last marked, for the package's tests.
+var reserved struct{ start, end uintptr }
+
+// Reserve makes about n bytes of the heap's next growth fault in 2 MB at
+// a time, for a run that will build a heap of that size (a fleet: about
+// 70 MB, 17,000 faults of 4 KB, a fifth of its time on a virtual
+// machine). The runtime maps new heap memory without the huge-page
+// advice, so Reserve has it map the space now, as one block it never
+// touches, marks the block, and frees it with a collection: the runtime
+// then hands the same address space out for ordinary objects, and their
+// first touch of each 2 MB maps a huge page.
+func Reserve(n int) {
+	if n < 2*hugePage {
+		return
+	}
+	// Fresh memory from the kernel is known to be zero, so the runtime
+	// does not clear the block: nothing in it is touched.
+	b := make([]byte, n)
+	p := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+	start := (p + hugePage - 1) &^ (hugePage - 1)
+	end := (p + uintptr(n)) &^ (hugePage - 1)
+	if syscall3(sysMadvise, start, end-start, madvHugepage) == 0 {
+		reserved.start, reserved.end = start, end
+	}
+	runtime.KeepAlive(b)
+	runtime.GC()
 }

@@ -153,3 +153,43 @@ func TestHeapStartIsHuge(t *testing.T) {
 	}
 	t.Logf("regions %+v; probe mapping %#x-%#x holds %d kB in huge pages", regions, m.start, m.end, m.anonHugeKB)
 }
+
+var keep [][]byte
+
+func TestReserveReused(t *testing.T) {
+	mode := thpMode(t)
+	if mode == "" || mode == "never" {
+		t.Skipf("transparent huge pages unavailable here (mode %q): the advice changes nothing", mode)
+	}
+	Reserve(16 << 20)
+	if reserved.end <= reserved.start {
+		t.Fatalf("Reserve marked nothing: %+v", reserved)
+	}
+	// Ordinary small objects, more than the heap's free space before the
+	// reserved block: some must land in it, in huge pages.
+	in := 0
+	for i := 0; i < 8<<10; i++ {
+		b := make([]byte, 1<<10)
+		b[0] = 1 // touched, as a real object is
+		keep = append(keep, b)
+		if p := uintptr(unsafe.Pointer(&b[0])); reserved.start <= p && p < reserved.end {
+			in++
+		}
+	}
+	if in == 0 {
+		t.Fatalf("none of 8,192 objects of 1 KB was allocated in the reserved range %#x-%#x", reserved.start, reserved.end)
+	}
+	m := smapsAt(t, reserved.start)
+	hg := false
+	for _, f := range m.flags {
+		hg = hg || f == "hg"
+	}
+	if !hg {
+		t.Errorf("reserved mapping %#x-%#x lacks the hg flag: %v", m.start, m.end, m.flags)
+	}
+	if m.anonHugeKB == 0 {
+		t.Errorf("%d objects in the reserved range, but its mapping holds no huge page: %+v", in, m)
+	}
+	t.Logf("%d of 8,192 objects in the reserved range; mapping %#x-%#x holds %d kB in huge pages", in, m.start, m.end, m.anonHugeKB)
+	keep = nil
+}
