@@ -5,6 +5,7 @@ package fleet
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -40,5 +41,37 @@ func TestPlantedFIFO(t *testing.T) {
 			f.Close()
 		}
 		t.Fatal("the fleet blocked on a FIFO in a copied configuration")
+	}
+}
+
+// TestInputNotRegular: a host whose input file (audit.json, postconf.n,
+// main.cf) is a FIFO, or a link to one, is an error that says so, not
+// "no audit.json, postconf.n or main.cf".
+func TestInputNotRegular(t *testing.T) {
+	for _, tt := range []struct{ name, file string }{
+		{"audit.json FIFO", ReportFile},
+		{"postconf.n FIFO", NDumpFile},
+		{"main.cf FIFO", "main.cf"},
+		{"postconf.n link to a FIFO", NDumpFile + " link"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			name, link := strings.CutSuffix(tt.file, " link")
+			fifo := filepath.Join(dir, name)
+			if link {
+				fifo = filepath.Join(t.TempDir(), "fifo")
+				if err := os.Symlink(fifo, filepath.Join(dir, name)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			_, _, _, err := classifyFiles(dir)
+			want := filepath.Join(dir, name) + ": is a FIFO (named pipe), not a regular file"
+			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Errorf("error %v, want %q", err, want)
+			}
+		})
 	}
 }
