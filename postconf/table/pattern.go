@@ -32,6 +32,8 @@ type patternTable struct {
 // reaches one is never taken as a miss.
 const maxPatternBytes = 1 << 20
 
+const overBudgetWhy = "the table's patterns are longer than 1 MiB in all, the most pfaudit compiles of one table (to bound its memory)"
+
 type patRule struct {
 	op       int
 	first    *matcher
@@ -334,7 +336,7 @@ func (t *patternTable) compile(p rawPattern, pos diag.Pos, line string) (*matche
 		return m, true
 	}
 	if t.compiled += len(goRE); t.compiled > maxPatternBytes {
-		m.unknown = fmt.Sprintf("the table's patterns are longer than %d MiB in all, the most pfaudit compiles of one table (to bound its memory)", maxPatternBytes>>20)
+		m.unknown = overBudgetWhy
 		if !t.overBudget {
 			t.overBudget = true
 			t.warn(pos, "pattern /%s/ and the rest of the table cannot be evaluated offline: %s", diag.Shorten(p.re), m.unknown)
