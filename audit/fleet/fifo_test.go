@@ -3,6 +3,7 @@
 package fleet
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -71,6 +72,24 @@ func TestInputNotRegular(t *testing.T) {
 			want := filepath.Join(dir, name) + ": is a FIFO (named pipe), not a regular file"
 			if err == nil || !strings.Contains(err.Error(), want) {
 				t.Errorf("error %v, want %q", err, want)
+			}
+		})
+	}
+}
+
+// TestJobsBounded: a --jobs far past the number of hosts runs the fleet
+// with one worker per host at most (it ended in an out-of-memory crash
+// sizing the look-ahead queue).
+func TestJobsBounded(t *testing.T) {
+	root := t.TempDir()
+	for _, h := range []string{"mx1", "mx2"} {
+		copyInto(t, "debian-stock", filepath.Join(root, h), "main.cf", "main.cf", "master.cf", "master.cf")
+	}
+	for _, jobs := range []int{1, 3, 1_000_000, 1 << 40} {
+		t.Run(fmt.Sprint(jobs), func(t *testing.T) {
+			sum, _ := runFleet(t, "json", Options{Paths: []string{root}, Jobs: jobs})
+			if sum.Hosts != 2 || sum.Errors != 0 {
+				t.Errorf("%d hosts, %d errors; want 2 hosts audited", sum.Hosts, sum.Errors)
 			}
 		})
 	}
