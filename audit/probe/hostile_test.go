@@ -3,6 +3,7 @@ package probe
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"strings"
@@ -510,6 +511,30 @@ func TestServerThatSaysYesToEverything(t *testing.T) {
 				t.Errorf("verdict %s (%s), want %s (%s)", v.Verdict, v.Reason, tc.verdict, tc.reason)
 			}
 			assertNoData(t, srv.lines())
+		})
+	}
+}
+
+// TestParallelBounded: --parallel far past the number of attempts runs
+// one worker per attempt at most (it started that many goroutines).
+func TestParallelBounded(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	for _, n := range []int{1, 4, 1_000_000, 100_000_000} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			srv := startFake(t, nil)
+			start := time.Now()
+			rep, err := Run(context.Background(), Options{Targets: []string{srv.addr()}, Vantage: VantageRemote,
+				Timeout: 20 * time.Second, Parallel: n, Limits: Limits{ErrorSleep: 10 * time.Millisecond}})
+			srv.stop()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := time.Since(start); d > 10*time.Second {
+				t.Errorf("took %v", d) // 100M idle workers burnt minutes of CPU
+			}
+			if v := rep.Targets[0].Vantages[0]; v.Verdict != VerdictClosed {
+				t.Errorf("verdict %s (%s), want closed", v.Verdict, v.Reason)
+			}
 		})
 	}
 }

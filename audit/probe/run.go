@@ -449,7 +449,9 @@ func (r *vantageRun) catalogue(cfg sessionConfig, first *session, attempts []Att
 		firstBatch = pl.takeUpTo(opt.Limits.perSession(reserve))
 	}
 	var workers sync.WaitGroup
-	for w := range opt.Parallel {
+	// A worker per attempt at most: more would never get one, and
+	// --parallel 1000000000 started that many goroutines.
+	for w := range min(opt.Parallel, max(len(attempts), 1)) {
 		workers.Add(1)
 		go func() {
 			defer workers.Done()
