@@ -184,20 +184,20 @@ func LoadDir(dir string, d Defaults, source string) (*Config, error) {
 		return nil, fmt.Errorf("%w: %s is not a directory", ErrNoConfigDir, abs)
 	}
 	mainPath := filepath.Join(abs, "main.cf")
-	mdata, err := readConfigFile(mainPath)
+	mdata, private, err := readConfigFile(mainPath)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrNoConfigDir, err)
 	}
 	main, err := ParseMainCF(mainPath, mdata)
 	if err != nil {
-		return nil, err
+		return nil, withheld(err, mainPath, private)
 	}
 	masterPath := filepath.Join(abs, "master.cf")
 	var master *MasterCF
 	var warns []diag.Warning
-	if data, err := readConfigFile(masterPath); err == nil {
+	if data, private, err := readConfigFile(masterPath); err == nil {
 		if master, err = ParseMasterCF(masterPath, data); err != nil {
-			return nil, err
+			return nil, withheld(err, masterPath, private)
 		}
 	} else if errors.Is(err, fs.ErrNotExist) {
 		master = &MasterCF{File: masterPath}

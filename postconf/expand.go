@@ -344,7 +344,7 @@ func (e *expander) parse(value string) {
 			j := i + 1
 			for level > 0 {
 				if j >= len(value) {
-					e.fail("truncated macro reference: %q", value)
+					e.fail("truncated macro reference: %q", diagShort(value))
 					return
 				}
 				if value[j] == open {
@@ -365,7 +365,7 @@ func (e *expander) parse(value string) {
 			i = j
 		}
 		if expr == "" {
-			e.fail("empty macro name: %q", value)
+			e.fail("empty macro name: %q", diagShort(value))
 			return
 		}
 		e.callback(true, expr)
@@ -402,7 +402,7 @@ func (e *expander) curlyPayload(s string) (payload, rest string, ok bool) {
 			}
 		}
 	}
-	e.fail("unbalanced {} in attribute expression: %q", s)
+	e.fail("unbalanced {} in attribute expression: %q", diagShort(s))
 	return "", "", false
 }
 
@@ -468,7 +468,7 @@ func (e *expander) callback(isExpr bool, buf string) {
 				break
 			}
 			if !isNameByte(start[j]) {
-				e.fail(`attribute name syntax error at: "...%s>>>%.20s"`, start[:j], start[j:])
+				e.fail(`attribute name syntax error at: "...%s>>>%.20s"`, diagTail(start[:j]), start[j:])
 				return
 			}
 			j++
@@ -517,7 +517,7 @@ func (e *expander) callback(isExpr bool, buf string) {
 			return
 		}
 		if cp[0] != ':' {
-			e.fail(`":" expected at: "...%s}>>>%.20s"`, iftrue, cp)
+			e.fail(`":" expected at: "...%s}>>>%.20s"`, diagTail(iftrue), cp)
 			return
 		}
 		cp = cp[1:]
@@ -539,7 +539,7 @@ func (e *expander) callback(isExpr bool, buf string) {
 			}
 		}
 		if cp != "" {
-			e.fail(`unexpected input at: "...%s}>>>%.20s"`, iffalse, cp)
+			e.fail(`unexpected input at: "...%s}>>>%.20s"`, diagTail(iffalse), cp)
 		}
 	default:
 		if defined && value != "" && !e.scan {
@@ -625,7 +625,7 @@ func (e *expander) relational(s string) (result, rest string, ok bool) {
 	switch opText {
 	case "==", "!=", "<", "<=", ">=", ">":
 	default:
-		e.fail(`"==" or "!=" or "<" or "<=" or ">=" or ">" expected at: "...%s}>>>%.20s"`, left, cp)
+		e.fail(`"==" or "!=" or "<" or "<=" or ">=" or ">" expected at: "...%s}>>>%.20s"`, diagTail(left), cp)
 		return "", "", false
 	}
 	cp = cp[n:]
@@ -637,13 +637,13 @@ func (e *expander) relational(s string) (result, rest string, ok bool) {
 		}
 		suffix, cp = cp[:k], cp[k:]
 		if suffix != "level" {
-			e.fail(`bad operator suffix at: "...%s>>>%s"`, opText, suffix)
+			e.fail(`bad operator suffix at: "...%s>>>%s"`, diagTail(opText), diagShort(suffix))
 			return "", "", false
 		}
 	}
 	cp = skipSpace(cp)
 	if len(cp) == 0 || cp[0] != '{' {
-		e.fail(`"{expression}" expected at: "...{%s} %s>>>%.20s"`, left, opText, cp)
+		e.fail(`"{expression}" expected at: "...{%s} %s>>>%.20s"`, diagTail(left), diagTail(opText), cp)
 		return "", "", false
 	}
 	right, cp, ok := e.curlyPayload(cp)
@@ -673,7 +673,7 @@ func (e *expander) relational(s string) (result, rest string, ok bool) {
 			if err1 == nil {
 				bad = rv
 			}
-			e.fail("malformed compatibility level syntax: %q", bad)
+			e.fail("malformed compatibility level syntax: %q", diagShort(bad))
 			return "", "", false
 		}
 		delta = l.Compare(r)
@@ -681,7 +681,7 @@ func (e *expander) relational(s string) (result, rest string, ok bool) {
 		a, err1 := strconv.ParseInt(lv, 10, 64)
 		b, err2 := strconv.ParseInt(rv, 10, 64)
 		if err1 != nil || err2 != nil {
-			e.fail("bad numerical conversion: %q %s %q", lv, opText, rv)
+			e.fail("bad numerical conversion: %q %s %q", diagShort(lv), opText, diagShort(rv))
 			return "", "", false
 		}
 		delta = cmpInt(a, b)
@@ -750,9 +750,21 @@ func cmpInt(a, b int64) int {
 	return 0
 }
 
+// diagShort and diagTail bound the text an expansion error quotes: an
+// unbalanced value of megabytes (a line up to main.cf's 4 MiB bound) would
+// otherwise be repeated whole in the message and in every report that
+// quotes it. postconf repeats it whole; its first (or, before a ">>>"
+// marker, last) 60 bytes say where the mistake is.
 func diagShort(s string) string {
 	if len(s) > 60 {
 		return s[:60] + "..."
+	}
+	return s
+}
+
+func diagTail(s string) string {
+	if len(s) > 60 {
+		return s[len(s)-60:]
 	}
 	return s
 }

@@ -259,3 +259,48 @@ func TestExpandWorkBound(t *testing.T) {
 		t.Fatalf("1000 references to 1 MiB: %v", err)
 	}
 }
+
+// TestExpandErrorQuoteBounded: an expansion error quotes at most a short
+// piece of the offending value, however long the value (a main.cf line
+// can be 4 MiB): the message is printed, wrapped into reports and stored
+// in JSON for every listener and finding that meets it.
+func TestExpandErrorQuoteBounded(t *testing.T) {
+	long := strings.Repeat("y", 1<<20)
+	lookup := func(n string) (string, bool) {
+		switch n {
+		case "x":
+			return "1", true
+		case "lvl":
+			return long, true
+		case "n":
+			return strings.Repeat("9", 1<<20), true
+		}
+		return "", false
+	}
+	for _, tt := range []struct{ name, in, msg string }{
+		{"truncated reference", strings.Repeat("${x?", 200_000), "truncated macro reference"},
+		{"unbalanced relational", "$({" + long + ")", "unbalanced {} in attribute expression"},
+		{"attribute name syntax", "${" + long + "#}", "attribute name syntax error"},
+		{"after ?{...}", "${x?{" + long + "}junk}", `":" expected`},
+		{"after :{...}", "${x:{" + long + "}junk}", "unexpected input"},
+		{"no operator", "${{" + long + "} {b}}", `"==" or "!="`},
+		{"long operator", "${{a} ==" + strings.Repeat("=", 1<<20) + " {b}}", `"==" or "!="`},
+		{"bad operator suffix", "${{a} ==" + long + " {b}}", "bad operator suffix"},
+		{"no right operand", "${{" + long + "} == b}", `"{expression}" expected`},
+		{"bad level", "${{$lvl} <=level {3.6}}", "malformed compatibility level"},
+		{"bad number", "${{$n} < {1}}", "bad numerical conversion"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Expand(tt.in, lookup)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if !strings.Contains(err.Error(), tt.msg) {
+				t.Fatalf("error %.300q, want %q", err, tt.msg)
+			}
+			if n := len(err.Error()); n > 400 {
+				t.Fatalf("error of %d bytes: %.300q", n, err)
+			}
+		})
+	}
+}

@@ -146,21 +146,38 @@ func splitNameValue(s string) (name, value string, err error) {
 
 // ReadMainCF reads and parses the main.cf at path.
 func ReadMainCF(path string) (*MainCF, error) {
-	data, err := readConfigFile(path)
+	data, private, err := readConfigFile(path)
 	if err != nil {
 		return nil, err
 	}
-	return ParseMainCF(path, data)
+	m, err := ParseMainCF(path, data)
+	return m, withheld(err, path, private)
 }
 
 // readConfigFile reads a configuration file with a size bound. Only a
 // regular file is read: a FIFO would block forever and a device such as
-// /dev/zero never ends (package safefile).
-func readConfigFile(path string) ([]byte, error) {
-	data, err := safefile.ReadFile(path, MaxFileSize)
+// /dev/zero never ends (package safefile). private reports a file other
+// users may not read (see withheld).
+func readConfigFile(path string) (data []byte, private bool, err error) {
+	data, st, err := safefile.ReadFileStat(path, MaxFileSize)
 	var tl *safefile.TooLargeError
 	if errors.As(err, &tl) {
-		return nil, fmt.Errorf("%w: not a Postfix configuration file", err)
+		return nil, false, fmt.Errorf("%w: not a Postfix configuration file", err)
 	}
-	return data, err
+	return data, safefile.Private(st), err
+}
+
+// withheld drops the offending text from a parse error of a file other
+// users may not read. pfaudit often runs as root, and a main.cf that is
+// a symbolic link to /etc/shadow (or a copied host directory in a fleet
+// holding one) would otherwise have its first line quoted in the error,
+// the report and a SARIF upload. The file and line still say where.
+func withheld(err error, path string, private bool) error {
+	var de *diag.Error
+	if !private || !errors.As(err, &de) || de.Text == "" {
+		return err
+	}
+	de.Text, de.Col = "", 0
+	de.Msg += " (text not shown: " + path + " is not readable by other users)"
+	return err
 }

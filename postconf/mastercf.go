@@ -145,11 +145,12 @@ func locateOverrides(s *Service, ll logicalLine) {
 
 // ReadMasterCF reads and parses the master.cf at path.
 func ReadMasterCF(path string) (*MasterCF, error) {
-	data, err := readConfigFile(path)
+	data, private, err := readConfigFile(path)
 	if err != nil {
 		return nil, err
 	}
-	return ParseMasterCF(path, data)
+	m, err := ParseMasterCF(path, data)
+	return m, withheld(err, path, private)
 }
 
 var serviceTypes = map[string]bool{"inet": true, "unix": true, "unix-dgram": true, "fifo": true, "pass": true}

@@ -37,8 +37,12 @@ type netEntry struct {
 	Pos      diag.Pos
 }
 
-// maxNetFileSize bounds what is read of a /file/name list.
-const maxNetFileSize = 1 << 20
+// maxNetFileSize bounds what is read of a /file/name list: the bound the
+// relay model reads the same file with (package matchlist, through
+// table.ReadFile). A smaller one made the rules skip, without a word, the
+// networks of a file the model had read: a 1.5 MB mynetworks file ending
+// in 0.0.0.0/0 was an open relay with no PFA-POL-001.
+const maxNetFileSize = table.DefaultMaxFileSize
 
 // netEntries parses a network list value, expanding /file/name elements
 // the way match_list_parse() does (lines starting with '#' skipped, the

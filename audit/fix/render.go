@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 
 	"github.com/pfaudit/pfaudit/rules"
@@ -120,6 +121,10 @@ func writeText(w io.Writer, r *Result) error {
 	b.WriteString("\n")
 	for _, c := range p.Changes {
 		switch {
+		case c.Binary && !indexedTable(c.Path):
+			// A main.cf or table source holding NUL bytes: its diff
+			// would put them on the terminal.
+			fmt.Fprintf(&b, "%s changed (it holds NUL bytes: no diff shown)\n", c.Path)
 		case c.Binary && c.Created:
 			fmt.Fprintf(&b, "new indexed table %s\n", c.Path)
 		case c.Binary:
@@ -186,4 +191,14 @@ func writeFindings(b *strings.Builder, fs []rules.Finding, why bool) {
 			fmt.Fprintf(b, "           %s\n", f.Message)
 		}
 	}
+}
+
+// indexedTable reports whether path is a file postmap writes (hash:,
+// btree:, lmdb:, cdb:, dbm: and sdbm: tables).
+func indexedTable(path string) bool {
+	switch filepath.Ext(path) {
+	case ".db", ".lmdb", ".cdb", ".dir", ".pag":
+		return true
+	}
+	return false
 }

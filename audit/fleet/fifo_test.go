@@ -3,8 +3,10 @@
 package fleet
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -40,5 +42,55 @@ func TestPlantedFIFO(t *testing.T) {
 			f.Close()
 		}
 		t.Fatal("the fleet blocked on a FIFO in a copied configuration")
+	}
+}
+
+// TestInputNotRegular: a host whose input file (audit.json, postconf.n,
+// main.cf) is a FIFO, or a link to one, is an error that says so, not
+// "no audit.json, postconf.n or main.cf".
+func TestInputNotRegular(t *testing.T) {
+	for _, tt := range []struct{ name, file string }{
+		{"audit.json FIFO", ReportFile},
+		{"postconf.n FIFO", NDumpFile},
+		{"main.cf FIFO", "main.cf"},
+		{"postconf.n link to a FIFO", NDumpFile + " link"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			name, link := strings.CutSuffix(tt.file, " link")
+			fifo := filepath.Join(dir, name)
+			if link {
+				fifo = filepath.Join(t.TempDir(), "fifo")
+				if err := os.Symlink(fifo, filepath.Join(dir, name)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			_, _, _, err := classifyFiles(dir)
+			want := filepath.Join(dir, name) + ": is a FIFO (named pipe), not a regular file"
+			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Errorf("error %v, want %q", err, want)
+			}
+		})
+	}
+}
+
+// TestJobsBounded: a --jobs far past the number of hosts runs the fleet
+// with one worker per host at most (it ended in an out-of-memory crash
+// sizing the look-ahead queue).
+func TestJobsBounded(t *testing.T) {
+	root := t.TempDir()
+	for _, h := range []string{"mx1", "mx2"} {
+		copyInto(t, "debian-stock", filepath.Join(root, h), "main.cf", "main.cf", "master.cf", "master.cf")
+	}
+	for _, jobs := range []int{1, 3, 1_000_000, 1 << 40} {
+		t.Run(fmt.Sprint(jobs), func(t *testing.T) {
+			sum, _ := runFleet(t, "json", Options{Paths: []string{root}, Jobs: jobs})
+			if sum.Hosts != 2 || sum.Errors != 0 {
+				t.Errorf("%d hosts, %d errors; want 2 hosts audited", sum.Hosts, sum.Errors)
+			}
+		})
 	}
 }

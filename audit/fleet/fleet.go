@@ -256,6 +256,10 @@ type runner struct {
 // fleetGCPercent is the garbage collector's GOGC while a fleet runs.
 const fleetGCPercent = 400
 
+// maxJobs bounds --jobs: far past the cores of any controller, and
+// small enough that the workers and their look-ahead queue cost little.
+const maxJobs = 1024
+
 func Run(ctx context.Context, w io.Writer, o Options) (*Summary, error) {
 	start := time.Now()
 	if o.Format == "" {
@@ -278,6 +282,10 @@ func Run(ctx context.Context, w io.Writer, o Options) (*Summary, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A worker more than there are hosts does nothing, and each one sizes
+	// the look-ahead queue: --jobs 1000000000 ended in an out-of-memory
+	// crash before the first host.
+	o.Jobs = min(o.Jobs, max(len(hosts), 1), maxJobs)
 	if _, set := os.LookupEnv("GOGC"); !set {
 		// The batch keeps little alive (the analysis cache, streamed
 		// output) and allocates fast: collecting at 5x the live heap

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/pfaudit/pfaudit/internal/safefile"
 )
 
 // Kind is what a host directory holds.
@@ -119,6 +121,7 @@ func classifyFiles(dir string) (Kind, string, map[string]bool, error) {
 		return "", "", nil, fmt.Errorf("%s: %w", dir, unwrapPath(err))
 	}
 	subdirs := false
+	var odd error // an input's name on something that is not a regular file
 	for _, e := range ents {
 		switch {
 		case e.Type().IsRegular():
@@ -131,6 +134,11 @@ func classifyFiles(dir string) (Kind, string, map[string]bool, error) {
 			}
 		case e.IsDir():
 			subdirs = true
+		}
+		if !files[e.Name()] && odd == nil && inputName(e.Name()) {
+			if st, err := os.Stat(filepath.Join(dir, e.Name())); err == nil && !st.IsDir() {
+				odd = &safefile.NotRegularError{Path: filepath.Join(dir, e.Name()), Mode: st.Mode()}
+			}
 		}
 	}
 	var kinds []Kind
@@ -153,6 +161,11 @@ func classifyFiles(dir string) (Kind, string, map[string]bool, error) {
 	case 1:
 		return kinds[0], cfgDir, files, nil
 	case 0:
+		if odd != nil {
+			// A FIFO or a device planted under an input's name: say so,
+			// rather than that the input is missing.
+			return "", "", nil, odd
+		}
 		var why string
 		for _, f := range []string{MDumpFile, PDumpFile, DDumpFile} {
 			if files[f] {
@@ -167,6 +180,16 @@ func classifyFiles(dir string) (Kind, string, map[string]bool, error) {
 		names = append(names, string(k))
 	}
 	return "", "", nil, fmt.Errorf("%s: holds more than one input (%s): keep exactly one of %s, the postconf dumps, or a configuration directory", dir, strings.Join(names, ", "), ReportFile)
+}
+
+// inputName reports whether name is one of the files a host directory's
+// input is recognised by.
+func inputName(name string) bool {
+	switch name {
+	case ReportFile, NDumpFile, MDumpFile, PDumpFile, DDumpFile, "main.cf":
+		return true
+	}
+	return false
 }
 
 func isFile(p string) bool {

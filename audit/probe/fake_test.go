@@ -27,6 +27,9 @@ type fakeServer struct {
 	greet func(c *fakeConn)
 	// handle answers one line; default: defaultHandle.
 	handle func(c *fakeConn, line string)
+	// anyOrder hands a RCPT before MAIL FROM to handle too; otherwise
+	// the fake refuses it with 503, as every SMTP server does.
+	anyOrder bool
 
 	mu       sync.Mutex
 	received []string
@@ -143,9 +146,33 @@ func (s *fakeServer) session(c *fakeConn) {
 		if err != nil {
 			return
 		}
-		s.handle(c, strings.TrimRight(line, "\r\n"))
+		line = strings.TrimRight(line, "\r\n")
+		if !s.anyOrder && outOfOrder(c, line) {
+			c.send("503 5.5.1 Error: need MAIL command")
+			continue
+		}
+		s.handle(c, line)
 	}
 }
+
+// outOfOrder reports a RCPT before any MAIL FROM in the session's current
+// transaction, which every SMTP server refuses (RFC 5321 4.1.4; smtpd's
+// "503 5.5.1 Error: need MAIL command"), whatever the fake's handler
+// would say to a RCPT.
+func outOfOrder(c *fakeConn, line string) bool {
+	verb, _, _ := strings.Cut(strings.ToUpper(line), " ")
+	switch verb {
+	case "MAIL":
+		c.data[mailSeen] = true
+	case "RSET", "EHLO", "HELO", "STARTTLS", "XCLIENT":
+		delete(c.data, mailSeen)
+	case "RCPT":
+		return c.data[mailSeen] == nil
+	}
+	return false
+}
+
+const mailSeen = "fake: MAIL seen"
 
 // stop closes the listener and every connection and waits for the
 // server's goroutines, so that goleak sees only the probe's.

@@ -3,6 +3,7 @@ package probe
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"strings"
@@ -467,4 +468,73 @@ func TestTimeoutIsInterruption(t *testing.T) {
 		}
 	}
 	srv.stop()
+}
+
+// TestServerThatSaysYesToEverything: a server that answers 250 to every
+// command, a RCPT before any MAIL FROM included, proves nothing by
+// accepting relay attempts (a honeypot or tarpit): its verdict is error
+// (nothing tested, exit 2), not open. A server that accepts every
+// recipient but keeps SMTP's order is a real open relay.
+func TestServerThatSaysYesToEverything(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	yes := func(c *fakeConn, line string) {
+		verb, _, _ := strings.Cut(strings.ToUpper(line), " ")
+		switch verb {
+		case "EHLO", "HELO":
+			c.send(strings.Split(fakeEHLO, "\r\n")...)
+		case "QUIT":
+			c.send("221 2.0.0 Bye")
+			c.close()
+		default:
+			c.send("250 2.0.0 Ok")
+		}
+	}
+	for _, tc := range []struct {
+		name     string
+		anyOrder bool // a RCPT before MAIL FROM is answered 250 too
+		verdict  string
+		reason   string
+	}{
+		{"250 to everything", true, VerdictError, "accepted a recipient before any MAIL FROM (250 2.0.0 Ok)"},
+		{"every recipient after MAIL", false, VerdictOpen, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := startFake(t, func(s *fakeServer) { s.handle, s.anyOrder = yes, tc.anyOrder })
+			rep, err := Run(context.Background(), Options{Targets: []string{srv.addr()}, Vantage: VantageRemote,
+				Timeout: 10 * time.Second, CommandTimeout: time.Second, Limits: Limits{ErrorSleep: 10 * time.Millisecond}})
+			srv.stop()
+			if err != nil {
+				t.Fatal(err)
+			}
+			v := rep.Targets[0].Vantages[0]
+			if v.Verdict != tc.verdict || !strings.Contains(v.Reason, tc.reason) {
+				t.Errorf("verdict %s (%s), want %s (%s)", v.Verdict, v.Reason, tc.verdict, tc.reason)
+			}
+			assertNoData(t, srv.lines())
+		})
+	}
+}
+
+// TestParallelBounded: --parallel far past the number of attempts runs
+// one worker per attempt at most (it started that many goroutines).
+func TestParallelBounded(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	for _, n := range []int{1, 4, 1_000_000, 100_000_000} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			srv := startFake(t, nil)
+			start := time.Now()
+			rep, err := Run(context.Background(), Options{Targets: []string{srv.addr()}, Vantage: VantageRemote,
+				Timeout: 20 * time.Second, Parallel: n, Limits: Limits{ErrorSleep: 10 * time.Millisecond}})
+			srv.stop()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := time.Since(start); d > 10*time.Second {
+				t.Errorf("took %v", d) // 100M idle workers burnt minutes of CPU
+			}
+			if v := rep.Targets[0].Vantages[0]; v.Verdict != VerdictClosed {
+				t.Errorf("verdict %s (%s), want closed", v.Verdict, v.Reason)
+			}
+		})
+	}
 }

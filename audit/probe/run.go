@@ -208,7 +208,34 @@ func (e *runEnv) runVantage(ctx context.Context, opt Options, t Target, vantage 
 			}
 		}
 	}
+	if vr.Verdict == VerdictOpen {
+		if rep, lies := r.acceptsAnything(cfg, params); lies {
+			vr.Sessions = r.count()
+			vr.Verdict, vr.Qualifier = VerdictError, ""
+			vr.Reason = fmt.Sprintf("the server accepted a recipient before any MAIL FROM (%s), which every SMTP server refuses: it answers 250 to anything (a honeypot, a tarpit or a broken server), so its accepted relay attempts prove nothing", replyLine(AttemptResult{Code: rep.Code, EnhancedCode: rep.Enhanced, Text: rep.Text}))
+		}
+	}
 	return vr, targetInfo{host: host, banner: info.Banner}
+}
+
+// acceptsAnything asks, in a session of its own, for a recipient before
+// any MAIL FROM. RFC 5321 (4.1.1.3, 4.1.4) requires MAIL first, and every
+// SMTP server refuses (Postfix's smtpd: "503 5.5.1 Error: need MAIL
+// command"; go-smtp: "502 5.5.1 Missing MAIL FROM command"). A server that
+// says 2xx to that says 2xx to anything: its accepted relay attempts are
+// no evidence of relay. Nothing can be delivered without a MAIL FROM.
+func (r *vantageRun) acceptsAnything(cfg sessionConfig, p Params) (reply, bool) {
+	s, err := openSession(r.ctx, r.mk(cfg))
+	if err != nil {
+		return reply{}, false
+	}
+	rep, err := s.rawCmd("RCPT TO:<" + DefaultRcpt + "@" + p.TestDomain + ">")
+	if err != nil {
+		s.abort()
+		return reply{}, false
+	}
+	s.close()
+	return rep, rep.Code/100 == 2
 }
 
 // verifyClaim checks that an open verdict of the xclient vantage is the
@@ -422,7 +449,9 @@ func (r *vantageRun) catalogue(cfg sessionConfig, first *session, attempts []Att
 		firstBatch = pl.takeUpTo(opt.Limits.perSession(reserve))
 	}
 	var workers sync.WaitGroup
-	for w := range opt.Parallel {
+	// A worker per attempt at most: more would never get one, and
+	// --parallel 1000000000 started that many goroutines.
+	for w := range min(opt.Parallel, max(len(attempts), 1)) {
 		workers.Add(1)
 		go func() {
 			defer workers.Done()

@@ -496,14 +496,21 @@ func wrap(text string, width int, indent string, first ...string) []string {
 					flush()
 					continue
 				}
-				// A word longer than a whole line: cut it.
+				// A word longer than a whole line: cut it, walking its
+				// runes once (cutting and copying the rest again for
+				// every line made a 400 KB word take 20 s).
 				rw := []rune(word)
-				k := max(room, 1)
-				out = append(out, string(line)+string(rw[:k]))
-				word = string(rw[k:])
-				wcols -= k
-				line = append(line[:0], indent...)
-				cols = indentCols
+				for {
+					k := max(room, 1)
+					out = append(out, string(line)+string(rw[:k]))
+					rw = rw[k:]
+					line = append(line[:0], indent...)
+					cols = indentCols
+					if room = width - cols; len(rw) == 0 || len(rw) <= room {
+						break
+					}
+				}
+				word, wcols = string(rw), len(rw)
 				if word == "" {
 					break
 				}

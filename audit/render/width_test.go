@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/pfaudit/pfaudit/rules"
@@ -196,5 +197,46 @@ func TestWrapMatchesConcat(t *testing.T) {
 		if !slices.Equal(got, want) {
 			t.Fatalf("wrap(%q, %d, %q, %q) = %q, want %q", text, width, indent, lead, got, want)
 		}
+	}
+}
+
+// TestWrapLongWord: a word of hundreds of kilobytes (an unexpandable
+// main.cf value quoted in a listener's "why") is cut into lines in one
+// pass. Cutting the rest of the word again for every line took 20 s for
+// 400 KB; 2 MB would not finish.
+func TestWrapLongWord(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		word   string
+		width  int
+		indent string
+	}{
+		{"400 KB of ASCII", strings.Repeat("${x?", 100_000), 80, "    "},
+		{"2 MB of ASCII", strings.Repeat("ab", 1<<20), 64, "  "},
+		{"multibyte", strings.Repeat("日本語", 100_000), 50, ""},
+		{"indent wider than the line", strings.Repeat("z", 200_000), 3, "     "},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			start := time.Now()
+			lines := wrap("why "+tc.word, tc.width, tc.indent)
+			if d := time.Since(start); d > 3*time.Second {
+				t.Fatalf("wrap took %v", d)
+			}
+			var b strings.Builder
+			for i, l := range lines {
+				if i > 0 {
+					l = strings.TrimPrefix(l, tc.indent)
+				}
+				b.WriteString(l)
+			}
+			if got, want := b.String(), "why"+tc.word; got != want {
+				t.Fatalf("lines do not give the word back: %d bytes, want %d", len(got), len(want))
+			}
+			for _, l := range lines {
+				if n := runes(l); n > max(tc.width, runes(tc.indent)+1) {
+					t.Fatalf("line of %d columns, width %d", n, tc.width)
+				}
+			}
+		})
 	}
 }

@@ -132,6 +132,25 @@ func ReadFile(path string, limit int64) ([]byte, error) {
 	return readOpen(f, st, path, limit)
 }
 
+// ReadFileStat is ReadFile that also returns the file's fstat information.
+func ReadFileStat(path string, limit int64) ([]byte, fs.FileInfo, error) {
+	f, st, err := Open(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer f.Close()
+	b, err := readOpen(f, st, path, limit)
+	return b, st, err
+}
+
+// Private reports whether st is a file other users may not read (no
+// read permission for "other"): /etc/shadow, a 0600 sasl_passwd. Text
+// from such a file is not repeated in messages, which end up in reports,
+// CI logs and code-scanning uploads that other people read.
+func Private(st fs.FileInfo) bool {
+	return st != nil && st.Mode().Perm()&0o004 == 0
+}
+
 // ReadFileNoFollow is ReadFile that refuses a symbolic link.
 func ReadFileNoFollow(path string, limit int64) ([]byte, fs.FileInfo, error) {
 	f, st, err := OpenNoFollow(path)

@@ -624,3 +624,44 @@ func TestValues(t *testing.T) {
 		}
 	}
 }
+
+// TestPatternMemoryBound: a regexp: or pcre: table compiles at most
+// maxPatternBytes of patterns; a lookup that reaches a pattern past the
+// bound is unknown (never a miss), and the rules before it still answer.
+// Compiled, the 2 MB pattern alone held about 200 MB; an 18 MB table of
+// 400,000 small patterns took 2 GB.
+func TestPatternMemoryBound(t *testing.T) {
+	var many strings.Builder
+	many.WriteString("/^first$/ FIRST\n")
+	for i := 0; many.Len() <= maxPatternBytes+100; i++ {
+		fmt.Fprintf(&many, "/^[a-z0-9.-]+@sub%d\\.example\\.com$/ REJECT\n", i)
+	}
+	for _, tt := range []struct {
+		name, typ, content string
+		line               int // where the bound is reached
+	}{
+		{"one long regexp pattern", "regexp", "/^first$/ FIRST\n/" + strings.Repeat("(a|b)", 2<<20/5) + "/ LONG\n/z/ Z\n", 2},
+		{"one long pcre pattern", "pcre", "/^first$/ FIRST\n/" + strings.Repeat("xy", 1<<20) + "/ LONG\n/z/ Z\n", 2},
+		{"many small patterns", "pcre", many.String(), strings.Count(many.String(), "\n")},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			tb, err := Open(tt.typ+":/t", at, fsWith(map[string]string{"/t": tt.content}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkLookups(t, tb, []lookupCase{{"first", true, "FIRST", 1}})
+			_, err = tb.Lookup("nothing-matches-this")
+			var u *UnknownError
+			if !errors.As(err, &u) || u.Pos.File != "/t" || u.Pos.Line > tt.line {
+				t.Fatalf("Lookup of a miss: err = %v, want *UnknownError at /t:%d or before", err, tt.line)
+			}
+			found := false
+			for _, w := range tb.Warnings() {
+				found = found || strings.Contains(w.Msg, "the most pfaudit compiles of one table")
+			}
+			if !found {
+				t.Errorf("no warning about the bound: %v", tb.Warnings())
+			}
+		})
+	}
+}

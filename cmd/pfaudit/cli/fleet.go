@@ -118,6 +118,9 @@ func RunFleet(cmd *cobra.Command, o *FleetOptions, st Streams) error {
 	if o.Output != "" && o.Output != "-" {
 		// Written next to its final name and renamed at the end, so that a
 		// failed or interrupted run leaves no half report behind.
+		if err := outputTarget(o.Output); err != nil {
+			return withCode(ExitError, err)
+		}
 		if file, err = os.CreateTemp(filepath.Dir(o.Output), ".pfaudit-fleet-*"); err != nil {
 			return withCode(ExitError, fmt.Errorf("--output: %w", err))
 		}

@@ -385,3 +385,58 @@ func TestStaleNamespacesRemovedAtStart(t *testing.T) {
 		t.Errorf("stale namespace %s survived an audit run", name)
 	}
 }
+
+// TestOutputNotRegular: --output onto a device, a FIFO or a link to one
+// is refused before anything is written: the report is renamed over the
+// path, which as root turned `--output /dev/full` (and would turn
+// /dev/null, or /dev/stdout's link) into a plain file.
+func TestOutputNotRegular(t *testing.T) {
+	dir := confDir(t, "compatibility_level = 3.6\n")
+	fleetDir := t.TempDir()
+	putFile(t, filepath.Join(fleetDir, "mx1", "main.cf"), "compatibility_level = 3.6\n")
+	putFile(t, filepath.Join(fleetDir, "mx1", "master.cf"), stockMaster)
+	for _, tt := range []struct {
+		name string
+		make func(t *testing.T, p string)
+		kind string
+	}{
+		{"FIFO", func(t *testing.T, p string) { mkfifo(t, p) }, "a FIFO (named pipe)"},
+		{"link to a FIFO", func(t *testing.T, p string) {
+			mkfifo(t, p+".fifo")
+			if err := os.Symlink(p+".fifo", p); err != nil {
+				t.Fatal(err)
+			}
+		}, "a FIFO (named pipe)"},
+		{"character device", func(t *testing.T, p string) {
+			if os.Geteuid() != 0 {
+				t.Skip("mknod needs root")
+			}
+			// The null device's numbers, in a private directory.
+			if err := syscall.Mknod(p, syscall.S_IFCHR|0o666, 1<<8|3); err != nil {
+				t.Fatal(err)
+			}
+		}, "a character device"},
+	} {
+		for _, cmd := range [][]string{
+			{"audit", "--no-probe", "--defaults", "builtin", "-c", dir},
+			{"fleet", "--defaults", "builtin", fleetDir},
+		} {
+			t.Run(tt.name+" "+cmd[0], func(t *testing.T) {
+				p := filepath.Join(t.TempDir(), "report")
+				tt.make(t, p)
+				before, err := os.Lstat(p)
+				if err != nil {
+					t.Fatal(err)
+				}
+				_, stderr, code := runBounded(t, nil, append(cmd, "--output", p)...)
+				if code != ExitError || !strings.Contains(stderr, "is "+tt.kind+", not a regular file: refused") {
+					t.Errorf("exit %d, stderr %q; want 2 and a refusal", code, stderr)
+				}
+				after, err := os.Lstat(p)
+				if err != nil || after.Mode() != before.Mode() {
+					t.Errorf("%s was replaced: %v -> %v (%v)", p, before.Mode(), after, err)
+				}
+			})
+		}
+	}
+}
