@@ -64,7 +64,7 @@ func openCIDR(spec, name string, at diag.Pos, opt Options) (Table, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &CIDRTable{spec: spec, warns: src.warns}
+	t := &CIDRTable{spec: spec, warns: src.warns, rules: make([]CIDRRule, 0, len(src.lines))}
 	var stack []int
 	for i, ln := range src.lines {
 		if i&4095 == 4095 && opt.Cancelled() {

@@ -116,7 +116,7 @@ func openPattern(spec, typ, name string, at diag.Pos, opt Options) (Table, error
 	if err != nil {
 		return nil, err
 	}
-	t := &patternTable{spec: spec, typ: typ, warns: src.warns}
+	t := &patternTable{spec: spec, typ: typ, warns: src.warns, rules: make([]patRule, 0, len(src.lines))}
 	var stack []int
 	for i, ln := range src.lines {
 		if i&4095 == 4095 && opt.Cancelled() {
