@@ -1,8 +1,8 @@
 package rules
 
 import (
-	"bufio"
-	"bytes"
+	"errors"
+	"github.com/pfaudit/pfaudit/internal/safefile"
 	"net/netip"
 	"slices"
 	"strings"
@@ -33,16 +33,30 @@ type netEntry struct {
 	Prefix   netip.Prefix // masked; valid for netPrefix and netUnbracketed
 	HostBits bool         // the address had bits set beyond the mask
 	Why      string       // for netBad
-	File     string       // the /file the entry came from, "" for the value itself
-	Pos      diag.Pos
+	fromFile bool         // the entry came from a /file (Pos names it), not the value itself
+	// Unchecked: a netFile over maxNetFileSize, whose entries the rules
+	// did not read (the relay model did).
+	Unchecked bool
+	Pos       diag.Pos
 }
 
-// maxNetFileSize bounds what is read of a /file/name list: the bound the
-// relay model reads the same file with (package matchlist, through
-// table.ReadFile). A smaller one made the rules skip, without a word, the
-// networks of a file the model had read: a 1.5 MB mynetworks file ending
-// in 0.0.0.0/0 was an open relay with no PFA-POL-001.
-const maxNetFileSize = table.DefaultMaxFileSize
+// File is the /file the entry came from, "" for the value itself.
+func (e *netEntry) File() string {
+	if e.fromFile {
+		return e.Pos.File
+	}
+	return ""
+}
+
+// maxNetFileSize bounds what the rules read of a /file/name list (and of
+// the table files they look into). The relay model reads such a file up
+// to table.DefaultMaxFileSize (64 MiB) and keeps it parsed for the whole
+// audit; the rules' own copy of a million networks would add 120 MB to
+// that and push a 1M-entry mynetworks past its memory budget (issue 8:
+// a few hundred MB). A larger file is not skipped without a word: its
+// entry is marked Unchecked, and PFA-POL-001 and policy expectations
+// report it as a file they could not check.
+const maxNetFileSize = 4 << 20
 
 // netEntries parses a network list value, expanding /file/name elements
 // the way match_list_parse() does (lines starting with '#' skipped, the
@@ -70,46 +84,97 @@ func netEntriesDepth(value string, pos diag.Pos, file string, depth int, files t
 			comment = true
 		}
 		if comment {
-			out = append(out, netEntry{Text: tok, Kind: netComment, File: file, Pos: pos})
+			out = append(out, netEntry{Text: tok, Kind: netComment, fromFile: file != "", Pos: pos})
 			continue
 		}
 		e := parseNetEntry(tok)
-		e.File, e.Pos = file, pos
+		e.fromFile, e.Pos = file != "", pos
 		out = append(out, e)
 		if e.Kind == netFile && depth < 4 {
-			out = append(out, readNetFile(e.Text, depth+1, files)...)
+			i := len(out) - 1
+			var big bool
+			out, big = readNetFile(out, e.Text, depth+1, files)
+			out[i].Unchecked = big
 		}
 	}
 	return out
 }
 
-func readNetFile(name string, depth int, files table.Options) []netEntry {
+// readNetFile appends the entries of the /file name to out; big says
+// the file was over maxNetFileSize and not read.
+func readNetFile(out []netEntry, name string, depth int, files table.Options) (_ []netEntry, big bool) {
 	files.MaxFileSize = maxNetFileSize
 	data, err := table.ReadFile(name, files)
 	if err != nil {
-		return nil
+		var tl *safefile.TooLargeError
+		return out, errors.As(err, &tl)
 	}
-	var out []netEntry
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 64<<10), maxNetFileSize)
+	// Entries' texts are substrings of one copy of the file, and the
+	// result grows once, in place: a file of a million networks (an
+	// allowlist) made a million line strings and token slices, a doubling
+	// result and a copy of it, 400 MB on top of the relay model's own
+	// reading of the file.
+	src := string(data)
+	out = slices.Grow(out, strings.Count(src, "\n")+1)
 	n := 0
-	for sc.Scan() {
+	for off := 0; off < len(src); {
+		var line string
+		if i := strings.IndexByte(src[off:], '\n'); i >= 0 {
+			line, off = src[off:off+i], off+i+1
+		} else {
+			line, off = src[off:], len(src)
+		}
+		line = strings.TrimSuffix(line, "\r") // as bufio.ScanLines, which read it before
 		n++
-		line := sc.Text()
 		if strings.HasPrefix(line, "#") {
 			continue
 		}
-		for _, e := range netEntriesDepth(line, diag.Pos{File: name, Line: n}, name, depth, files) {
+		pos := diag.Pos{File: name, Line: n}
+		if tok, ok := singleToken(line); ok {
+			// The usual line: one network, no list to split.
+			e := parseNetEntry(tok)
+			e.fromFile, e.Pos = true, pos
+			out = append(out, e)
+			if e.Kind == netFile && depth < 4 {
+				i := len(out) - 1
+				var big bool
+				out, big = readNetFile(out, e.Text, depth+1, files)
+				out[i].Unchecked = big
+			}
+			continue
+		}
+		for _, e := range netEntriesDepth(line, pos, name, depth, files) {
 			if e.Kind == netComment {
 				// match_list_parse skips only lines that start with '#';
 				// a '#' later on the line is a pattern like any other.
 				e = parseNetEntry(e.Text)
-				e.File, e.Pos = name, diag.Pos{File: name, Line: n}
+				e.fromFile, e.Pos = true, pos
 			}
 			out = append(out, e)
 		}
 	}
-	return out
+	return out, false
+}
+
+// singleToken returns line without its leading and trailing separators
+// when what is left is one list element (splitList would return just it).
+func singleToken(line string) (string, bool) {
+	i, j := 0, len(line)
+	for i < j && isSep(line[i]) {
+		i++
+	}
+	for j > i && isSep(line[j-1]) {
+		j--
+	}
+	if i == j {
+		return "", false
+	}
+	for k := i; k < j; k++ {
+		if isSep(line[k]) || line[k] == '{' {
+			return "", false
+		}
+	}
+	return line[i:j], true
 }
 
 // parseNetEntry classifies one element as match_list and cidr_match do
@@ -383,7 +448,7 @@ func (c *Context) cleanMynetworks(p param) (items []string, ok bool) {
 	}
 	changed := false
 	for _, e := range c.mynetEntriesOf(p) {
-		if e.File != "" {
+		if e.File() != "" {
 			continue
 		}
 		switch e.Kind {

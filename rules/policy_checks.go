@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"github.com/pfaudit/pfaudit/internal/safefile"
 	"strings"
 
 	"github.com/pfaudit/pfaudit/postconf"
@@ -33,6 +34,11 @@ func checkPolicyNetworks(c *Context) []Finding {
 					continue
 				}
 				why = "is a name or table pfaudit cannot check against"
+			case netFile:
+				if e.Neg || !e.Unchecked {
+					continue // its entries follow
+				}
+				why = fmt.Sprintf("is a file larger than %s, whose networks pfaudit did not check against", safefile.Size(maxNetFileSize))
 			default:
 				continue
 			}
@@ -118,7 +124,7 @@ func (c *Context) expectation(x Expectation) []Finding {
 					}
 				}
 			}
-			if e.Kind == netFile {
+			if e.Kind == netFile && !e.Unchecked {
 				continue // its entries follow
 			}
 			if !ok {

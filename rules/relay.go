@@ -355,8 +355,8 @@ func (r *entryReport) findings() []Finding {
 // file line for entries read from a /file, with the cleaned value as fix.
 func (c *Context) entryFinding(s netScope, e netEntry, msg string) Finding {
 	f := at(Finding{Service: s.Key, Parameter: s.P.Name, Message: msg}, e.Pos)
-	if e.File != "" {
-		f.Message += fmt.Sprintf(" (from %s; edit that file)", e.File)
+	if e.File() != "" {
+		f.Message += fmt.Sprintf(" (from %s; edit that file)", e.File())
 		return f
 	}
 	f.Remediation = c.mynetworksFix(s.P)
@@ -795,7 +795,7 @@ func keptHosts(es []netEntry) []string {
 	}
 	var keep []string
 	for _, e := range es {
-		if e.File != "" || bad[e.Text] || e.Kind == netComment {
+		if e.File() != "" || bad[e.Text] || e.Kind == netComment {
 			continue
 		}
 		if e.Kind == netUnbracketed {
