@@ -95,4 +95,3 @@ func TestLogicalLinesMatchesCopy(t *testing.T) {
 		}
 	}
 }
-
