@@ -89,13 +89,20 @@ func netEntriesDepth(value string, pos diag.Pos, file string, depth int, files t
 		}
 		e := parseNetEntry(tok)
 		e.fromFile, e.Pos = file != "", pos
-		out = append(out, e)
-		if e.Kind == netFile && depth < 4 {
-			i := len(out) - 1
-			var big bool
-			out, big = readNetFile(out, e.Text, depth+1, files)
-			out[i].Unchecked = big
-		}
+		out = appendEntry(out, e, depth, files)
+	}
+	return out
+}
+
+// appendEntry appends e to out and, for a /file/name, the file's entries
+// after it.
+func appendEntry(out []netEntry, e netEntry, depth int, files table.Options) []netEntry {
+	out = append(out, e)
+	if e.Kind == netFile && depth < 4 {
+		i := len(out) - 1
+		var big bool
+		out, big = readNetFile(out, e.Text, depth+1, files)
+		out[i].Unchecked = big
 	}
 	return out
 }
@@ -134,13 +141,7 @@ func readNetFile(out []netEntry, name string, depth int, files table.Options) (_
 			// The usual line: one network, no list to split.
 			e := parseNetEntry(tok)
 			e.fromFile, e.Pos = true, pos
-			out = append(out, e)
-			if e.Kind == netFile && depth < 4 {
-				i := len(out) - 1
-				var big bool
-				out, big = readNetFile(out, e.Text, depth+1, files)
-				out[i].Unchecked = big
-			}
+			out = appendEntry(out, e, depth, files)
 			continue
 		}
 		for _, e := range netEntriesDepth(line, pos, name, depth, files) {
