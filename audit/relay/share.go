@@ -127,6 +127,14 @@ func (m *Model) sharedDomainList(name string) (domainMatcher, listKey) {
 	return d, k
 }
 
+// shareMaxValue is the longest mynetworks value a Share keeps parsed for
+// the rest of the audit. The rules parse the same value for their own
+// checks while the analyses are alive; a Share holding a million-entry
+// list as well (230 MB) put both in memory at once, and a 1M-entry
+// mynetworks went from 400 to 700 MB. Such a list is parsed again by the
+// few fix verifications that need it instead.
+const shareMaxValue = 1 << 20
+
 // setMynetworks builds (or finds) the mynetworks list of value mn.
 func (m *Model) setMynetworks(mn string, pos diag.Pos) {
 	var k listKey
@@ -139,7 +147,7 @@ func (m *Model) setMynetworks(mn string, pos diag.Pos) {
 	}
 	m.mynet, m.mynetErr = buildHostList("mynetworks", mn, pos, m)
 	m.mynetMemo = map[mynetKey]hostMatch{}
-	if m.opt.Share != nil {
+	if m.opt.Share != nil && len(mn) <= shareMaxValue {
 		m.opt.Share.hosts[k] = &sharedHosts{h: m.mynet, err: m.mynetErr, memo: m.mynetMemo}
 	}
 }
