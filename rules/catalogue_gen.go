@@ -589,7 +589,7 @@ var builtinCatalogue = []Rule{
 		Title:       "mynetworks entry outside the networks the site policy allows",
 		Severity:    High,
 		Family:      "policy",
-		Checks:      "With a site policy listing allowed_networks: each mynetworks entry (main.cf, -o, /file contents) that does not lie inside one of them, and names or tables that cannot be checked.",
+		Checks:      "With a site policy listing allowed_networks: each mynetworks entry (main.cf, -o, /file contents) that does not lie inside one of them, and names, tables and /files over 4 MiB (whose networks the rule checks do not read) that cannot be checked.",
 		Why:         "The site's own list of trusted networks is the authority on who may relay without authentication (postconf(5) mynetworks).",
 		References:  []string{"postconf(5) mynetworks", "pfaudit policy file"},
 		Remediation: []string{"postconf -e 'mynetworks = 127.0.0.0/8 [::1]/128 192.0.2.0/24'"},

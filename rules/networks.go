@@ -2,11 +2,11 @@ package rules
 
 import (
 	"errors"
-	"github.com/pfaudit/pfaudit/internal/safefile"
 	"net/netip"
 	"slices"
 	"strings"
 
+	"github.com/pfaudit/pfaudit/internal/safefile"
 	"github.com/pfaudit/pfaudit/postconf/diag"
 	"github.com/pfaudit/pfaudit/postconf/table"
 )

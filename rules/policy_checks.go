@@ -2,9 +2,9 @@ package rules
 
 import (
 	"fmt"
-	"github.com/pfaudit/pfaudit/internal/safefile"
 	"strings"
 
+	"github.com/pfaudit/pfaudit/internal/safefile"
 	"github.com/pfaudit/pfaudit/postconf"
 )
 

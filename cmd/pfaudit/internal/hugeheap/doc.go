@@ -20,9 +20,10 @@
 // pages unless a command that knows it will build a large heap asks for
 // more with Reserve (pfaudit fleet).
 //
-// The package imports nothing that has an init of its own, so it is
-// initialised before almost every other package (the Go spec orders
-// ready packages by import path), before their allocations fault in.
+// The package imports only unsafe and runtime (which is initialised
+// before every package anyway), so it is initialised before almost every
+// other package (the Go spec orders ready packages by import path),
+// before their allocations fault in.
 // With transparent huge pages set to "never", under PR_SET_THP_DISABLE,
 // or on kernels before 6.1 (no MADV_COLLAPSE), the calls fail and change
 // nothing.
